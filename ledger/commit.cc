@@ -1,0 +1,64 @@
+#include "ledger/commit.h"
+
+#include <set>
+#include <string>
+
+namespace certledger::ledger {
+
+Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, uint64_t height,
+                    const Hash256& block_id, const CommitCertificate& commit) {
+  if (commit.height != height) {
+    return Status::InvalidArgument("commit is for height " + std::to_string(commit.height) +
+                                   ", expected " + std::to_string(height));
+  }
+  if (commit.block_id != block_id) {
+    return Status::InvalidArgument("commit is for block " + commit.block_id.Hex() +
+                                   ", expected " + block_id.Hex());
+  }
+  Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height, commit.round,
+                                     commit.block_id);
+  std::set<PublicKey> seen;
+  uint64_t power = 0;
+  for (const auto& s : commit.signatures) {
+    const Validator* v = validators.Find(s.validator);
+    if (v == nullptr) {
+      return Status::InvalidArgument("commit signer " + s.validator.Hex() +
+                                     " is not in the validator set");
+    }
+    if (!seen.insert(s.validator).second) {
+      return Status::InvalidArgument("commit has two signatures by " + s.validator.Hex());
+    }
+    if (!Verify(s.validator, digest, s.signature)) {
+      return Status::InvalidArgument("commit signature by " + s.validator.Hex() + " is invalid");
+    }
+    power += v->power;
+  }
+  if (!IsSupermajority(power, validators.TotalPower())) {
+    return Status::InvalidArgument("commit power " + std::to_string(power) + " of " +
+                                   std::to_string(validators.TotalPower()) +
+                                   " is not more than two thirds");
+  }
+  return Status::Ok();
+}
+
+Status ValidateValidatorSet(const ValidatorSet& set) {
+  if (set.validators.empty()) return Status::InvalidArgument("validator set is empty");
+  if (set.validators.size() > 1000) return Status::InvalidArgument("more than 1000 validators");
+  uint64_t total = 0;
+  for (size_t i = 0; i < set.validators.size(); ++i) {
+    const auto& v = set.validators[i];
+    if (v.power == 0) return Status::InvalidArgument("validator " + v.key.Hex() + " has power 0");
+    if (v.power > (1ULL << 50)) return Status::InvalidArgument("validator power above 2^50");
+    if (i > 0 && !(set.validators[i - 1].key < v.key)) {
+      return Status::InvalidArgument("validator keys must be unique and in ascending order");
+    }
+    if (!PublicKey::Parse(v.key.span())) {
+      return Status::InvalidArgument("validator key " + v.key.Hex() + " is not a valid point");
+    }
+    total += v.power;
+  }
+  if (total >= (1ULL << 60)) return Status::InvalidArgument("total voting power too large");
+  return Status::Ok();
+}
+
+}  // namespace certledger::ledger
