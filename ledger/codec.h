@@ -82,7 +82,7 @@ inline uint32_t Reader::ReadCount(size_t min_item_size) {
 // --- integers and bool --------------------------------------------------------------------------
 
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     uint8_t b = v ? 1 : 0;
@@ -97,7 +97,7 @@ void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const T& v) {
 }
 
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     uint8_t b = 0;
@@ -109,12 +109,14 @@ void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& v) {
     uint8_t b[sizeof(T)];
     r.ReadRaw(b, sizeof(T));
     U u = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) u = static_cast<U>(u | (static_cast<U>(b[i]) << (8 * i)));
+    for (size_t i = 0; i < sizeof(T); ++i)
+      u = static_cast<U>(u | (static_cast<U>(b[i]) << (8 * i)));
     v = static_cast<T>(u);
   }
 }
 
-// --- fixed-size byte arrays (Hash256, PublicKey, Signature derive from FixedBytes) ----------------
+// --- fixed-size byte arrays (Hash256, PublicKey, Signature derive from FixedBytes)
+// ----------------
 
 template <size_t N>
 void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const FixedBytes<N>& v) {

@@ -12,8 +12,8 @@ Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, u
                                    ", expected " + std::to_string(height));
   }
   if (commit.block_id != block_id) {
-    return Status::InvalidArgument("commit is for block " + commit.block_id.Hex() +
-                                   ", expected " + block_id.Hex());
+    return Status::InvalidArgument("commit is for block " + commit.block_id.Hex() + ", expected " +
+                                   block_id.Hex());
   }
   Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height, commit.round,
                                      commit.block_id);

@@ -130,8 +130,8 @@ Signature PrivateKey::Sign(ByteSpan msg, ByteSpan aux_rand32) const {
   secp256k1_schnorrsig_extraparams params = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
   params.ndata = const_cast<uint8_t*>(aux_rand32.data());
   Signature sig;
-  int ok = secp256k1_schnorrsig_sign_custom(Context(), sig.data(), msg.data(), msg.size(), &kp,
-                                            &params);
+  int ok =
+      secp256k1_schnorrsig_sign_custom(Context(), sig.data(), msg.data(), msg.size(), &kp, &params);
   OPENSSL_cleanse(&kp, sizeof(kp));
   if (ok != 1) std::abort();
   return sig;

@@ -44,14 +44,14 @@ void serialize(Archive& ar, WaterPermitSummary& s) {
 // CertSummary: u8 CertType, then the type's summary.
 // A template, so that an alternative never converts implicitly to the variant.
 template <class T>
-  requires std::is_same_v<T, CertSummary>
+requires std::is_same_v<T, CertSummary>
 void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const T& s) {
   CertType t = SummaryType(s);
   w(Enum(t));
   std::visit([&](const auto& alt) { w(alt); }, s);
 }
 template <class T>
-  requires std::is_same_v<T, CertSummary>
+requires std::is_same_v<T, CertSummary>
 void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& s) {
   CertType t{};
   r(Enum(t));
@@ -116,7 +116,7 @@ void serialize(Archive& ar, UpdateValidatorsEvent& e) {
 // Event: u8 EventType (variant index + 1), then the event body.
 // A template, so that an alternative never converts implicitly to the variant.
 template <class T>
-  requires std::is_same_v<T, Event>
+requires std::is_same_v<T, Event>
 void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const T& e) {
   EventType t = TypeOf(e);
   w(Enum(t));
@@ -136,7 +136,7 @@ void LoadEventAlternative(Reader& r, size_t index, Event& e) {
   }
 }
 template <class T>
-  requires std::is_same_v<T, Event>
+requires std::is_same_v<T, Event>
 void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& e) {
   EventType t{};
   r(Enum(t));
@@ -202,7 +202,8 @@ void serialize(Archive& ar, StateChange& c) {
 }
 template <class Archive>
 void serialize(Archive& ar, ChainParams& p) {
-  ar(p.max_validity_seconds, p.max_block_txs, p.max_tx_bytes, p.water_permit_type_code);
+  ar(VersionTag{kFormatV1}, p.chain_id, p.max_validity_seconds, p.max_block_txs, p.max_tx_bytes,
+     p.water_permit_type_code);
 }
 
 template <class T>
@@ -215,12 +216,12 @@ Result<T> Decode(ByteSpan in) {
   return codec::DecodeRecord<T>(in, RecordName<T>());
 }
 
-#define CERTLEDGER_RECORD(T)                          \
-  template <>                                         \
-  const char* RecordName<T>() {                       \
-    return #T;                                        \
-  }                                                   \
-  template Bytes Encode<T>(const T&);                 \
+#define CERTLEDGER_RECORD(T)          \
+  template <>                         \
+  const char* RecordName<T>() {       \
+    return #T;                        \
+  }                                   \
+  template Bytes Encode<T>(const T&); \
   template Result<T> Decode<T>(ByteSpan);
 
 CERTLEDGER_RECORD(Agency)
@@ -240,6 +241,8 @@ CERTLEDGER_RECORD(CertificateState)
 CERTLEDGER_RECORD(DocumentRef)
 CERTLEDGER_RECORD(PendingValidators)
 CERTLEDGER_RECORD(StateChange)
+using StateChangeList = std::vector<StateChange>;
+CERTLEDGER_RECORD(StateChangeList)
 CERTLEDGER_RECORD(ChainParams)
 
 #undef CERTLEDGER_RECORD

@@ -70,9 +70,12 @@ bool ParseBase(std::string_view base, CertificateId* id, std::string* why) {
       parts[i] = rest;
     }
   }
-  if (parts[0].size() != 21 || !IsUpperAlnum(parts[0])) return Fail(why, "type code must be 21 characters 0-9A-Z");
-  if (parts[1].size() != 18 || !IsCreditCodeSyntax(parts[1])) return Fail(why, "issuer code must be an 18-character credit code");
-  if (parts[2].empty() || parts[2].size() > 32 || !IsUpperAlnum(parts[2])) return Fail(why, "serial must be 1-32 characters 0-9A-Z");
+  if (parts[0].size() != 21 || !IsUpperAlnum(parts[0]))
+    return Fail(why, "type code must be 21 characters 0-9A-Z");
+  if (parts[1].size() != 18 || !IsCreditCodeSyntax(parts[1]))
+    return Fail(why, "issuer code must be an 18-character credit code");
+  if (parts[2].empty() || parts[2].size() > 32 || !IsUpperAlnum(parts[2]))
+    return Fail(why, "serial must be 1-32 characters 0-9A-Z");
   id->type_code = std::string(parts[0]);
   id->issuer_code = std::string(parts[1]);
   id->serial = std::string(parts[2]);
@@ -107,7 +110,8 @@ std::optional<CertificateId> ParseCertificateId(std::string_view full, std::stri
     return std::nullopt;
   }
   id.version = v;
-  auto expected = Mod3736Check(id.type_code + id.issuer_code + id.serial + std::string(ver.substr(1)));
+  auto expected =
+      Mod3736Check(id.type_code + id.issuer_code + id.serial + std::string(ver.substr(1)));
   if (!expected || *expected != check[1]) {
     Fail(why, "check character does not match (ISO/IEC 7064 MOD 37,36)");
     return std::nullopt;
@@ -129,9 +133,11 @@ bool IsCreditCodeSyntax(std::string_view code) {
 
 bool CreditCodeCheckOk(std::string_view code) {
   if (!IsCreditCodeSyntax(code)) return false;
-  static constexpr int kWeights[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+  static constexpr int kWeights[17] = {1,  3,  9,  27, 19, 26, 16, 17, 20,
+                                       29, 25, 13, 8,  24, 10, 30, 28};
   int sum = 0;
-  for (size_t i = 0; i < 17; ++i) sum += static_cast<int>(kCreditAlphabet.find(code[i])) * kWeights[i];
+  for (size_t i = 0; i < 17; ++i)
+    sum += static_cast<int>(kCreditAlphabet.find(code[i])) * kWeights[i];
   int check = (31 - sum % 31) % 31;
   return kCreditAlphabet[static_cast<size_t>(check)] == code[17];
 }
@@ -140,8 +146,9 @@ bool IsDivisionCode(std::string_view code) {
   if (code.size() != 6) return false;
   for (char c : code)
     if (c < '0' || c > '9') return false;
-  static constexpr int kProvinces[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41,
-                                       42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65,
+  static constexpr int kProvinces[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37,
+                                       41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64,
+                                       65,
                                        // 71 Taiwan, 81 Hong Kong, 82 Macao complete GB/T 2260.
                                        71, 81, 82};
   int prefix = (code[0] - '0') * 10 + (code[1] - '0');

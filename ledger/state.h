@@ -23,6 +23,7 @@ namespace certledger::ledger {
 // ---- chain parameters (from genesis) ----------------------------------------------------------
 
 struct ChainParams {
+  std::string chain_id;
   int64_t max_validity_seconds = 10LL * 366 * 24 * 3600;  // "at most 10 years"
   uint32_t max_block_txs = 10000;
   uint32_t max_tx_bytes = 64 * 1024;
@@ -91,10 +92,10 @@ struct StateChange {
 };
 
 // State keys (FORMAT.md §6).
-std::string AgencyKey(std::string_view agency_id);     // "agency/<id>"
-std::string CertKey(std::string_view base_id);         // "cert/<base id>"
-std::string DocKey(const Hash256& document_hash);      // "doc/<64 hex>"
-std::string SequenceKey(std::string_view agency_id);   // "seq/<id>"  value: u64 little-endian
+std::string AgencyKey(std::string_view agency_id);    // "agency/<id>"
+std::string CertKey(std::string_view base_id);        // "cert/<base id>"
+std::string DocKey(const Hash256& document_hash);     // "doc/<64 hex>"
+std::string SequenceKey(std::string_view agency_id);  // "seq/<id>"  value: u64 little-endian
 inline constexpr std::string_view kValidatorsKey = "validators/current";
 inline constexpr std::string_view kPendingValidatorsKey = "validators/pending";
 inline constexpr std::string_view kParamsKey = "params";
@@ -110,7 +111,8 @@ class StateReader {
 
 // Typed reads. nullopt when absent; a Status on I/O failure or an undecodable record.
 Result<std::optional<Agency>> ReadAgency(const StateReader& s, std::string_view id);
-Result<std::optional<CertificateState>> ReadCertificate(const StateReader& s, std::string_view base_id);
+Result<std::optional<CertificateState>> ReadCertificate(const StateReader& s,
+                                                        std::string_view base_id);
 Result<std::optional<DocumentRef>> ReadDocument(const StateReader& s, const Hash256& document_hash);
 Result<uint64_t> ReadSequence(const StateReader& s, std::string_view agency_id);  // 0 if none
 Result<ValidatorSet> ReadValidators(const StateReader& s);
@@ -167,8 +169,10 @@ enum class Reason : uint8_t {
   kMissingCosignature,  // "missing-cosignature"
   kInsufficientPower,   // "insufficient-power": governance without > 2/3 of voting power
   kUnknownCertType,     // "unknown-cert-type"
+  kMissingSignature,    // "missing-signature": no signature by an issuing key of the acting agency
+  kTooLarge,            // "too-large": the encoded transaction exceeds the chain's limit
 };
-inline constexpr int kReasonCount = 18;
+inline constexpr int kReasonCount = 20;
 const char* ReasonCode(Reason r);
 
 struct Rejection {

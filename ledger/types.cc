@@ -72,8 +72,8 @@ Bytes TxLeaf(const SignedTransaction& stx) { return Encode(stx); }
 
 Hash256 BlockHash(const BlockHeader& h) { return Sha256(Encode(h)); }
 
-Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height,
-                          uint32_t round, const std::optional<Hash256>& block_id) {
+Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height, uint32_t round,
+                          const std::optional<Hash256>& block_id) {
   Bytes p;
   p.reserve(1 + 8 + 4 + 1 + 32);
   p.push_back(static_cast<uint8_t>(type));

@@ -16,13 +16,15 @@ namespace certledger::ledger {
 // ---- agencies and validators ------------------------------------------------------------------
 
 enum class AgencyKind : uint8_t { kProvince = 1, kRiverBasin = 2, kMinistry = 3 };
-constexpr bool IsKnown(AgencyKind k) { return k >= AgencyKind::kProvince && k <= AgencyKind::kMinistry; }
+constexpr bool IsKnown(AgencyKind k) {
+  return k >= AgencyKind::kProvince && k <= AgencyKind::kMinistry;
+}
 
 // An issuing agency. `id` is its unified social credit code (GB 32100, 18 characters): the same
 // code appears as the issuer code in the identifiers of the certificates it issues.
 struct Agency {
   std::string id;
-  std::string name;      // e.g. "江苏省水利厅"
+  std::string name;  // e.g. "江苏省水利厅"
   AgencyKind kind = AgencyKind::kProvince;
   std::string division;  // GB/T 2260 six-digit administrative division code, e.g. "320000"
   std::vector<PublicKey> issuing_keys;  // keys that may sign this agency's certificate events
@@ -61,13 +63,19 @@ enum class CertType : uint8_t { kWaterAbstractionPermit = 1 };
 constexpr bool IsKnown(CertType t) { return t == CertType::kWaterAbstractionPermit; }
 
 enum class WaterSource : uint8_t { kSurface = 1, kGroundwater = 2 };
-constexpr bool IsKnown(WaterSource s) { return s == WaterSource::kSurface || s == WaterSource::kGroundwater; }
+constexpr bool IsKnown(WaterSource s) {
+  return s == WaterSource::kSurface || s == WaterSource::kGroundwater;
+}
 
 enum class IntakeState : uint8_t { kInUse = 1, kEmergencyBackup = 2, kSealed = 3 };
-constexpr bool IsKnown(IntakeState s) { return s >= IntakeState::kInUse && s <= IntakeState::kSealed; }
+constexpr bool IsKnown(IntakeState s) {
+  return s >= IntakeState::kInUse && s <= IntakeState::kSealed;
+}
 
 enum class HolderKind : uint8_t { kOrganisation = 1, kIndividual = 2 };
-constexpr bool IsKnown(HolderKind k) { return k == HolderKind::kOrganisation || k == HolderKind::kIndividual; }
+constexpr bool IsKnown(HolderKind k) {
+  return k == HolderKind::kOrganisation || k == HolderKind::kIndividual;
+}
 
 // One abstraction intake (取水口). Coordinates in micro-degrees (WGS-84), so no floats are hashed.
 struct Intake {
@@ -121,7 +129,9 @@ constexpr bool IsTerminal(CertStatus s) {
 
 // The holder's identity. Never on the ledger in clear: only its salted commitment is.
 enum class HolderIdType : uint8_t { kCreditCode = 1 /* 001 */, kCitizenId = 2 /* 111 */ };
-constexpr bool IsKnown(HolderIdType t) { return t == HolderIdType::kCreditCode || t == HolderIdType::kCitizenId; }
+constexpr bool IsKnown(HolderIdType t) {
+  return t == HolderIdType::kCreditCode || t == HolderIdType::kCitizenId;
+}
 
 struct Holder {
   HolderIdType id_type = HolderIdType::kCreditCode;
@@ -190,7 +200,8 @@ struct ResumeEvent {
 };
 enum class RevocationKind : uint8_t { kWithdrawn = 3, kCancelled = 4, kRevoked = 7 };
 constexpr bool IsKnown(RevocationKind k) {
-  return k == RevocationKind::kWithdrawn || k == RevocationKind::kCancelled || k == RevocationKind::kRevoked;
+  return k == RevocationKind::kWithdrawn || k == RevocationKind::kCancelled ||
+         k == RevocationKind::kRevoked;
 }
 struct RevokeEvent {
   std::string certificate;
@@ -230,13 +241,15 @@ enum class EventType : uint8_t {
   kRegisterAgency = 8,
   kUpdateValidators = 9,
 };
-constexpr bool IsKnown(EventType t) { return t >= EventType::kIssue && t <= EventType::kUpdateValidators; }
+constexpr bool IsKnown(EventType t) {
+  return t >= EventType::kIssue && t <= EventType::kUpdateValidators;
+}
 EventType TypeOf(const Event& e);
 const char* EventTypeName(EventType t);  // "issue", "change", ...
 
 struct Transaction {
   std::string chain_id;
-  std::string agency;  // the acting agency
+  std::string agency;     // the acting agency
   uint64_t sequence = 0;  // per agency: 1, 2, 3, ... with no gaps
   Event event;
   bool operator==(const Transaction&) const = default;
@@ -265,14 +278,14 @@ Bytes TxLeaf(const SignedTransaction& stx);
 
 struct BlockHeader {
   std::string chain_id;
-  uint64_t height = 0;  // first block is 1
-  int64_t time_ms = 0;  // unix milliseconds, proposer's clock, strictly increasing
+  uint64_t height = 0;          // first block is 1
+  int64_t time_ms = 0;          // unix milliseconds, proposer's clock, strictly increasing
   Hash256 previous_block_hash;  // zero for height 1
-  Hash256 tx_root;      // RFC 9162 root over this block's transaction leaves
-  uint64_t log_size = 0;  // size of the whole event log after this block
-  Hash256 log_root;       // root of the whole event log after this block
-  Hash256 state_root;     // chained state hash after this block (FORMAT.md)
-  Hash256 validator_set_hash;  // the set that commits this block
+  Hash256 tx_root;              // RFC 9162 root over this block's transaction leaves
+  uint64_t log_size = 0;        // size of the whole event log after this block
+  Hash256 log_root;             // root of the whole event log after this block
+  Hash256 state_root;           // chained state hash after this block (FORMAT.md)
+  Hash256 validator_set_hash;   // the set that commits this block
   PublicKey proposer;
   bool operator==(const BlockHeader&) const = default;
 };
@@ -290,8 +303,8 @@ constexpr bool IsKnown(VoteType t) { return t == VoteType::kPrevote || t == Vote
 
 // The digest a validator signs for a vote: SigningDigest(kTagVote, chain_id, payload) with
 // payload = u8 type || u64 height || u32 round || optional block id (FORMAT.md).
-Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height,
-                          uint32_t round, const std::optional<Hash256>& block_id);
+Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height, uint32_t round,
+                          const std::optional<Hash256>& block_id);
 
 struct CommitSignature {
   PublicKey validator;
