@@ -2,6 +2,7 @@
 // together, and bump the record's version byte for any change of layout.
 #include "ledger/encoding.h"
 
+#include "ledger/chain.h"
 #include "ledger/codec.h"
 #include "ledger/state.h"
 #include "ledger/types.h"
@@ -206,6 +207,11 @@ void serialize(Archive& ar, ChainParams& p) {
      p.water_permit_type_code);
 }
 
+template <class Archive>
+void serialize(Archive& ar, Genesis& g) {
+  ar(VersionTag{kFormatV1}, g.params, g.genesis_time_ms, g.agencies, g.validators);
+}
+
 template <class T>
 Bytes Encode(const T& value) {
   return codec::EncodeRecord(value);
@@ -244,6 +250,7 @@ CERTLEDGER_RECORD(StateChange)
 using StateChangeList = std::vector<StateChange>;
 CERTLEDGER_RECORD(StateChangeList)
 CERTLEDGER_RECORD(ChainParams)
+CERTLEDGER_RECORD(Genesis)
 
 #undef CERTLEDGER_RECORD
 

@@ -1,0 +1,364 @@
+#include "ledger/leveldb_store.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
+
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+
+#include "ledger/encoding.h"
+
+namespace certledger::ledger {
+
+Status LevelDBStoreOptions::Validate() const {
+  if (path.empty()) return Status::InvalidArgument("store path is empty");
+  if (block_cache_bytes < (1 << 20)) return Status::InvalidArgument("block cache below 1 MiB");
+  if (write_buffer_bytes < (1 << 20)) return Status::InvalidArgument("write buffer below 1 MiB");
+  return Status::Ok();
+}
+
+namespace {
+
+// Key layout (FORMAT.md §9). Integers in keys are big-endian so that keys sort numerically.
+constexpr char kMetaKey[] = "m";
+constexpr char kGenesisKey[] = "g";
+
+void PutBE64(std::string* s, uint64_t v) {
+  for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::string HeightKey(char prefix, uint64_t height) {
+  std::string k(1, prefix);
+  k.push_back('/');
+  PutBE64(&k, height);
+  return k;
+}
+std::string StateKey(std::string_view key) { return "s/" + std::string(key); }
+std::string NodeKey(uint32_t level, uint64_t index) {
+  std::string k = "n/";
+  k.push_back(static_cast<char>(level));
+  PutBE64(&k, index);
+  return k;
+}
+std::string TxKey(const Hash256& h) {
+  return "x/" + std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+std::string AgencyTxKey(const std::string& agency, uint64_t sequence) {
+  std::string k = "a/" + agency + "/";
+  PutBE64(&k, sequence);
+  return k;
+}
+
+leveldb::Slice AsSlice(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+ByteSpan AsSpan(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+Bytes EncodeLocation(const TxLocation& l) {
+  Bytes b;
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(l.height >> (8 * i)));
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(l.index >> (8 * i)));
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(l.log_index >> (8 * i)));
+  return b;
+}
+std::optional<TxLocation> DecodeLocation(const std::string& s) {
+  if (s.size() != 20) return std::nullopt;
+  TxLocation l;
+  for (int i = 0; i < 8; ++i)
+    l.height |= static_cast<uint64_t>(static_cast<uint8_t>(s[static_cast<size_t>(i)])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    l.index |= static_cast<uint32_t>(static_cast<uint8_t>(s[static_cast<size_t>(8 + i)]))
+               << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    l.log_index |= static_cast<uint64_t>(static_cast<uint8_t>(s[static_cast<size_t>(12 + i)]))
+                   << (8 * i);
+  return l;
+}
+
+// The commit point of the store: written in the same batch as each block.
+struct Meta {
+  Hash256 genesis_hash;
+  ChainTip tip;
+};
+Bytes EncodeMeta(const Meta& m) {
+  // genesis hash || header-derived tip fields; the chain id follows as raw bytes.
+  Bytes b(m.genesis_hash.bytes.begin(), m.genesis_hash.bytes.end());
+  auto put64 = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  auto put_hash = [&](const Hash256& h) { b.insert(b.end(), h.bytes.begin(), h.bytes.end()); };
+  put64(m.tip.height);
+  put_hash(m.tip.block_hash);
+  put64(static_cast<uint64_t>(m.tip.time_ms));
+  put_hash(m.tip.state_root);
+  put64(m.tip.log_size);
+  put_hash(m.tip.log_root);
+  b.insert(b.end(), m.tip.chain_id.begin(), m.tip.chain_id.end());
+  return b;
+}
+std::optional<Meta> DecodeMeta(const std::string& s) {
+  constexpr size_t kFixed = 32 + 8 + 32 + 8 + 32 + 8 + 32;
+  if (s.size() < kFixed) return std::nullopt;
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  size_t pos = 0;
+  auto get64 = [&] {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+      v |= static_cast<uint64_t>(p[pos + static_cast<size_t>(i)]) << (8 * i);
+    pos += 8;
+    return v;
+  };
+  auto get_hash = [&] {
+    Hash256 h;
+    std::copy(p + pos, p + pos + 32, h.bytes.begin());
+    pos += 32;
+    return h;
+  };
+  Meta m;
+  m.genesis_hash = get_hash();
+  m.tip.height = get64();
+  m.tip.block_hash = get_hash();
+  m.tip.time_ms = static_cast<int64_t>(get64());
+  m.tip.state_root = get_hash();
+  m.tip.log_size = get64();
+  m.tip.log_root = get_hash();
+  m.tip.chain_id = s.substr(pos);
+  return m;
+}
+
+Status FromLevelDB(const leveldb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(what);
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(what + ": " + s.ToString());
+  return Status::IOError(what + ": " + s.ToString());
+}
+
+class LevelDBStore final : public Store {
+ public:
+  LevelDBStore(std::unique_ptr<leveldb::DB> db, std::unique_ptr<leveldb::Cache> cache,
+               std::unique_ptr<const leveldb::FilterPolicy> filter, bool sync)
+      : cache_(std::move(cache)), filter_(std::move(filter)), db_(std::move(db)), sync_(sync) {}
+
+  ~LevelDBStore() override {
+    db_.reset();  // before the cache and filter it uses
+  }
+
+  Status Initialize(const Genesis& g) override;
+  ChainTip Tip() const override {
+    std::shared_lock lock(mu_);
+    return meta_.tip;
+  }
+  MerkleLog Log() const override {
+    std::shared_lock lock(mu_);
+    return log_;
+  }
+  Status AppendBlock(const Block& block, const CommitCertificate& commit,
+                     const BlockEffects& effects) override;
+
+  Result<Block> GetBlock(uint64_t height) const override {
+    return ReadDecoded<Block>(HeightKey('b', height), "block " + std::to_string(height));
+  }
+  Result<BlockHeader> GetHeader(uint64_t height) const override {
+    return ReadDecoded<BlockHeader>(HeightKey('h', height), "header " + std::to_string(height));
+  }
+  Result<CommitCertificate> GetCommit(uint64_t height) const override {
+    return ReadDecoded<CommitCertificate>(HeightKey('c', height),
+                                          "commit " + std::to_string(height));
+  }
+  Result<Genesis> GetGenesis() const override {
+    return ReadDecoded<Genesis>(kGenesisKey, "genesis");
+  }
+  Result<TxLocation> GetTxLocation(const Hash256& tx_hash) const override {
+    return ReadLocation(TxKey(tx_hash), "transaction " + tx_hash.Hex());
+  }
+  Result<TxLocation> GetLeafLocation(uint64_t log_index) const override {
+    return ReadLocation(HeightKey('l', log_index), "leaf " + std::to_string(log_index));
+  }
+  Result<std::vector<Hash256>> AgencyTxs(const std::string& agency, uint64_t from_sequence,
+                                         size_t limit) const override;
+
+  Status Get(std::string_view key, Bytes* value) const override {
+    std::string raw;
+    Status st = RawGet(StateKey(key), &raw, std::string(key));
+    if (!st.ok()) return st;
+    value->assign(raw.begin(), raw.end());
+    return Status::Ok();
+  }
+  Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
+    std::string raw;
+    Status st = RawGet(NodeKey(level, index), &raw, "log node");
+    if (!st.ok()) return st;
+    auto h = Hash256::FromSpan(AsSpan(raw));
+    if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
+    return *h;
+  }
+
+ private:
+  Status RawGet(const std::string& key, std::string* out, const std::string& what) const {
+    return FromLevelDB(db_->Get(leveldb::ReadOptions(), key, out), what);
+  }
+  template <class T>
+  Result<T> ReadDecoded(const std::string& key, const std::string& what) const {
+    std::string raw;
+    Status st = RawGet(key, &raw, what);
+    if (!st.ok()) return st;
+    auto r = Decode<T>(AsSpan(raw));
+    if (!r.ok()) return Status::Corruption(what + ": " + r.status().message());
+    return r;
+  }
+  Result<TxLocation> ReadLocation(const std::string& key, const std::string& what) const {
+    std::string raw;
+    Status st = RawGet(key, &raw, what);
+    if (!st.ok()) return st;
+    auto l = DecodeLocation(raw);
+    if (!l) return Status::Corruption(what + ": bad location record");
+    return *l;
+  }
+  Status Write(leveldb::WriteBatch* batch) {
+    leveldb::WriteOptions wo;
+    wo.sync = sync_;
+    Status st = FromLevelDB(db_->Write(wo, batch), "write");
+    if (!st.ok()) sticky_ = st;
+    return st;
+  }
+
+  // Declared before db_ so that they outlive it.
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+  const bool sync_;
+
+  mutable std::shared_mutex mu_;  // guards meta_ and log_ (the tip); LevelDB is thread-safe
+  Meta meta_;
+  MerkleLog log_;
+  bool initialized_ = false;
+  Status sticky_;  // first write failure; every later write returns it (writer-only)
+};
+
+Status LevelDBStore::Initialize(const Genesis& g) {
+  const Hash256 gh = GenesisHash(g);
+  std::string raw;
+  leveldb::Status s = db_->Get(leveldb::ReadOptions(), kMetaKey, &raw);
+  if (s.IsNotFound()) {
+    leveldb::WriteBatch batch;
+    for (const auto& c : GenesisChanges(g)) batch.Put(StateKey(c.key), AsSlice(c.value));
+    batch.Put(kGenesisKey, AsSlice(Encode(g)));
+    Meta m{gh, GenesisTip(g)};
+    batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
+    if (Status st = Write(&batch); !st.ok()) return st;
+    std::unique_lock lock(mu_);
+    meta_ = m;
+    log_ = MerkleLog();
+    initialized_ = true;
+    return Status::Ok();
+  }
+  if (!s.ok()) return FromLevelDB(s, "store metadata");
+  auto m = DecodeMeta(raw);
+  if (!m) return Status::Corruption("store metadata record is malformed");
+  if (m->genesis_hash != gh) {
+    return Status::InvalidArgument("the data directory belongs to another chain (genesis " +
+                                   m->genesis_hash.Hex() + ", expected " + gh.Hex() + ")");
+  }
+  auto log = MerkleLog::Open(*this, m->tip.log_size);
+  if (!log.ok()) return Status::Corruption("event log: " + log.status().message());
+  if (log->Root() != m->tip.log_root) {
+    return Status::Corruption("event log root does not match the stored tip");
+  }
+  std::unique_lock lock(mu_);
+  meta_ = *m;
+  log_ = std::move(log).value();
+  initialized_ = true;
+  return Status::Ok();
+}
+
+Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& commit,
+                                 const BlockEffects& effects) {
+  if (!sticky_.ok()) return sticky_;
+  if (!initialized_) return Status::InvalidArgument("store not initialized");
+  const BlockHeader& h = block.header;
+  ChainTip tip = Tip();
+  if (h.height != tip.height + 1 || h.previous_block_hash != tip.block_hash) {
+    return Status::InvalidArgument("block " + std::to_string(h.height) +
+                                   " does not extend the stored tip " + std::to_string(tip.height));
+  }
+  if (effects.log_after.size() != h.log_size || effects.tx_hashes.size() != block.txs.size()) {
+    return Status::InvalidArgument("block effects do not match the block");
+  }
+  leveldb::WriteBatch batch;
+  batch.Put(HeightKey('b', h.height), AsSlice(Encode(block)));
+  batch.Put(HeightKey('h', h.height), AsSlice(Encode(h)));
+  batch.Put(HeightKey('c', h.height), AsSlice(Encode(commit)));
+  for (const auto& c : effects.changes) {
+    if (c.value.empty()) {
+      batch.Delete(StateKey(c.key));
+    } else {
+      batch.Put(StateKey(c.key), AsSlice(c.value));
+    }
+  }
+  for (const auto& n : effects.log_nodes) {
+    batch.Put(NodeKey(n.level, n.index),
+              leveldb::Slice(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
+  }
+  const uint64_t first_leaf = tip.log_size;
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    TxLocation loc{h.height, static_cast<uint32_t>(i), first_leaf + i};
+    Bytes enc = EncodeLocation(loc);
+    batch.Put(TxKey(effects.tx_hashes[i]), AsSlice(enc));
+    batch.Put(HeightKey('l', loc.log_index), AsSlice(enc));
+    const Hash256& th = effects.tx_hashes[i];
+    batch.Put(AgencyTxKey(block.txs[i].tx.agency, block.txs[i].tx.sequence),
+              leveldb::Slice(reinterpret_cast<const char*>(th.data()), th.size()));
+  }
+  Meta m{meta_.genesis_hash, TipAfter(h)};
+  batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
+  if (Status st = Write(&batch); !st.ok()) return st;
+  std::unique_lock lock(mu_);
+  meta_ = m;
+  log_ = effects.log_after;
+  return Status::Ok();
+}
+
+Result<std::vector<Hash256>> LevelDBStore::AgencyTxs(const std::string& agency,
+                                                     uint64_t from_sequence, size_t limit) const {
+  std::vector<Hash256> out;
+  const std::string prefix = "a/" + agency + "/";
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek(AgencyTxKey(agency, from_sequence)); it->Valid() && out.size() < limit;
+       it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    auto h = Hash256::FromSpan(
+        ByteSpan(reinterpret_cast<const uint8_t*>(it->value().data()), it->value().size()));
+    if (!h) return Status::Corruption("agency index entry");
+    out.push_back(*h);
+  }
+  if (!it->status().ok()) return FromLevelDB(it->status(), "agency index");
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenLevelDBStore(const LevelDBStoreOptions& options) {
+  if (Status st = options.Validate(); !st.ok()) return st;
+  leveldb::Options lo;
+  lo.create_if_missing = true;
+  lo.paranoid_checks = true;
+  lo.write_buffer_size = options.write_buffer_bytes;
+  auto cache = std::unique_ptr<leveldb::Cache>(leveldb::NewLRUCache(options.block_cache_bytes));
+  auto filter = std::unique_ptr<const leveldb::FilterPolicy>(leveldb::NewBloomFilterPolicy(10));
+  lo.block_cache = cache.get();
+  lo.filter_policy = filter.get();
+  if (options.env != nullptr) lo.env = options.env;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, options.path, &raw);
+  if (!s.ok()) return FromLevelDB(s, "open store at " + options.path);
+  return std::unique_ptr<Store>(new LevelDBStore(
+      std::unique_ptr<leveldb::DB>(raw), std::move(cache), std::move(filter), options.sync));
+}
+
+}  // namespace certledger::ledger

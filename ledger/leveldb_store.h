@@ -1,0 +1,28 @@
+// The LevelDB implementation of ledger::Store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ledger/store.h"
+
+namespace leveldb {
+class Env;
+}
+
+namespace certledger::ledger {
+
+struct LevelDBStoreOptions {
+  std::string path;                     // directory; created if missing
+  size_t block_cache_bytes = 64 << 20;  // LevelDB block cache
+  size_t write_buffer_bytes = 16 << 20;
+  bool sync = true;  // fsync every AppendBlock (never turn off outside benchmarks)
+  // Storage environment; nullptr = the default. Tests inject a fault-injecting one.
+  leveldb::Env* env = nullptr;
+  Status Validate() const;
+};
+
+// Opens (creating if needed) a LevelDB store. Initialize() must follow.
+Result<std::unique_ptr<Store>> OpenLevelDBStore(const LevelDBStoreOptions& options);
+
+}  // namespace certledger::ledger
