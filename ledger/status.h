@@ -5,6 +5,7 @@
 // they carry a stable reason code that callers pass through unchanged.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,22 +46,25 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  // REQUIRES: !status.ok()
+  Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
+    if (status_.ok()) status_ = Status::InvalidArgument("Result built from an OK status");
+  }
 
   [[nodiscard]] bool ok() const { return status_.ok(); }
   [[nodiscard]] const Status& status() const { return status_; }
   // REQUIRES: ok()
-  [[nodiscard]] const T& value() const& { return value_; }
-  [[nodiscard]] T& value() & { return value_; }
-  [[nodiscard]] T&& value() && { return std::move(value_); }
-  const T& operator*() const& { return value_; }
-  T& operator*() & { return value_; }
-  const T* operator->() const { return &value_; }
-  T* operator->() { return &value_; }
+  [[nodiscard]] const T& value() const& { return *value_; }
+  [[nodiscard]] T& value() & { return *value_; }
+  [[nodiscard]] T&& value() && { return std::move(*value_); }
+  const T& operator*() const& { return *value_; }
+  T& operator*() & { return *value_; }
+  const T* operator->() const { return &*value_; }
+  T* operator->() { return &*value_; }
 
  private:
-  T value_{};
+  std::optional<T> value_;
   Status status_;
 };
 

@@ -1,0 +1,235 @@
+#include "node/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace certledger::node {
+
+using ledger::Result;
+using ledger::Status;
+using nlohmann::json;
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::optional<HostPort> ParseHostPort(const std::string& s) {
+  HostPort hp;
+  size_t colon;
+  if (!s.empty() && s[0] == '[') {
+    size_t close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return std::nullopt;
+    }
+    hp.host = s.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = s.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    hp.host = s.substr(0, colon);
+  }
+  std::string port = s.substr(colon + 1);
+  if (hp.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  unsigned long v = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (v > 65535) return std::nullopt;
+  hp.port = static_cast<uint16_t>(v);
+  return hp;
+}
+
+std::string NodeConfig::Path(const std::string& relative) const {
+  if (relative.empty() || relative[0] == '/') return relative;
+  return (std::filesystem::path(home) / relative).string();
+}
+
+Status NodeConfig::Validate() const {
+  auto bad = [](const std::string& field, const std::string& why) {
+    return Status::InvalidArgument("config." + field + ": " + why);
+  };
+  if (moniker.empty() || moniker.size() > 64) return bad("moniker", "1 to 64 characters");
+  if (genesis_file.empty()) return bad("genesis_file", "required");
+  if (data_dir.empty()) return bad("data_dir", "required");
+  if (validator_key_file.empty() && node_key_file.empty()) {
+    return bad("node_key_file", "an observer (no validator_key_file) needs a node key");
+  }
+  if (p2p_listen.port == 0) return bad("p2p.listen", "port must be set");
+  if (api_listen.port == 0) return bad("api.listen", "port must be set");
+  if (api_listen.port == p2p_listen.port && api_listen.host == p2p_listen.host) {
+    return bad("api.listen", "same address as p2p.listen");
+  }
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i].name.empty()) return bad("p2p.peers[" + std::to_string(i) + "].name", "required");
+  }
+  auto timeout = [&](const char* name, uint64_t v) -> Status {
+    if (v == 0 || v > 600000) return bad(std::string("consensus.") + name, "1 to 600000 ms");
+    return Status::Ok();
+  };
+  for (auto [name, v] : {std::pair{"timeout_propose_ms", timeout_propose_ms},
+                         std::pair{"timeout_prevote_ms", timeout_prevote_ms},
+                         std::pair{"timeout_precommit_ms", timeout_precommit_ms}}) {
+    if (Status st = timeout(name, v); !st.ok()) return st;
+  }
+  if (max_block_txs == 0 || max_block_txs > 100000) {
+    return bad("consensus.max_block_txs", "1 to 100000");
+  }
+  if (mempool_max_txs == 0) return bad("mempool.max_txs", "must be positive");
+  if (mempool_max_bytes < (1 << 20)) return bad("mempool.max_bytes", "at least 1 MiB");
+  if (log_level != "trace" && log_level != "debug" && log_level != "info" && log_level != "warn" &&
+      log_level != "error") {
+    return bad("log.level", "one of trace, debug, info, warn, error");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Reads an optional field, keeping the default; a wrong type names the field.
+template <class T>
+Status Opt(const json& obj, const char* key, const std::string& path, T* out) {
+  if (!obj.is_object()) return Status::InvalidArgument("config." + path + ": expected an object");
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Ok();
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    return Status::InvalidArgument("config." + (path.empty() ? "" : path + ".") + key +
+                                   ": wrong type");
+  }
+  return Status::Ok();
+}
+
+Status OptHostPort(const json& obj, const char* key, const std::string& path, HostPort* out) {
+  std::string s;
+  bool present = obj.contains(key);
+  if (Status st = Opt(obj, key, path, &s); !st.ok()) return st;
+  if (!present) return Status::Ok();
+  auto hp = ParseHostPort(s);
+  if (!hp) {
+    return Status::InvalidArgument("config." + path + "." + key + ": expected host:port, got '" +
+                                   s + "'");
+  }
+  *out = *hp;
+  return Status::Ok();
+}
+
+const json kEmpty = json::object();
+const json& Section(const json& doc, const char* name) {
+  auto it = doc.find(name);
+  return it == doc.end() ? kEmpty : *it;
+}
+
+}  // namespace
+
+Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::InvalidArgument("config: not a JSON object");
+  }
+  static const char* kKnown[] = {"moniker",       "genesis_file", "data_dir", "validator_key_file",
+                                 "node_key_file", "p2p",          "api",      "consensus",
+                                 "mempool",       "log"};
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || it.key() == k;
+    if (!known) return Status::InvalidArgument("config." + it.key() + ": unknown field");
+  }
+  NodeConfig c;
+  c.home = home;
+  Status st;
+#define CL_OPT(obj, key, path, out) \
+  if (!(st = Opt(obj, key, path, out)).ok()) return st
+  CL_OPT(doc, "moniker", "", &c.moniker);
+  CL_OPT(doc, "genesis_file", "", &c.genesis_file);
+  CL_OPT(doc, "data_dir", "", &c.data_dir);
+  CL_OPT(doc, "validator_key_file", "", &c.validator_key_file);
+  CL_OPT(doc, "node_key_file", "", &c.node_key_file);
+  const json& p2p = Section(doc, "p2p");
+  if (!(st = OptHostPort(p2p, "listen", "p2p", &c.p2p_listen)).ok()) return st;
+  if (auto peers = p2p.find("peers"); peers != p2p.end()) {
+    if (!peers->is_array()) return Status::InvalidArgument("config.p2p.peers: expected an array");
+    for (size_t i = 0; i < peers->size(); ++i) {
+      const json& p = (*peers)[i];
+      const std::string path = "p2p.peers[" + std::to_string(i) + "]";
+      PeerEntry e;
+      std::string key;
+      CL_OPT(p, "name", path, &e.name);
+      CL_OPT(p, "key", path, &key);
+      auto pk = ledger::PublicKey::ParseHex(key);
+      if (!pk) return Status::InvalidArgument("config." + path + ".key: not a public key");
+      e.key = *pk;
+      if (p.contains("address")) {
+        HostPort hp;
+        if (!(st = OptHostPort(p, "address", path, &hp)).ok()) return st;
+        e.address = hp;
+      }
+      c.peers.push_back(std::move(e));
+    }
+  }
+  if (!(st = OptHostPort(Section(doc, "api"), "listen", "api", &c.api_listen)).ok()) return st;
+  const json& cons = Section(doc, "consensus");
+  CL_OPT(cons, "timeout_propose_ms", "consensus", &c.timeout_propose_ms);
+  CL_OPT(cons, "timeout_propose_delta_ms", "consensus", &c.timeout_propose_delta_ms);
+  CL_OPT(cons, "timeout_prevote_ms", "consensus", &c.timeout_prevote_ms);
+  CL_OPT(cons, "timeout_prevote_delta_ms", "consensus", &c.timeout_prevote_delta_ms);
+  CL_OPT(cons, "timeout_precommit_ms", "consensus", &c.timeout_precommit_ms);
+  CL_OPT(cons, "timeout_precommit_delta_ms", "consensus", &c.timeout_precommit_delta_ms);
+  CL_OPT(cons, "empty_block_interval_ms", "consensus", &c.empty_block_interval_ms);
+  CL_OPT(cons, "max_block_txs", "consensus", &c.max_block_txs);
+  const json& mem = Section(doc, "mempool");
+  CL_OPT(mem, "max_txs", "mempool", &c.mempool_max_txs);
+  CL_OPT(mem, "max_bytes", "mempool", &c.mempool_max_bytes);
+  CL_OPT(Section(doc, "log"), "level", "log", &c.log_level);
+#undef CL_OPT
+  if (Status v = c.Validate(); !v.ok()) return v;
+  return c;
+}
+
+Result<NodeConfig> LoadConfig(const std::string& home) {
+  const std::string path = (std::filesystem::path(home) / "config.json").string();
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = ParseConfig(ss.str(), home);
+  if (!c.ok()) return Status::InvalidArgument(path + ": " + c.status().message());
+  return c;
+}
+
+std::string ConfigToJson(const NodeConfig& c) {
+  json peers = json::array();
+  for (const auto& p : c.peers) {
+    json e = {{"name", p.name}, {"key", p.key.Hex()}};
+    if (p.address) e["address"] = p.address->ToString();
+    peers.push_back(e);
+  }
+  json doc = {
+      {"moniker", c.moniker},
+      {"genesis_file", c.genesis_file},
+      {"data_dir", c.data_dir},
+      {"validator_key_file", c.validator_key_file},
+      {"node_key_file", c.node_key_file},
+      {"p2p", {{"listen", c.p2p_listen.ToString()}, {"peers", peers}}},
+      {"api", {{"listen", c.api_listen.ToString()}}},
+      {"consensus",
+       {{"timeout_propose_ms", c.timeout_propose_ms},
+        {"timeout_propose_delta_ms", c.timeout_propose_delta_ms},
+        {"timeout_prevote_ms", c.timeout_prevote_ms},
+        {"timeout_prevote_delta_ms", c.timeout_prevote_delta_ms},
+        {"timeout_precommit_ms", c.timeout_precommit_ms},
+        {"timeout_precommit_delta_ms", c.timeout_precommit_delta_ms},
+        {"empty_block_interval_ms", c.empty_block_interval_ms},
+        {"max_block_txs", c.max_block_txs}}},
+      {"mempool", {{"max_txs", c.mempool_max_txs}, {"max_bytes", c.mempool_max_bytes}}},
+      {"log", {{"level", c.log_level}}},
+  };
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace certledger::node

@@ -1,0 +1,74 @@
+// Node configuration: one JSON file per node (`<home>/config.json`), every field documented
+// with its default in docs/CONFIG.md. Relative paths are relative to the home directory.
+// Only node/ reads configuration; components receive their own Options structs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+
+namespace certledger::node {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  [[nodiscard]] std::string ToString() const;
+};
+// Parses "host:port" or "[v6]:port". Only loopback and wildcard hosts are not special-cased:
+// any host string is accepted, a port of 0..65535.
+std::optional<HostPort> ParseHostPort(const std::string& s);
+
+struct PeerEntry {
+  std::string name;
+  ledger::PublicKey key;
+  std::optional<HostPort> address;  // absent: accept only (observers)
+};
+
+struct NodeConfig {
+  std::string home;  // set by Load; not in the file
+
+  std::string moniker = "node";
+  std::string genesis_file = "genesis.json";
+  std::string data_dir = "data";
+  // Validator key. Empty: observer mode (follows the chain, never votes); node_key_file is then
+  // the identity used on the peer network.
+  std::string validator_key_file = "validator_key.json";
+  std::string node_key_file;
+
+  HostPort p2p_listen{"127.0.0.1", 26656};
+  std::vector<PeerEntry> peers;
+  HostPort api_listen{"127.0.0.1", 8080};
+
+  // Consensus timeouts (see consensus::Options).
+  uint64_t timeout_propose_ms = 1000;
+  uint64_t timeout_propose_delta_ms = 500;
+  uint64_t timeout_prevote_ms = 500;
+  uint64_t timeout_prevote_delta_ms = 500;
+  uint64_t timeout_precommit_ms = 500;
+  uint64_t timeout_precommit_delta_ms = 500;
+  // Minimum time between blocks when there are no transactions (empty blocks keep the chain's
+  // time moving for expiry); 0 disables empty blocks beyond what consensus needs.
+  uint64_t empty_block_interval_ms = 1000;
+  uint32_t max_block_txs = 2000;
+
+  uint32_t mempool_max_txs = 20000;
+  uint64_t mempool_max_bytes = 64ull << 20;
+
+  std::string log_level = "info";  // trace, debug, info, warn, error
+
+  // Absolute path of a file named in the config.
+  [[nodiscard]] std::string Path(const std::string& relative) const;
+  [[nodiscard]] bool IsObserver() const { return validator_key_file.empty(); }
+  // InvalidArgument naming the bad field.
+  [[nodiscard]] ledger::Status Validate() const;
+};
+
+ledger::Result<NodeConfig> LoadConfig(const std::string& home);
+ledger::Result<NodeConfig> ParseConfig(const std::string& json_text, const std::string& home);
+std::string ConfigToJson(const NodeConfig& c);
+
+}  // namespace certledger::node

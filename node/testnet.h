@@ -1,0 +1,27 @@
+// Generates a complete local network: keys, genesis, one home directory per node with its
+// config, issuing keys of the agencies, and network.json (for scripts and tests).
+#pragma once
+
+#include <string>
+
+#include "ledger/status.h"
+
+namespace certledger::node {
+
+struct TestnetOptions {
+  int validators = 4;   // 1..40; one agency per validator
+  int observers = 0;    // extra non-validator nodes that follow the chain
+  std::string out_dir;  // must not exist or be empty
+  std::string chain_id = "certledger-testnet";
+  std::string host = "127.0.0.1";
+  int base_port = 0;  // p2p ports base_port + i, API ports base_port + 100 + i; 0 = free ports
+  int64_t genesis_time_ms = 0;  // 0 = now
+  ledger::Status Validate() const;
+};
+
+ledger::Status GenerateTestnet(const TestnetOptions& options);
+
+// A TCP port on `host` that was free a moment ago (bind to 0, read, close).
+int FindFreePort(const std::string& host);
+
+}  // namespace certledger::node
