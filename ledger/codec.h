@@ -102,7 +102,10 @@ void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     uint8_t b = 0;
     r.ReadRaw(&b, 1);
-    if (b > 1) throw DecodeError("non-canonical bool " + std::to_string(b));
+    if (b > 1) {
+      throw DecodeError("non-canonical bool " + std::to_string(b) + " at offset " +
+                        std::to_string(r.position() - 1));
+    }
     v = b == 1;
   } else {
     using U = std::make_unsigned_t<T>;
@@ -209,7 +212,10 @@ void CEREAL_LOAD_FUNCTION_NAME(Reader& r, EnumField<E>& f) {
   uint8_t raw = 0;
   r(raw);
   E e = static_cast<E>(raw);
-  if (!IsKnown(e)) throw DecodeError("unknown enum value " + std::to_string(raw));
+  if (!IsKnown(e)) {
+    throw DecodeError("unknown enum value " + std::to_string(raw) + " at offset " +
+                      std::to_string(r.position() - 1));
+  }
   f.value = e;
 }
 
@@ -222,7 +228,8 @@ inline void CEREAL_LOAD_FUNCTION_NAME(Reader& r, VersionTag& v) {
   uint8_t got = 0;
   r(got);
   if (got != v.expected) {
-    throw DecodeError("unsupported format version " + std::to_string(got) + " (expected " +
+    throw DecodeError("unsupported format version " + std::to_string(got) + " at offset " +
+                      std::to_string(r.position() - 1) + " (expected " +
                       std::to_string(v.expected) + ")");
   }
 }
