@@ -390,10 +390,17 @@ Result<ApplyOutcome> Applier::Run(bool verify_signatures) {
                                                   ", expected " + std::to_string(*last + 1));
   }
   const Hash256 digest = TxSigningDigest(tx_);
+  // Signatures in strictly ascending signer order, so that a transaction has exactly one
+  // encoding (and one event-log leaf) whoever assembles its signatures.
+  const PublicKey* previous = nullptr;
   for (const auto& sig : stx_.signatures) {
     if (!signers_.insert(sig.signer).second) {
       return Reject::With(Reason::kDuplicateSignature, "two signatures by " + sig.signer.Hex());
     }
+    if (previous != nullptr && sig.signer < *previous) {
+      return Reject::With(Reason::kMalformed, "signatures must be in ascending signer-key order");
+    }
+    previous = &sig.signer;
     if (verify_signatures && !Verify(sig.signer, digest, sig.signature)) {
       return Reject::With(Reason::kBadSignature,
                           "signature by " + sig.signer.Hex() + " does not verify");
@@ -600,7 +607,7 @@ Result<ApplyOutcome> Applier::DoChange(const ChangeEvent& e) {
   if (!c.ok()) return c.status();
   if (rej) return Reject::With(rej->reason, rej->message);
   CertificateState cert = std::move(**c);
-  if (id->version != cert.version + 1) {
+  if (id->version != cert.version + 1 || id->version > 999) {
     return Reject::With(Reason::kBadVersion, "new version must be " +
                                                  std::to_string(cert.version + 1) + ", got " +
                                                  std::to_string(id->version));
@@ -641,7 +648,7 @@ Result<ApplyOutcome> Applier::DoRenew(const RenewEvent& e) {
   if (!c.ok()) return c.status();
   if (rej) return Reject::With(rej->reason, rej->message);
   CertificateState cert = std::move(**c);
-  if (id->version != cert.version + 1) {
+  if (id->version != cert.version + 1 || id->version > 999) {
     return Reject::With(Reason::kBadVersion, "new version must be " +
                                                  std::to_string(cert.version + 1) + ", got " +
                                                  std::to_string(id->version));

@@ -2,9 +2,9 @@
 //
 // State is a key-value map of canonical records (keys and values: docs/FORMAT.md §6). Apply()
 // reads through a StateReader and returns either the changes a transaction makes or a Rejection
-// with a stable reason code; it never writes. ApplyBlock() runs a block's transactions in order
-// over an overlay and returns the block's ordered changes, from which the chained state root
-// follows. No I/O, clocks or threads: block time is an input.
+// with a stable reason code; it never writes. A block's transactions run in order over an overlay,
+// whose change list gives the chained state root // follows (chain.h's BuildBlock and ValidateBlock
+// do this). No I/O, clocks or threads: block time is an input.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Status: the result of an operation that can fail for reasons outside the caller's input rules
 // (I/O, corruption, malformed bytes). OK costs one pointer-sized empty string check.
 //
-// Rule violations found by the state machine are not Statuses but Rejections (see apply.h):
+// Rule violations found by the state machine are not Statuses but Rejections (see state.h):
 // they carry a stable reason code that callers pass through unchanged.
 #pragma once
 

@@ -1,6 +1,7 @@
 // The ledger's records: agencies, validators, certificates, events, transactions, blocks and
 // commit certificates. Plain value types; their canonical byte encoding is in encoding.h and is
-// specified byte by byte in docs/FORMAT.md. Limits on sizes are in limits.h.
+// specified byte by byte in docs/FORMAT.md. Field limits are enforced by the state machine
+// (state.cc, FORMAT.md §5.4).
 #pragma once
 
 #include <cstdint>

@@ -110,7 +110,12 @@ Transaction ChainFixture::Unsigned(size_t agency, Event event, uint64_t sequence
 }
 
 void ChainFixture::SignWith(SignedTransaction* stx, const PrivateKey& key) {
-  stx->signatures.push_back({key.public_key(), key.Sign(TxSigningDigest(stx->tx))});
+  TxSignature sig{key.public_key(), key.Sign(TxSigningDigest(stx->tx))};
+  // Signatures go in ascending signer order (FORMAT.md §5.1).
+  auto pos = std::upper_bound(
+      stx->signatures.begin(), stx->signatures.end(), sig,
+      [](const TxSignature& a, const TxSignature& b) { return a.signer < b.signer; });
+  stx->signatures.insert(pos, sig);
 }
 
 SignedTransaction ChainFixture::Tx(size_t agency, Event event) {
