@@ -268,6 +268,9 @@ std::optional<Rejection> CheckSummary(const CertSummary& summary) {
     return Rejection{Reason::kMalformed, "division '" + s.division + "' is not a GB/T 2260 code"};
   }
   if (s.annual_quantity_m3 == 0) return Rejection{Reason::kMalformed, "annual_quantity_m3 is zero"};
+  if (!IsKnown(s.holder_kind) || !IsKnown(s.source)) {
+    return Rejection{Reason::kMalformed, "unknown holder kind or water source"};
+  }
   if (s.holder_kind == HolderKind::kIndividual) {
     // Personal data never goes on the ledger in clear.
     if (!s.holder_name.empty() || !s.holder_credit_code.empty()) {
@@ -284,6 +287,9 @@ std::optional<Rejection> CheckSummary(const CertSummary& summary) {
   for (const auto& in : s.intakes) {
     if ((r = CheckText("intake name", in.name, kMaxName, true))) return r;
     if ((r = CheckText("intake aquifer", in.aquifer, kMaxName, false))) return r;
+    if (!IsKnown(in.source) || !IsKnown(in.state)) {
+      return Rejection{Reason::kMalformed, "unknown intake water source or state"};
+    }
     if (in.longitude_e6 < -180000000 || in.longitude_e6 > 180000000 || in.latitude_e6 < -90000000 ||
         in.latitude_e6 > 90000000) {
       return Rejection{Reason::kMalformed, "intake coordinates out of range"};
@@ -302,6 +308,7 @@ std::optional<Rejection> CheckAgencyRecord(const Agency& a) {
   std::optional<Rejection> r;
   if ((r = CheckText("agency name", a.name, kMaxName, true))) return r;
   if (!IsDivisionCode(a.division)) return Rejection{Reason::kMalformed, "agency division code"};
+  if (!IsKnown(a.kind)) return Rejection{Reason::kMalformed, "unknown agency kind"};
   if (a.issuing_keys.empty() || a.issuing_keys.size() > kMaxIssuingKeys) {
     return Rejection{Reason::kMalformed, "an agency has 1 to 16 issuing keys"};
   }
@@ -417,6 +424,10 @@ Result<ApplyOutcome> Applier::Certificate(const Agency& actor) {
   const auto* transfer = std::get_if<TransferEvent>(&tx_.event);
   std::optional<Agency> counterparty;
   if (transfer != nullptr) {
+    // Checked before the counterparty's signature: the receiver's keys would be the actor's.
+    if (transfer->to_agency == tx_.agency) {
+      return Reject::With(Reason::kMalformed, "transfer to the agency that controls it");
+    }
     auto to = ReadAgency(*state_, transfer->to_agency);
     if (!to.ok()) return to.status();
     if (!to->has_value()) {
@@ -461,6 +472,7 @@ Result<ApplyOutcome> Applier::Certificate(const Agency& actor) {
                          CertStatus::kValid, e.reason);
     }
     Result<ApplyOutcome> operator()(const RevokeEvent& e) {
+      if (!IsKnown(e.kind)) return Reject::With(Reason::kMalformed, "unknown revocation kind");
       return a->DoStatus(e.certificate, EventType::kRevoke, CertStatus::kValid,
                          static_cast<CertStatus>(e.kind), e.reason);
     }
@@ -554,7 +566,9 @@ Result<ApplyOutcome> Applier::DoIssue(const IssueEvent& e) {
   if (e.not_before >= e.not_after) {
     return Reject::With(Reason::kBadValidity, "not_before must precede not_after");
   }
-  if (e.not_after - e.not_before > params_.max_validity_seconds) {
+  // not_before < not_after: the unsigned difference is exact (the signed one may overflow).
+  if (static_cast<uint64_t>(e.not_after) - static_cast<uint64_t>(e.not_before) >
+      static_cast<uint64_t>(params_.max_validity_seconds)) {
     return Reject::With(Reason::kBadValidity, "validity longer than the chain's maximum");
   }
   if (e.not_after <= ctx_.block_time_ms / 1000) {
@@ -661,7 +675,9 @@ Result<ApplyOutcome> Applier::DoRenew(const RenewEvent& e) {
   if (e.not_after <= cert.not_after) {
     return Reject::With(Reason::kBadValidity, "renewal must extend not_after");
   }
-  if (e.not_after - now_s > params_.max_validity_seconds) {
+  // now_s < cert.not_after < e.not_after: the unsigned difference is exact.
+  if (static_cast<uint64_t>(e.not_after) - static_cast<uint64_t>(now_s) >
+      static_cast<uint64_t>(params_.max_validity_seconds)) {
     return Reject::With(Reason::kBadValidity, "renewed validity longer than the chain's maximum");
   }
   auto doc = ReadDocument(overlay_, e.document_hash);
@@ -712,9 +728,6 @@ Result<ApplyOutcome> Applier::DoStatus(std::string_view base, EventType type, Ce
 Result<ApplyOutcome> Applier::DoTransfer(const TransferEvent& e) {
   if (!IsValidBaseId(e.certificate)) {
     return Reject::With(Reason::kBadIdentifier, "not a base certificate identifier");
-  }
-  if (e.to_agency == tx_.agency) {
-    return Reject::With(Reason::kMalformed, "transfer to the agency that controls it");
   }
   std::optional<Rejection> rej;
   auto c = LoadControlled(e.certificate, &rej);
