@@ -1,0 +1,85 @@
+// The narrow interface between the HTTP API and the node: reads go to the ledger store (which
+// is safe to read from any thread), writes and live status go through NodeService, which the
+// node implements. Handlers depend on nothing else, so they can be tested without sockets and
+// without a running node.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/store.h"
+#include "ledger/types.h"
+
+namespace certledger::api {
+
+struct PeerStatus {
+  std::string name;
+  ledger::PublicKey key;
+  bool connected = false;
+};
+
+struct NodeStatus {
+  std::string moniker;
+  std::string chain_id;
+  bool validator = false;     // false: observer
+  ledger::PublicKey node_key;
+  uint64_t height = 0;        // last committed block
+  uint32_t round = 0;         // consensus round of height + 1
+  bool syncing = false;       // behind peers and catching up (reads may be stale)
+  uint64_t best_peer_height = 0;
+  size_t mempool_txs = 0;
+  uint64_t mempool_bytes = 0;
+  std::vector<PeerStatus> peers;
+};
+
+enum class TxState : uint8_t { kUnknown, kPending, kCommitted, kRejected };
+
+struct TxStatusInfo {
+  TxState state = TxState::kUnknown;
+  ledger::Hash256 tx_hash;
+  uint64_t height = 0;     // committed only
+  uint32_t index = 0;      // committed only: position in the block
+  uint64_t log_index = 0;  // committed only: event-log leaf index
+  std::string reason;      // rejected only: the state machine's stable reason code
+  std::string message;     // rejected only: detail
+};
+
+// The outcome of submitting a transaction to the mempool.
+struct SubmitResult {
+  enum class Code : uint8_t {
+    kAccepted,    // admitted (or already pending: idempotent)
+    kCommitted,   // already committed earlier
+    kRejected,    // a rule rejected it: `reason` is the state machine's code (HTTP 422)
+    kConflict,    // conflicts with pending or committed state, e.g. a sequence taken (HTTP 409)
+    kBusy,        // mempool full (HTTP 429)
+    kUnavailable  // not synced / shutting down (HTTP 503)
+  };
+  Code code = Code::kAccepted;
+  ledger::Hash256 tx_hash;
+  std::string reason;   // stable code, e.g. "bad-signature", "mempool-full"
+  std::string message;  // human-readable
+};
+
+// Implemented by the node. Every method is thread-safe; callbacks may run on any thread and
+// must not block.
+class NodeService {
+ public:
+  virtual ~NodeService() = default;
+  [[nodiscard]] virtual NodeStatus Status() const = 0;
+  // The node's committed chain. Reads only.
+  [[nodiscard]] virtual const ledger::Store& store() const = 0;
+  // Validates and admits `tx` to the mempool (and gossips it); `done` gets the result.
+  virtual void SubmitTx(ledger::SignedTransaction tx, std::function<void(SubmitResult)> done) = 0;
+  [[nodiscard]] virtual TxStatusInfo GetTx(const ledger::Hash256& tx_hash) const = 0;
+  // Calls `done` once `tx_hash` is committed or rejected, or with its state at the deadline.
+  virtual void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
+                      std::function<void(TxStatusInfo)> done) = 0;
+  // The node's own metrics in Prometheus text format (heights, rounds, commit latency,
+  // mempool, peers); the API appends its HTTP metrics.
+  [[nodiscard]] virtual std::string Metrics() const = 0;
+};
+
+}  // namespace certledger::api
