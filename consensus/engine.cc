@@ -110,6 +110,14 @@ uint64_t Engine::PrevotePower(uint32_t round, const std::optional<Hash256>& id) 
   return p == it->second.prevotes.power_by_id.end() ? 0 : p->second;
 }
 
+std::vector<const Vote*> Engine::AllVotes(const VoteSlot& slot) {
+  std::vector<const Vote*> out;
+  for (const auto& [k, v] : slot.votes) out.push_back(&v);
+  for (const auto& [k, list] : slot.conflicting)
+    for (const Vote& v : list) out.push_back(&v);
+  return out;
+}
+
 StepResult Engine::Step(const Input& input) {
   return std::visit(
       [this](const auto& in) -> StepResult {
@@ -141,8 +149,8 @@ StepResult Engine::OnStart(const StartHeight& in) {
         auto it = rs.precommits.power_by_id.find(sp.proposal.value.id);
         if (sp.valid && it != rs.precommits.power_by_id.end() && Supermajority(it->second)) {
           last_decision_.emplace_back(sp.proposal);
-          for (const auto& [k, v] : rs.precommits.votes) {
-            if (v.block_id == sp.proposal.value.id) last_decision_.emplace_back(v);
+          for (const Vote* v : AllVotes(rs.precommits)) {
+            if (v->block_id == sp.proposal.value.id) last_decision_.emplace_back(*v);
           }
           break;
         }
@@ -174,8 +182,17 @@ StepResult Engine::OnStart(const StartHeight& in) {
   // Restore what this validator signed before a crash. Only well-formed own messages of this
   // height count; anything else in the record is ignored.
   uint32_t resume_round = 0;
+  std::vector<const Proposal*> lock_proposals;
   for (const Message& m : in.signed_record) {
-    if (HeightOf(m) != height_ || SignerOf(m) != signer_->public_key() || !IsValidator()) continue;
+    if (HeightOf(m) != height_ || !IsValidator()) continue;
+    if (SignerOf(m) != signer_->public_key()) {
+      // The proposal a lock refers to (persisted with the precommit).
+      const auto* p = std::get_if<Proposal>(&m);
+      if (p != nullptr && p->round < kMaxRound && p->proposer == Proposer(p->round)) {
+        lock_proposals.push_back(p);
+      }
+      continue;
+    }
     uint32_t r = RoundOf(m);
     if (r >= kMaxRound) continue;
     if (const auto* p = std::get_if<Proposal>(&m)) {
@@ -195,6 +212,13 @@ StepResult Engine::OnStart(const StartHeight& in) {
       }
     }
     resume_round = std::max(resume_round, r);
+  }
+  for (const Proposal* p : lock_proposals) {
+    if (locked_id_ == p->value.id && validator_->IsValid(height_, p->value)) {
+      StoreProposal(*p);
+      valid_value_ = p->value;
+      valid_round_ = locked_round_;
+    }
   }
 
   StepResult out;
@@ -374,18 +398,31 @@ StepResult Engine::OnVote(const Vote& v) {
   if (val == nullptr) return Rejected(Reject::kUnknownSigner);
   bool too_far = v.round > round_ + options_.max_rounds_ahead;
   const Vote* existing = nullptr;
-  const VoteSlot* slot = nullptr;
+  bool keep = true;
+  bool report = false;
   if (!too_far) {
     auto it = rounds_.find(v.round);
     if (it != rounds_.end()) {
-      slot = v.type == VoteType::kPrevote ? &it->second.prevotes : &it->second.precommits;
-      auto e = slot->votes.find(v.validator);
-      if (e != slot->votes.end()) existing = &e->second;
-    }
-    if (existing != nullptr && existing->block_id == v.block_id)
-      return Rejected(Reject::kDuplicate);
-    if (existing != nullptr && slot->equivocators.contains(v.validator)) {
-      return Rejected(Reject::kEquivocation);  // already reported; nothing new to learn
+      const RoundState& rs = it->second;
+      const VoteSlot& slot = v.type == VoteType::kPrevote ? rs.prevotes : rs.precommits;
+      auto e = slot.votes.find(v.validator);
+      if (e != slot.votes.end()) existing = &e->second;
+      if (existing != nullptr && existing->block_id == v.block_id) {
+        return Rejected(Reject::kDuplicate);
+      }
+      size_t kept = 0;
+      if (auto c = slot.conflicting.find(v.validator); c != slot.conflicting.end()) {
+        for (const Vote& x : c->second)
+          if (x.block_id == v.block_id) return Rejected(Reject::kDuplicate);
+        kept = c->second.size();
+      }
+      if (existing != nullptr) {
+        bool named = !v.block_id.has_value() || slot.power_by_id.contains(v.block_id);
+        for (const auto& sp : rs.proposals) named = named || sp.proposal.value.id == v.block_id;
+        keep = named && kept < kMaxConflictingVotes;
+        report = !slot.reported.contains(v.validator);
+        if (!keep && !report) return Rejected(Reject::kEquivocation);
+      }
     }
   }
   if (!verifier_->Verify(v.validator, SigningDigestOf(options_.chain_id, v), v.signature)) {
@@ -398,12 +435,13 @@ StepResult Engine::OnVote(const Vote& v) {
     Advance(std::nullopt, out.actions);
     return out;
   }
-  if (existing != nullptr) {
-    // Count only the first vote; the pair is evidence for the ledger.
+  if (report) {
     out.actions.emplace_back(ReportEvidence{MakeEvidence(*existing, v)});
-    VoteSlot& s =
+    VoteSlot& slot =
         v.type == VoteType::kPrevote ? Round(v.round).prevotes : Round(v.round).precommits;
-    s.equivocators.insert(v.validator);
+    slot.reported.insert(v.validator);
+  }
+  if (!keep) {
     out.rejection = Reject::kEquivocation;
     return out;
   }
@@ -415,11 +453,19 @@ StepResult Engine::OnVote(const Vote& v) {
 void Engine::StoreVote(const Vote& v) {
   RoundState& rs = Round(v.round);
   VoteSlot& slot = v.type == VoteType::kPrevote ? rs.prevotes : rs.precommits;
-  if (!slot.votes.emplace(v.validator, v).second) return;
   const ledger::Validator* val = validators_.Find(v.validator);
   uint64_t power = val != nullptr ? val->power : 0;
+  auto [it, first] = slot.votes.emplace(v.validator, v);
+  if (!first) {
+    if (it->second.block_id == v.block_id) return;
+    auto& list = slot.conflicting[v.validator];
+    for (const Vote& x : list)
+      if (x.block_id == v.block_id) return;
+    list.push_back(v);
+  } else {
+    slot.power += power;
+  }
   slot.power_by_id[v.block_id] += power;
-  slot.power += power;
   NoteRound(v.validator, v.round);
 }
 
@@ -488,11 +534,13 @@ bool Engine::TryDecide(uint32_t round, std::vector<Action>& out) {
     c.certificate.height = height_;
     c.certificate.round = round;
     c.certificate.block_id = sp.proposal.value.id;
-    for (const auto& [key, v] : rs.precommits.votes) {  // map order: ascending key
-      if (v.block_id == sp.proposal.value.id) {
-        c.certificate.signatures.push_back(ledger::CommitSignature{key, v.signature});
+    for (const Vote* v : AllVotes(rs.precommits)) {
+      if (v->block_id == sp.proposal.value.id) {
+        c.certificate.signatures.push_back(ledger::CommitSignature{v->validator, v->signature});
       }
     }
+    std::sort(c.certificate.signatures.begin(), c.certificate.signatures.end(),
+              [](const auto& a, const auto& b) { return a.validator < b.validator; });
     decided_ = true;
     out.emplace_back(std::move(c));
     return true;
@@ -568,6 +616,12 @@ bool Engine::TryCurrentRoundRules(std::vector<Action>& out) {
       if (!Supermajority(PrevotePower(round_, id))) continue;
       rs.lock_rule_done = true;
       if (step_ == RoundStep::kPrevote) {
+        // Persist the proposal with the precommit, so that a restart restores the locked value
+        // as validValue: otherwise a lone locked validator forgets the payload and can block a
+        // height forever (it prevotes nil for everything else and cannot re-propose its lock).
+        if (sp.proposal.proposer != signer_->public_key()) {
+          out.emplace_back(PersistSigned{sp.proposal});
+        }
         locked_id_ = id;
         locked_round_ = round_;
         SendVote(VoteType::kPrecommit, id, out);
@@ -599,8 +653,8 @@ std::vector<Message> Engine::GossipMessages() const {
   std::vector<Message> out = last_decision_;
   for (const auto& [r, rs] : rounds_) {
     for (const auto& sp : rs.proposals) out.emplace_back(sp.proposal);
-    for (const auto& [k, v] : rs.prevotes.votes) out.emplace_back(v);
-    for (const auto& [k, v] : rs.precommits.votes) out.emplace_back(v);
+    for (const Vote* v : AllVotes(rs.prevotes)) out.emplace_back(*v);
+    for (const Vote* v : AllVotes(rs.precommits)) out.emplace_back(*v);
   }
   return out;
 }

@@ -15,16 +15,28 @@
 // same Step (in particular the Broadcast). After a crash the node passes the persisted messages of
 // the current height back in StartHeight::signed_record; the engine then never signs a second,
 // different message for a (height, round, step) it signed before: it re-sends the recorded one.
-// It also restores its lock from its own highest non-nil precommit. All of this holds only if the
+// It also restores its lock from its own highest non-nil precommit, and validValue from the
+// persisted proposal of the lock. All of this holds only if the
 // node completes each PersistSigned before sending; a record lost from disk voids the guarantee.
 //
 // Messages. Every received message is checked (known signer, signature, height, round window,
 // proposer of the round, duplicates) before it can change state; a rejected message changes no
 // state and yields a stable reason code. Two exceptions, both bounded: a double vote yields
-// ReportEvidence (once per validator, round and type), and a validly signed message for a round
+// ReportEvidence (once per validator, round and type) and is kept (see below), and a validly
+// signed message for a round
 // beyond the window records that round as the signer's highest seen round (one number per
 // validator), which can trigger a round skip. Memory per height is O(n * (R + W)) where R is the
 // current round and W = Options::max_rounds_ahead: a Byzantine flood of future rounds is dropped.
+//
+// Equivocators. The paper counts every message received, so a validator that votes for both v
+// and v' counts toward the tally of each (safety is unaffected: two quorums still share a correct
+// validator). Per (round, type) the engine keeps a signer's first vote and up to
+// kMaxConflictingVotes later conflicting ones, but a conflicting vote only if it is nil or for an
+// id that some other stored vote or proposal of that round already names (so random ids cannot
+// fill memory); each counts toward its own id, and the signer counts once toward "2f+1 of any".
+// Other conflicting votes are rejected ("equivocation"); gossip re-offers them later. Dropping
+// every second vote instead would let an equivocator hide a polka from some correct validators
+// and stall the height.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +58,9 @@ namespace certledger::consensus {
 
 // Mirrors ledger/state.h: a validator set committed at height h takes effect at h + 2.
 inline constexpr uint64_t kValidatorSetDelay = 2;
+
+// Conflicting votes kept per signer, round and type (see the header comment).
+inline constexpr size_t kMaxConflictingVotes = 4;
 
 struct Options {
   std::string chain_id;  // required; part of every signing digest
@@ -109,7 +124,9 @@ using Input = std::variant<StartHeight, Receive, TimeoutFired, ProposalReady>;
 
 // ---- actions (the node executes them in order) ------------------------------------------------
 
-// Durably record `message` (signed by this validator) before executing any later action.
+// Durably record `message` before executing any later action: a message this validator signed,
+// or (just before its precommit) the proposal it locks on, so that a restart restores the lock's
+// value. The node keeps the records of the current height and passes them to StartHeight.
 struct PersistSigned {
   Message message;
 };
@@ -202,10 +219,11 @@ class Engine {
     bool valid = false;
   };
   struct VoteSlot {
-    std::map<PublicKey, Vote> votes;
+    std::map<PublicKey, Vote> votes;        // each signer's first vote
+    std::map<PublicKey, std::vector<Vote>> conflicting;  // its later conflicting votes
+    std::set<PublicKey> reported;                        // evidence already reported
     std::map<std::optional<Hash256>, uint64_t> power_by_id;
-    uint64_t power = 0;
-    std::set<PublicKey> equivocators;  // evidence already reported
+    uint64_t power = 0;  // each signer counted once
   };
   struct RoundState {
     std::vector<StoredProposal> proposals;
@@ -218,6 +236,7 @@ class Engine {
   // (round, step) of a message this validator signed; step kPropose is the proposal.
   using SignedKey = std::pair<uint32_t, RoundStep>;
 
+  static std::vector<const Vote*> AllVotes(const VoteSlot& slot);
   StepResult OnStart(const StartHeight& in);
   StepResult OnReceive(const Message& m);
   StepResult OnProposal(const Proposal& p);

@@ -438,6 +438,7 @@ TEST_F(EngineTest, EquivocationProducesVerifiableEvidenceOnce) {
   Vote vb = MakeVote(2, VoteType::kPrecommit, 0, b.id);
   EXPECT_FALSE(Feed(va).rejection);
   auto res = Feed(vb);
+  // b is named by no other vote or proposal: not kept, but the pair is evidence.
   EXPECT_EQ(res.rejection, Reject::kEquivocation);
   auto ev = All<ReportEvidence>(res);
   ASSERT_EQ(ev.size(), 1u);
@@ -449,10 +450,60 @@ TEST_F(EngineTest, EquivocationProducesVerifiableEvidenceOnce) {
   auto back = DecodeEvidence(bytes);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, ev[0].evidence);
-  // A third conflicting vote gives no new evidence.
+  // Evidence is reported once per validator, round and type.
   auto res3 = Feed(MakeVote(2, VoteType::kPrecommit, 0, std::nullopt));
-  EXPECT_EQ(res3.rejection, Reject::kEquivocation);
   EXPECT_TRUE(All<ReportEvidence>(res3).empty());
+}
+
+TEST_F(EngineTest, EquivocatorCountsTowardEachNamedValueLikeThePaper) {
+  // Validator 3 prevotes a (first) and b (second) in round 0. 1 and 2 prevote b. Counting only
+  // first votes would hide the polka for b; the paper counts every message.
+  Value a = MakeValue(1, "a"), b = MakeValue(1, "b");
+  uint32_t r = OtherProposerRound(0);
+  if (r) SkipTo(r);
+  Fire(RoundStep::kPropose, r);  // validator 0 prevotes nil
+  Feed(MakeVote(3, VoteType::kPrevote, r, a.id));
+  Feed(MakeVote(1, VoteType::kPrevote, r, b.id));
+  Feed(MakeVote(2, VoteType::kPrevote, r, b.id));
+  auto res = Feed(MakeVote(3, VoteType::kPrevote, r, b.id));
+  EXPECT_EQ(All<ReportEvidence>(res).size(), 1u);
+  EXPECT_FALSE(res.rejection);
+  // 3 of 4 prevotes for b at round r: a proposal for b in a later round with vr = r is accepted.
+  uint32_t r2 = OtherProposerRound(r + 1);
+  SkipTo(r2);
+  auto votes = SentVotes(Feed(MakeProposal(r2, b, r)));
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].block_id, b.id);
+}
+
+TEST_F(EngineTest, RestartRestoresValidValueFromPersistedLockProposal) {
+  Value a = MakeValue(1, "a");
+  uint32_t r = OtherProposerRound(0);
+  if (r) SkipTo(r);
+  std::vector<Message> record;
+  auto keep = [&](const StepResult& res) {
+    for (const auto& p : All<PersistSigned>(res)) record.push_back(p.message);
+  };
+  keep(Feed(MakeProposal(r, a)));
+  uint32_t prop = IndexOf(engine_->Proposer(r));
+  keep(Feed(MakeVote(prop, VoteType::kPrevote, r, a.id)));
+  keep(Feed(MakeVote(Others(prop)[0], VoteType::kPrevote, r, a.id)));
+  ASSERT_EQ(engine_->locked_id(), a.id);
+  ASSERT_EQ(record.size(), 3u);  // prevote, the locked proposal, precommit
+  Restart(record);
+  EXPECT_EQ(engine_->locked_id(), a.id);
+  ASSERT_TRUE(engine_->valid_value());
+  EXPECT_EQ(engine_->valid_value()->id, a.id);
+  EXPECT_EQ(engine_->valid_round(), r);
+  // As proposer later, it re-proposes a with vr = r (no RequestProposal).
+  uint32_t mine = SelfProposerRound(r + 1);
+  SkipTo(mine);
+  bool proposed = false;
+  for (const auto& m : engine_->GossipMessages()) {
+    const auto* p = std::get_if<Proposal>(&m);
+    if (p && p->round == mine && p->value.id == a.id && p->valid_round == r) proposed = true;
+  }
+  EXPECT_TRUE(proposed);
 }
 
 TEST_F(EngineTest, RestartAfterPersistBeforeSendResendsSameVote) {
