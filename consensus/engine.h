@@ -219,7 +219,7 @@ class Engine {
     bool valid = false;
   };
   struct VoteSlot {
-    std::map<PublicKey, Vote> votes;        // each signer's first vote
+    std::map<PublicKey, Vote> votes;                     // each signer's first vote
     std::map<PublicKey, std::vector<Vote>> conflicting;  // its later conflicting votes
     std::set<PublicKey> reported;                        // evidence already reported
     std::map<std::optional<Hash256>, uint64_t> power_by_id;

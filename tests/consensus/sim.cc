@@ -55,7 +55,15 @@ class Rng {
 enum class Behaviour : uint8_t { kSilent, kEquivocate, kSplitProposals, kAmnesia, kReplay, kFlood };
 constexpr int kBehaviours = 6;
 
-enum class EventKind : uint8_t { kDeliver, kTimer, kProposalReady, kGossip, kCrash, kRestart, kSync };
+enum class EventKind : uint8_t {
+  kDeliver,
+  kTimer,
+  kProposalReady,
+  kGossip,
+  kCrash,
+  kRestart,
+  kSync
+};
 
 struct Event {
   uint64_t time = 0;
@@ -82,8 +90,8 @@ struct Node {
   uint64_t next_height = 1;
   std::map<uint64_t, Hash256> committed;
   std::map<uint64_t, std::shared_ptr<const Commit>> certs;  // block store: value + certificate
-  std::vector<std::shared_ptr<const Message>> seen;  // Byzantine replay buffer
-  std::vector<Hash256> seen_ids;                      // proposal ids seen (Byzantine)
+  std::vector<std::shared_ptr<const Message>> seen;         // Byzantine replay buffer
+  std::vector<Hash256> seen_ids;                            // proposal ids seen (Byzantine)
 };
 
 class Simulation {
@@ -172,7 +180,8 @@ class Simulation {
     }
     for (uint32_t i = 0; i < c_.n; ++i) {
       Boot(i);
-      Push(Event{rng_.Range(1, c_.gossip_ms), 0, EventKind::kGossip, i, 0, nullptr, {}, {}, nullptr});
+      Push(Event{
+          rng_.Range(1, c_.gossip_ms), 0, EventKind::kGossip, i, 0, nullptr, {}, {}, nullptr});
     }
   }
 
@@ -232,7 +241,8 @@ class Simulation {
         return;
       case EventKind::kGossip:
         Gossip(e.node);
-        Push(Event{now_ + c_.gossip_ms, 0, EventKind::kGossip, e.node, 0, nullptr, {}, {}, nullptr});
+        Push(
+            Event{now_ + c_.gossip_ms, 0, EventKind::kGossip, e.node, 0, nullptr, {}, {}, nullptr});
         return;
       case EventKind::kCrash:
         if (!nd.byzantine && nd.up && now_ < c_.gst_ms) Crash(e.node);
@@ -260,7 +270,8 @@ class Simulation {
     ++nd.gen;
     ++result_.crashes;
     uint64_t back = std::min(now_ + rng_.Range(100, 3000), c_.gst_ms);
-    Push(Event{std::max(back, now_ + 1), 0, EventKind::kRestart, i, nd.gen, nullptr, {}, {}, nullptr});
+    Push(Event{
+        std::max(back, now_ + 1), 0, EventKind::kRestart, i, nd.gen, nullptr, {}, {}, nullptr});
   }
 
   void OnGst() {
@@ -292,7 +303,8 @@ class Simulation {
            << " lr=" << (nd.engine->locked_round() ? int64_t{*nd.engine->locked_round()} : -1)
            << " vr=" << (nd.engine->valid_round() ? int64_t{*nd.engine->valid_round()} : -1)
            << " lid=" << (nd.engine->locked_id() ? nd.engine->locked_id()->Hex().substr(0, 6) : "-")
-           << " vid=" << (nd.engine->valid_value() ? nd.engine->valid_value()->id.Hex().substr(0, 6) : "-");
+           << " vid="
+           << (nd.engine->valid_value() ? nd.engine->valid_value()->id.Hex().substr(0, 6) : "-");
       }
     }
     Fail(os.str());
@@ -390,7 +402,8 @@ class Simulation {
           if (SignerOf(p->message) == nd.signer->public_key()) CheckSigning(i, p->message);
           nd.record.push_back(p->message);
           // A crash right after the write and before the send.
-          if (c_.faults.crash && now_ < c_.gst_ms && rng_.Chance(20)) {
+          if (c_.faults.crash && now_ < c_.gst_ms &&
+              rng_.Chance(c_.crash_after_persist_per_mille)) {
             Crash(i);
             return;
           }
@@ -403,14 +416,23 @@ class Simulation {
           SendAll(i, b->message);
         }
       } else if (const auto* t = std::get_if<ScheduleTimeout>(&a)) {
-        Event e{now_ + t->delay_ms, 0, EventKind::kTimer, i, nd.gen, nullptr, t->timeout, {}, nullptr};
+        Event e{
+            now_ + t->delay_ms, 0, EventKind::kTimer, i, nd.gen, nullptr, t->timeout, {}, nullptr};
         Push(std::move(e));
       } else if (const auto* r = std::get_if<RequestProposal>(&a)) {
         std::string tag = "n" + std::to_string(i) + "r" + std::to_string(r->round) + "x" +
                           std::to_string(rng_.Next() % 100000);
         Value v = testing::MakeValue(r->height, tag);
         proposed_.insert(v.id);
-        Event e{now_ + rng_.Range(1, 10), 0, EventKind::kProposalReady, i, nd.gen, nullptr, {}, {}, nullptr};
+        Event e{now_ + rng_.Range(1, 10),
+                0,
+                EventKind::kProposalReady,
+                i,
+                nd.gen,
+                nullptr,
+                {},
+                {},
+                nullptr};
         e.ready = ProposalReady{r->height, r->round, v};
         Push(std::move(e));
       } else if (const auto* c = std::get_if<Commit>(&a)) {
@@ -553,8 +575,8 @@ class Simulation {
         if (nd.behaviour == Behaviour::kSplitProposals) {
           Proposal alt = std::get<Proposal>(m);
           bool bad = rng_.Chance(300);
-          alt.value = testing::MakeValue(alt.height, (bad ? "Xbyz" : "byz") +
-                                                         std::to_string(rng_.Next() % 100000));
+          alt.value = testing::MakeValue(
+              alt.height, (bad ? "Xbyz" : "byz") + std::to_string(rng_.Next() % 100000));
           if (!bad) proposed_.insert(alt.value.id);
           alt.valid_round.reset();
           return Split(i, m, Resign(nd, alt));
@@ -658,6 +680,10 @@ std::string ReplayCommand(const SimConfig& c) {
   if (c.real_signatures) os << " --real-sigs";
   if (c.disable_locking) os << " --disable-locking";
   if (!c.validator_set_changes) os << " --no-set-changes";
+  if (c.crash_after_persist_per_mille != SimConfig{}.crash_after_persist_per_mille) {
+    os << " --crash-after-persist=" << c.crash_after_persist_per_mille;
+  }
+  if (c.gossip_ms != SimConfig{}.gossip_ms) os << " --gossip-ms=" << c.gossip_ms;
   return os.str();
 }
 

@@ -43,11 +43,12 @@ struct SimConfig {
   uint64_t heights_after_gst = 3;
   uint64_t liveness_bound_ms = 60000;
   uint64_t max_events = 4'000'000;
+  uint64_t crash_after_persist_per_mille = 20;  // with faults.crash, before GST
   uint64_t stop_at_height = 0;  // if > 0: no liveness phase, stop when all correct reach it
 };
 
 struct SimResult {
-  std::string violation;  // empty when every invariant held
+  std::string violation;    // empty when every invariant held
   uint64_t min_height = 0;  // lowest height committed by every correct validator
   uint64_t max_height = 0;
   uint64_t sim_time_ms = 0;

@@ -1,6 +1,8 @@
 // consensus_sim: runs one seed (replay) or a range of seeds (soak) of the consensus simulator.
 //   consensus_sim --seed=N --n=7 --faults=loss,dup,partition,crash,byz [--byzantine=K]
-//                 [--real-sigs] [--disable-locking] [--no-set-changes] [--verbose]
+//                 [--real-sigs] [--disable-locking] [--no-set-changes] [--gossip-ms=250]
+//                 [--crash-after-persist=PER_MILLE]
+//                 [--verbose]
 //   consensus_sim --sweep --from=0 --seeds=100000   (the CI mix: n and faults derive from the seed)
 // Exit status 0 iff every run held every invariant and was live after GST.
 #include <chrono>
@@ -56,6 +58,10 @@ int main(int argc, char** argv) {
       c.disable_locking = true;
     } else if (Flag(a, "--no-set-changes", &v)) {
       c.validator_set_changes = false;
+    } else if (Flag(a, "--crash-after-persist", &v)) {
+      c.crash_after_persist_per_mille = Num(v);
+    } else if (Flag(a, "--gossip-ms", &v)) {
+      c.gossip_ms = Num(v);
     } else if (Flag(a, "--sweep", &v)) {
       sweep = true;
     } else if (Flag(a, "--from", &v)) {
@@ -87,6 +93,8 @@ int main(int argc, char** argv) {
       run.disable_locking = c.disable_locking;
       run.validator_set_changes = c.validator_set_changes;
       run.byzantine = c.byzantine;
+      run.gossip_ms = c.gossip_ms;
+      run.crash_after_persist_per_mille = c.crash_after_persist_per_mille;
     }
     run.seed = s;
     sim::SimResult r = sim::Run(run);
@@ -113,8 +121,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%llu seed(s), %llu failure(s), %llu heights committed, %.1f s\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(failures),
               static_cast<unsigned long long>(heights), secs);
