@@ -212,7 +212,8 @@ class Simulation {
     ledger::ValidatorSet s = base_set_;
     for (auto& v : s.validators) {
       uint32_t k = key_to_node_.at(v.key);
-      if (!nodes_[k].byzantine) v.power = 1 + ((it->second.bytes[k % 32] >> (k % 8)) & 1u);
+      if (!nodes_[k].byzantine)
+        v.power = 1 + ((static_cast<uint32_t>(it->second.bytes[k % 32]) >> (k % 8)) & 1u);
     }
     return s;
   }
