@@ -4,8 +4,11 @@
 #include <utility>
 
 #include "ledger/commit.h"
+#include "ledger/state.h"
 
 namespace certledger::consensus {
+
+static_assert(kValidatorSetDelay == ledger::kValidatorSetDelay, "mirror of ledger/state.h");
 
 namespace {
 
