@@ -204,7 +204,7 @@ bool IsUtf8(std::string_view s) {
     size_t n;
     uint32_t cp;
     if (c < 0x80) {
-      if (c < 0x20 && c != '\t' && c != '\n') return false;  // no control characters
+      if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) return false;  // no controls
       ++i;
       continue;
     } else if ((c & 0xE0) == 0xC0) {
@@ -225,9 +225,9 @@ bool IsUtf8(std::string_view s) {
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3Fu);
     }
-    // Reject overlong forms, surrogates and out-of-range code points.
+    // Reject overlong forms, surrogates, out-of-range code points and C1 controls.
     if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F)) {
       return false;
     }
     i += n + 1;

@@ -1514,3 +1514,24 @@ TEST_F(StateTest, StateRootOverAppliedTransactions) {
 
 }  // namespace
 }  // namespace certledger::testing
+
+namespace certledger::testing {
+namespace {
+
+// Regression: DEL and C1 control characters are not text (FORMAT.md §5.4).
+TEST(TextRuleTest, RejectsDelAndC1Controls) {
+  for (const std::string& bad : {std::string("abc\x7f"), std::string("a\xc2\x85z")}) {
+    ChainFixture f;
+    MemoryState state;
+    state.Apply(GenesisChanges(f.genesis));
+    IssueEvent e = f.Issue(0, "T1");
+    std::get<WaterPermitSummary>(e.summary).purpose = bad;
+    auto out = Apply(state, f.Tx(0, e), ApplyContext{1, f.now_s * 1000, 0});
+    ASSERT_TRUE(out.ok());
+    ASSERT_FALSE(out->accepted());
+    EXPECT_STREQ(out->rejection->code(), "malformed");
+  }
+}
+
+}  // namespace
+}  // namespace certledger::testing
