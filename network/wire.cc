@@ -1,0 +1,92 @@
+#include "network/wire.h"
+
+#include <algorithm>
+
+namespace certledger::network::wire {
+
+namespace {
+
+void PutU16(ledger::Bytes& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v & 0xff));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+
+void PutU32(ledger::Bytes& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+std::array<uint8_t, kHeaderBytes> EncodeHeader(uint8_t type, size_t payload_size) {
+  const auto len = static_cast<uint32_t>(payload_size + 1);
+  return {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>((len >> 8) & 0xff),
+          static_cast<uint8_t>((len >> 16) & 0xff), static_cast<uint8_t>((len >> 24) & 0xff), type};
+}
+
+ledger::Bytes EncodeFrame(uint8_t type, ledger::ByteSpan payload) {
+  const auto header = EncodeHeader(type, payload.size());
+  ledger::Bytes out(header.begin(), header.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+uint32_t DecodeLength(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+
+ledger::Bytes EncodeHello(const Hello& hello) {
+  ledger::Bytes out(kMagic.begin(), kMagic.end());
+  PutU16(out, hello.version);
+  PutU32(out, static_cast<uint32_t>(hello.chain_id.size()));
+  const ledger::ByteSpan chain = ledger::AsBytes(hello.chain_id);
+  out.insert(out.end(), chain.begin(), chain.end());
+  out.insert(out.end(), hello.key.bytes.begin(), hello.key.bytes.end());
+  out.insert(out.end(), hello.nonce.bytes.begin(), hello.nonce.bytes.end());
+  return out;
+}
+
+ledger::Result<Hello> DecodeHello(ledger::ByteSpan p) {
+  if (p.size() < kMinHelloPayloadBytes) return ledger::Status::Corruption("hello: too short");
+  if (!std::equal(kMagic.begin(), kMagic.end(), p.begin())) {
+    return ledger::Status::Corruption("hello: bad magic");
+  }
+  Hello h;
+  h.version = static_cast<uint16_t>(p[4] | (p[5] << 8));
+  const uint32_t chain_len = DecodeLength(p.data() + 6);
+  if (chain_len > kMaxChainIdBytes) return ledger::Status::Corruption("hello: chain id too long");
+  if (p.size() != kMinHelloPayloadBytes + chain_len) {
+    return ledger::Status::Corruption("hello: bad length");
+  }
+  size_t at = 10;
+  h.chain_id.assign(reinterpret_cast<const char*>(p.data() + at), chain_len);
+  at += chain_len;
+  auto key = ledger::PublicKey::Parse(p.subspan(at, 32));
+  if (!key) return ledger::Status::Corruption("hello: key is not a valid x-only public key");
+  h.key = *key;
+  at += 32;
+  std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(at), kNonceBytes, h.nonce.bytes.begin());
+  return h;
+}
+
+ledger::Hash256 AuthDigest(std::string_view chain_id, const ledger::PublicKey& signer_key,
+                           const ledger::PublicKey& verifier_key, const Nonce& signer_nonce,
+                           const Nonce& verifier_nonce) {
+  ledger::Bytes msg;
+  msg.reserve(4 * 32);
+  for (ledger::ByteSpan part :
+       {signer_key.span(), verifier_key.span(), signer_nonce.span(), verifier_nonce.span()}) {
+    msg.insert(msg.end(), part.begin(), part.end());
+  }
+  return ledger::SigningDigest(ledger::kTagHandshake, chain_id, msg);
+}
+
+std::string SanitizeReason(std::string_view reason) {
+  std::string out(reason.substr(0, kMaxCloseReasonBytes));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+}  // namespace certledger::network::wire

@@ -1,0 +1,75 @@
+// The peer protocol's byte layouts: frames, HELLO, AUTH, PING/PONG, CLOSE. Pure functions, no
+// sockets, so that the protocol can be tested (and re-implemented) without Boost.Asio.
+// Byte-by-byte description: docs/FORMAT-network.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ledger/bytes.h"
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+
+namespace certledger::network::wire {
+
+// Frame types 0..15 belong to the transport; the node uses 16..255.
+inline constexpr uint8_t kTypeHello = 0;
+inline constexpr uint8_t kTypeAuth = 1;
+inline constexpr uint8_t kTypePing = 2;
+inline constexpr uint8_t kTypePong = 3;
+inline constexpr uint8_t kTypeClose = 4;
+inline constexpr uint8_t kFirstAppType = 16;
+
+inline constexpr std::array<uint8_t, 4> kMagic = {'C', 'L', 'P', '1'};
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr size_t kMaxChainIdBytes = 64;
+inline constexpr size_t kNonceBytes = 32;
+inline constexpr size_t kLengthBytes = 4;                 // u32le frame length prefix
+inline constexpr size_t kHeaderBytes = kLengthBytes + 1;  // length prefix + type byte
+inline constexpr size_t kPingPayloadBytes = 8;            // PING/PONG carry an opaque u64
+inline constexpr size_t kMaxCloseReasonBytes = 128;       // CLOSE carries printable ASCII
+// Before authentication a frame (type + payload) may be at most this long: the largest HELLO is
+// 4 + 2 + 4 + 64 + 32 + 32 + 1 = 139 bytes, so an unauthenticated client cannot make us buffer
+// more than this per connection.
+inline constexpr uint32_t kMaxHandshakeFrameBytes = 256;
+inline constexpr size_t kMinHelloPayloadBytes = 4 + 2 + 4 + 0 + 32 + 32;
+
+using Nonce = ledger::FixedBytes<kNonceBytes>;
+
+// u32le(1 + payload_size) || type. REQUIRES: payload_size < 2^32 - 1.
+std::array<uint8_t, kHeaderBytes> EncodeHeader(uint8_t type, size_t payload_size);
+// The whole frame: header || payload.
+ledger::Bytes EncodeFrame(uint8_t type, ledger::ByteSpan payload);
+// Reads the u32le length prefix. REQUIRES: p points at kLengthBytes readable bytes.
+uint32_t DecodeLength(const uint8_t* p);
+
+struct Hello {
+  uint16_t version = kProtocolVersion;
+  std::string chain_id;
+  ledger::PublicKey key;
+  Nonce nonce;
+};
+
+// HELLO payload: magic || u16le version || u32le len || chain_id || key(32) || nonce(32).
+// REQUIRES: hello.chain_id.size() <= kMaxChainIdBytes.
+ledger::Bytes EncodeHello(const Hello& hello);
+// Parses a HELLO payload. Corruption if the magic, a length or the key is bad or bytes trail.
+// The version is returned as sent; the caller decides whether it speaks it.
+ledger::Result<Hello> DecodeHello(ledger::ByteSpan payload);
+
+// The digest a side signs in AUTH:
+//   SigningDigest(kTagHandshake, chain_id, signer_key || verifier_key || signer_nonce ||
+//                 verifier_nonce)
+// Each side signs with itself as signer and verifies the peer's AUTH with the roles swapped.
+ledger::Hash256 AuthDigest(std::string_view chain_id, const ledger::PublicKey& signer_key,
+                           const ledger::PublicKey& verifier_key, const Nonce& signer_nonce,
+                           const Nonce& verifier_nonce);
+
+// A CLOSE reason as it is put on the wire: truncated to kMaxCloseReasonBytes, and every byte
+// outside printable ASCII replaced by '?'. Also used on received reasons before logging them.
+std::string SanitizeReason(std::string_view reason);
+
+}  // namespace certledger::network::wire
