@@ -1,5 +1,5 @@
 // Signing digests and wire records of consensus messages. Every serialize() here is mirrored by a
-// table in docs/FORMAT-consensus.md; change both together.
+// table in docs/FORMAT.md §9; change both together.
 #include "consensus/message.h"
 
 #include <utility>

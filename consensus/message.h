@@ -2,7 +2,7 @@
 //
 // Plain value types. Votes are signed over ledger::VoteSigningDigest, so that the precommits for a
 // block form a ledger::CommitCertificate that ledger::VerifyCommit accepts; proposals are signed
-// over ProposalSigningDigest. Signed bytes and wire encodings: docs/FORMAT-consensus.md.
+// over ProposalSigningDigest. Signed bytes and wire encodings: docs/FORMAT.md §9.
 #pragma once
 
 #include <cstdint>
@@ -73,7 +73,7 @@ struct DuplicateVoteEvidence {
 DuplicateVoteEvidence MakeEvidence(Vote a, Vote b);
 
 // SigningDigest(kTagProposal, chain_id, u64 height || u32 round || optional u32 valid_round ||
-// block id). FORMAT-consensus.md §2.
+// block id). FORMAT.md §9.
 Hash256 ProposalSigningDigest(std::string_view chain_id, uint64_t height, uint32_t round,
                               std::optional<uint32_t> valid_round, const Hash256& block_id);
 Hash256 SigningDigestOf(std::string_view chain_id, const Proposal& p);
@@ -92,7 +92,7 @@ template <class VerifyFn>
 ledger::Status CheckEvidence(std::string_view chain_id, const DuplicateVoteEvidence& e,
                              VerifyFn&& verify);
 
-// Canonical wire encoding (FORMAT-consensus.md §3). Decode accepts exactly the bytes Encode
+// Canonical wire encoding (FORMAT.md §9). Decode accepts exactly the bytes Encode
 // produces, and rejects anything else with Status::InvalidArgument.
 Bytes EncodeMessage(const Message& m);
 ledger::Result<Message> DecodeMessage(ByteSpan in);

@@ -10,7 +10,7 @@
 // of height + round every validator proposes exactly `power` times. With equal powers this is a
 // round robin: n consecutive rounds of one height have n distinct proposers, so a height meets a
 // correct proposer within f + 1 rounds. The golden-ratio stride spreads a validator's slots
-// apart instead of giving it `power` consecutive rounds. docs/FORMAT-consensus.md §5.
+// apart instead of giving it `power` consecutive rounds. docs/FORMAT.md §9.
 #pragma once
 
 #include <cstdint>

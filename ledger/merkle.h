@@ -6,7 +6,7 @@
 //   node  = SHA256(0x01 || left || right)
 //   empty = SHA256("")
 // For n > 1 leaves the tree splits at k = the largest power of two strictly below n.
-// Byte layouts, node numbering and proof layouts: docs/FORMAT-merkle.md.
+// Byte layouts, node numbering and proof layouts: docs/FORMAT.md §7.
 //
 // Node numbering: a complete subtree of 2^level leaves is (level, index) and covers leaves
 // [index * 2^level, (index + 1) * 2^level). Level 0 holds the leaf hashes. Only complete

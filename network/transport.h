@@ -4,7 +4,7 @@
 // both keys and both fresh nonces, domain-separated by kTagHandshake and the chain id). Only keys
 // listed in TransportOptions::peers are accepted. After the handshake, frames of type >= 16 are
 // delivered to the Handler. Keepalive, idle detection, reconnection with exponential backoff and
-// duplicate-connection resolution are internal. Wire format: docs/FORMAT-network.md.
+// duplicate-connection resolution are internal. Wire format: docs/FORMAT.md §10.
 //
 // Delivery is best effort: a frame queued on a connection that then drops is lost, and a frame
 // sent while the peer is not connected is dropped. Higher layers (consensus, block sync) must

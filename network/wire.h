@@ -1,6 +1,6 @@
 // The peer protocol's byte layouts: frames, HELLO, AUTH, PING/PONG, CLOSE. Pure functions, no
 // sockets, so that the protocol can be tested (and re-implemented) without Boost.Asio.
-// Byte-by-byte description: docs/FORMAT-network.md.
+// Byte-by-byte description: docs/FORMAT.md §10.
 #pragma once
 
 #include <array>

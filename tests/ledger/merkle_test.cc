@@ -305,7 +305,7 @@ TEST(MerkleLogTest, BadArgumentsAreInvalidArgument) {
 }
 
 TEST(MerkleVerifyTest, TreeSizeIsNotBoundByTheProof) {
-  // Documented in merkle.h and docs/FORMAT-merkle.md: callers must authenticate the size with
+  // Documented in merkle.h and docs/FORMAT.md §7: callers must authenticate the size with
   // the root. Leaf 0 of 5 leaves and of 6 leaves give the same verifier steps.
   BuiltLog b = Build(6);
   auto proof = b.log.InclusionProof(0, 5, b.store);
