@@ -7,7 +7,9 @@
 #include <memory>
 
 #include "node/keyfile.h"
+#include "node/node.h"
 #include "node/testnet.h"
+#include "tools/loadgen.h"
 
 namespace certledger::node {
 
@@ -55,11 +57,42 @@ void RegisterTestnet(CLI::App& app) {
   });
 }
 
+void RegisterNode(CLI::App& app) {
+  auto home = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("node", "Run a node (validator or observer) until SIGINT/SIGTERM");
+  cmd->add_option("--home", *home, "The node's home directory (config.json, keys, data)")
+      ->required();
+  cmd->callback([home] { g_exit_code = RunNodeCommand(*home); });
+}
+
+void RegisterLoadgen(CLI::App& app) {
+  auto o = std::make_shared<tools::LoadgenOptions>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "loadgen", "Submit pre-signed events to a network and measure committed events/s and latency");
+  cmd->add_option("--network", o->network_file, "network.json of the network")->required();
+  cmd->add_option("--rate", o->rate, "Events per second (0: as fast as accepted)")->default_val(0);
+  cmd->add_option("--count", o->count, "Events to submit (0: rate x duration)")->default_val(0);
+  cmd->add_option("--duration", o->duration_s, "Seconds, with --rate")->default_val(30);
+  cmd->add_option("--outstanding", o->outstanding, "Max submitted but uncommitted events")
+      ->default_val(4000);
+  cmd->add_option("--connections", o->connections, "Concurrent HTTP connections")->default_val(8);
+  cmd->add_option("--nodes", o->nodes, "all, or node indexes like 0,2")->default_val("all");
+  cmd->add_flag("--json", *json, "Print the report as JSON");
+  cmd->callback([o, json] {
+    auto r = tools::RunLoadgen(*o);
+    if (!r.ok()) return Fail("loadgen", r.status());
+    std::printf("%s\n", *json ? r->ToJson().c_str() : r->ToText().c_str());
+  });
+}
+
 }  // namespace
 
 void RegisterCommands(CLI::App& app) {
   RegisterKeygen(app);
   RegisterTestnet(app);
+  RegisterNode(app);
+  RegisterLoadgen(app);
 }
 
 int ExitCode() { return g_exit_code; }

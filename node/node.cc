@@ -766,6 +766,8 @@ void Node::Impl::PublishStatus() {
     << blocks_committed_ << "\n";
   m << "# TYPE certledger_txs_committed_total counter\ncertledger_txs_committed_total "
     << txs_committed_ << "\n";
+  m << "# TYPE certledger_rounds_skipped_total counter\ncertledger_rounds_skipped_total "
+    << rounds_total_ << "\n";
   m << "# TYPE certledger_blocks_synced_total counter\ncertledger_blocks_synced_total "
     << synced_blocks_ << "\n";
   m << "# TYPE certledger_evidence_total counter\ncertledger_evidence_total " << evidence_seen_

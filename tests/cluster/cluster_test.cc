@@ -1,0 +1,378 @@
+// Multi-process cluster tests: real `certledger node` processes on 127.0.0.1 (free ports picked
+// by `certledger testnet`), driven over HTTP. Every wait is bounded; every process is killed and
+// reaped when a test ends, pass or fail.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "consensus/proposer.h"
+#include "ledger/chain.h"
+#include "ledger/encoding.h"
+#include "ledger/identifier.h"
+#include "node/keyfile.h"
+#include "node/testnet.h"
+#include "tests/testing/chain_fixture.h"
+#include "tests/testing/process.h"
+#include "tools/http_client.h"
+
+namespace certledger::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const std::string kBinary = CERTLEDGER_BINARY;
+
+// Polls `pred` every 50 ms until it holds or `timeout_ms` passes.
+template <class Pred>
+bool WaitFor(int timeout_ms, Pred pred) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+struct NodeInfo {
+  std::string name, home, api, p2p;
+  bool validator = false;
+};
+
+struct AgencyInfo {
+  std::string id;
+  PrivateKey key;
+  uint64_t next_sequence = 1;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(int validators) {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("certledger-cluster-" + std::to_string(rd()));
+    Process gen = Process::Spawn({kBinary, "testnet", "--validators", std::to_string(validators),
+                                  "--out", dir_.string()},
+                                 (fs::temp_directory_path() / "certledger-testnet.log").string());
+    EXPECT_TRUE(gen.Wait(30000));
+    std::ifstream in(dir_ / "network.json");
+    Json net = Json::parse(in);
+    for (const auto& n : net["nodes"]) {
+      nodes_.push_back({n["name"], n["home"], n["api"], n["p2p"], n["validator"]});
+    }
+    std::ifstream gin(dir_ / "genesis.json");
+    std::stringstream gs;
+    gs << gin.rdbuf();
+    genesis_ = *ParseGenesisJson(gs.str());
+    for (const auto& a : net["agencies"]) {
+      auto key = node::ReadKeyFile(a["issuing_key_file"]);
+      EXPECT_TRUE(key.ok());
+      agencies_.push_back({a["id"], *key, 1});
+    }
+    procs_.resize(nodes_.size());
+  }
+
+  ~Cluster() {
+    for (auto& p : procs_) p.Stop(5000);
+    if (::testing::Test::HasFailure()) {
+      // Keep the logs of a failing run visible in the test output.
+      for (const auto& n : nodes_) {
+        std::ifstream log(dir_ / (n.name + ".log"));
+        std::string line, tail;
+        std::deque<std::string> last;
+        while (std::getline(log, line)) {
+          last.push_back(line);
+          if (last.size() > 40) last.pop_front();
+        }
+        std::fprintf(stderr, "---- last lines of %s.log ----\n", n.name.c_str());
+        for (const auto& l : last) std::fprintf(stderr, "%s\n", l.c_str());
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void Start(size_t i) {
+    procs_[i] = Process::Spawn({kBinary, "node", "--home", nodes_[i].home},
+                               (dir_ / (nodes_[i].name + ".log")).string());
+  }
+  void StartAll() {
+    for (size_t i = 0; i < nodes_.size(); ++i) Start(i);
+  }
+  Process& proc(size_t i) { return procs_[i]; }
+  [[nodiscard]] size_t size() const { return nodes_.size(); }
+  [[nodiscard]] const NodeInfo& node(size_t i) const { return nodes_[i]; }
+  [[nodiscard]] const Genesis& genesis() const { return genesis_; }
+  [[nodiscard]] const fs::path& dir() const { return dir_; }
+
+  std::unique_ptr<tools::HttpClient> Client(size_t i, int timeout_ms = 3000) {
+    return std::make_unique<tools::HttpClient>(*tools::ParseUrl(nodes_[i].api), timeout_ms);
+  }
+
+  std::optional<Json> GetJson(size_t i, const std::string& path) {
+    auto c = Client(i);
+    auto r = c->Get(path);
+    if (!r.ok() || r->status != 200) return std::nullopt;
+    Json j = Json::parse(r->body, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+  }
+
+  // The node's committed height, or -1 if it does not answer.
+  int64_t Height(size_t i) {
+    auto j = GetJson(i, "/v1/status");
+    if (!j || !j->contains("height")) return -1;
+    return (*j)["height"].get<int64_t>();
+  }
+  bool WaitHeight(size_t i, int64_t h, int timeout_ms) {
+    return WaitFor(timeout_ms, [&] { return Height(i) >= h; });
+  }
+  std::string BlockHash(size_t i, uint64_t h) {
+    auto j = GetJson(i, "/v1/blocks/" + std::to_string(h));
+    if (!j) return "";
+    return (*j)["header"]["hash"].get<std::string>();
+  }
+  double Metric(size_t i, const std::string& name) {
+    auto c = Client(i);
+    auto r = c->Get("/metrics");
+    if (!r.ok()) return -1;
+    std::istringstream in(r->body);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+    }
+    return -1;
+  }
+
+  // A signed issue transaction of agency `a` with the agency's next sequence.
+  SignedTransaction IssueTx(size_t a, const std::string& serial) {
+    AgencyInfo& ag = agencies_[a];
+    IssueEvent e;
+    e.identifier = CertificateId{genesis_.params.water_permit_type_code, ag.id, serial, 1}.Full();
+    e.document_hash = Sha256(AsBytes("cluster-doc/" + ag.id + "/" + serial));
+    e.holder_commitment = Sha256(AsBytes("holder/" + serial));
+    const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    e.not_before = now_s - 60;
+    e.not_after = now_s + 5LL * 365 * 86400;
+    e.summary = ChainFixture::Summary("B320115S2026-" + serial.substr(0, 4));
+    SignedTransaction stx;
+    stx.tx.chain_id = genesis_.params.chain_id;
+    stx.tx.agency = ag.id;
+    stx.tx.sequence = ag.next_sequence++;
+    stx.tx.event = e;
+    ChainFixture::SignWith(&stx, ag.key);
+    return stx;
+  }
+
+  // Submits to node `i`; true if the node admitted it.
+  bool Submit(size_t i, const SignedTransaction& stx) {
+    auto c = Client(i);
+    Json body = {{"encoded", ToHex(Encode(stx))}};
+    auto r = c->Post("/v1/tx", body.dump());
+    return r.ok() && (r->status == 200 || r->status == 202);
+  }
+  bool Committed(size_t i, const Hash256& tx) {
+    auto j = GetJson(i, "/v1/tx/" + tx.Hex());
+    return j && (*j).value("state", "") == "committed";
+  }
+
+ private:
+  fs::path dir_;
+  std::vector<NodeInfo> nodes_;
+  std::vector<Process> procs_;
+  std::vector<AgencyInfo> agencies_;
+  Genesis genesis_;
+};
+
+// (a) Four validators commit the same blocks: the same hash at every height on every node.
+TEST(ClusterTest, FourValidatorsCommitTheSameBlocks) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000)) << "node" << i;
+  std::vector<Hash256> txs;
+  for (int k = 0; k < 12; ++k) {
+    auto stx = c.IssueTx(static_cast<size_t>(k % 3), "CL" + std::to_string(1000 + k));
+    ASSERT_TRUE(c.Submit(static_cast<size_t>(k % 4), stx));
+    txs.push_back(TxHash(stx.tx));
+  }
+  for (const auto& h : txs) {
+    ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, h); })) << h.Hex();
+  }
+  int64_t top = c.Height(0);
+  for (size_t i = 1; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, top, 20000));
+  for (int64_t h = 1; h <= top; ++h) {
+    const std::string ref = c.BlockHash(0, static_cast<uint64_t>(h));
+    ASSERT_FALSE(ref.empty());
+    for (size_t i = 1; i < 4; ++i) {
+      EXPECT_EQ(c.BlockHash(i, static_cast<uint64_t>(h)), ref) << "node" << i << " height " << h;
+    }
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    for (const auto& h : txs) EXPECT_TRUE(c.Committed(i, h)) << "node" << i;
+  }
+}
+
+// (b) One validator killed with SIGKILL under load: the rest keep committing; restarted, it
+// catches up by block sync and commits again; nothing committed is lost on any node.
+TEST(ClusterTest, KilledValidatorCatchesUpAndNothingIsLost) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  std::vector<Hash256> txs;
+  int serial = 0;
+  auto load = [&](int n) {
+    for (int k = 0; k < n; ++k, ++serial) {
+      auto stx = c.IssueTx(static_cast<size_t>(serial % 3), "KL" + std::to_string(1000 + serial));
+      const size_t target = std::vector<size_t>{0, 2, 3}[static_cast<size_t>(serial % 3)];
+      if (c.Submit(target, stx)) txs.push_back(TxHash(stx.tx));
+    }
+  };
+  load(10);
+  c.proc(1).Signal(SIGKILL);
+  ASSERT_TRUE(c.proc(1).Wait(5000));
+  const int64_t at_kill = c.Height(0);
+  load(20);
+  ASSERT_TRUE(c.WaitHeight(0, at_kill + 3, 30000)) << "the other three stopped committing";
+  for (const auto& h : txs) ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, h); }));
+  const int64_t before_restart = c.Height(0);
+  c.Start(1);
+  ASSERT_TRUE(c.WaitHeight(1, before_restart, 60000)) << "the restarted node did not catch up";
+  load(5);
+  for (const auto& h : txs) ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(1, h); }));
+  const int64_t top = c.Height(0);
+  ASSERT_TRUE(c.WaitHeight(1, top + 1, 30000)) << "the restarted node does not commit again";
+  for (int64_t h = 1; h <= top; ++h) {
+    const std::string ref = c.BlockHash(0, static_cast<uint64_t>(h));
+    for (size_t i = 1; i < 4; ++i) ASSERT_EQ(c.BlockHash(i, static_cast<uint64_t>(h)), ref);
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    for (const auto& h : txs) EXPECT_TRUE(c.Committed(i, h)) << "node" << i << " lost " << h.Hex();
+  }
+}
+
+// (c) The proposer killed: the network moves to the next round and continues.
+TEST(ClusterTest, ProposerKilledNetworkMovesToNextRound) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  // The validator that proposes round 0 of the next few heights, found from the genesis set.
+  consensus::ProposerSchedule schedule(c.genesis().validators);
+  const int64_t h = c.Height(0);
+  const PublicKey proposer =
+      c.genesis().validators.validators[schedule.ProposerIndex(static_cast<uint64_t>(h + 2), 0)].key;
+  size_t victim = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    auto key = node::ReadPublicKey((fs::path(c.node(i).home) / "validator_key.json").string());
+    if (key.ok() && *key == proposer) victim = i;
+  }
+  c.proc(victim).Signal(SIGKILL);
+  ASSERT_TRUE(c.proc(victim).Wait(5000));
+  const size_t watcher = (victim + 1) % 4;
+  const double skipped_before = c.Metric(watcher, "certledger_rounds_skipped_total");
+  // Its heights now need round 1: the chain still grows, through round changes.
+  ASSERT_TRUE(c.WaitHeight(watcher, h + 6, 60000)) << "no progress without the proposer";
+  EXPECT_GT(c.Metric(watcher, "certledger_rounds_skipped_total"), skipped_before);
+}
+
+// (d) Two of four validators stopped: no block is committed (no quorum); restarted: it continues.
+TEST(ClusterTest, NoQuorumNoBlocksThenRecovers) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  c.proc(2).Stop(5000);
+  c.proc(3).Stop(5000);
+  // A block in flight may still land; after that nothing can.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const int64_t stalled = c.Height(0);
+  const int64_t stalled1 = c.Height(1);
+  auto stx = c.IssueTx(0, "NQ1000");
+  ASSERT_TRUE(c.Submit(0, stx));
+  // Bounded observation window: three seconds at one block per second would add three blocks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  EXPECT_EQ(c.Height(0), stalled);
+  EXPECT_EQ(c.Height(1), stalled1);
+  EXPECT_FALSE(c.Committed(0, TxHash(stx.tx)));
+  c.Start(2);
+  c.Start(3);
+  ASSERT_TRUE(c.WaitHeight(0, stalled + 2, 60000)) << "did not recover";
+  ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(stx.tx)); }));
+}
+
+// (e) A peer presenting an unknown key is refused; a peer sending malformed frames is dropped.
+TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  // A rogue node: a copy of node3's home with a fresh key that no validator knows.
+  fs::path rogue = c.dir() / "rogue";
+  fs::create_directories(rogue / "data");
+  fs::copy_file(fs::path(c.node(3).home) / "genesis.json", rogue / "genesis.json");
+  std::ifstream cin(fs::path(c.node(3).home) / "config.json");
+  Json cfg = Json::parse(cin);
+  cfg["moniker"] = "rogue";
+  cfg["p2p"]["listen"] = "127.0.0.1:" + std::to_string(node::FindFreePort("127.0.0.1"));
+  cfg["api"]["listen"] = "127.0.0.1:" + std::to_string(node::FindFreePort("127.0.0.1"));
+  std::ofstream(rogue / "config.json") << cfg.dump(2);
+  ASSERT_TRUE(node::WriteKeyFile((rogue / "validator_key.json").string(),
+                                 PrivateKey::Generate())
+                  .ok());
+  Process rp = Process::Spawn({kBinary, "node", "--home", rogue.string()},
+                              (c.dir() / "rogue.log").string());
+  ASSERT_TRUE(WaitFor(20000, [&] {
+    return c.Metric(0, "certledger_p2p_handshake_failures_total{reason=\"unknown_key\"}") > 0;
+  })) << "node0 did not refuse the unknown key";
+  auto status = c.GetJson(0, "/v1/status");
+  ASSERT_TRUE(status);
+  for (const auto& p : (*status)["peers"]) EXPECT_NE(p.value("name", ""), "rogue");
+  rp.Stop(5000);
+
+  // Garbage on node0's peer port: a huge length prefix, then random bytes.
+  const double protocol_before =
+      c.Metric(0, "certledger_p2p_handshake_failures_total{reason=\"protocol\"}");
+  auto p2p = *tools::ParseUrl("http://" + c.node(0).p2p);
+  for (int round = 0; round < 3; ++round) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(p2p.port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const unsigned char junk[] = {0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8};
+    (void)!::send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
+    // The node closes the connection: recv returns 0 (bounded by a receive timeout).
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[256];
+    ssize_t n;
+    do {
+      n = ::recv(fd, buf, sizeof(buf), 0);
+    } while (n > 0);
+    EXPECT_EQ(n, 0) << "node0 kept a connection that sent garbage";
+    ::close(fd);
+  }
+  EXPECT_GT(c.Metric(0, "certledger_p2p_handshake_failures_total{reason=\"protocol\"}"),
+            protocol_before);
+  const int64_t h = c.Height(0);
+  ASSERT_TRUE(c.WaitHeight(0, h + 2, 30000)) << "node0 stopped committing";
+}
+
+}  // namespace
+}  // namespace certledger::testing
