@@ -59,7 +59,8 @@ void RegisterTestnet(CLI::App& app) {
 
 void RegisterNode(CLI::App& app) {
   auto home = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("node", "Run a node (validator or observer) until SIGINT/SIGTERM");
+  CLI::App* cmd =
+      app.add_subcommand("node", "Run a node (validator or observer) until SIGINT/SIGTERM");
   cmd->add_option("--home", *home, "The node's home directory (config.json, keys, data)")
       ->required();
   cmd->callback([home] { g_exit_code = RunNodeCommand(*home); });
@@ -69,7 +70,8 @@ void RegisterLoadgen(CLI::App& app) {
   auto o = std::make_shared<tools::LoadgenOptions>();
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
-      "loadgen", "Submit pre-signed events to a network and measure committed events/s and latency");
+      "loadgen",
+      "Submit pre-signed events to a network and measure committed events/s and latency");
   cmd->add_option("--network", o->network_file, "network.json of the network")->required();
   cmd->add_option("--rate", o->rate, "Events per second (0: as fast as accepted)")->default_val(0);
   cmd->add_option("--count", o->count, "Events to submit (0: rate x duration)")->default_val(0);

@@ -76,6 +76,8 @@ Status NodeConfig::Validate() const {
                          std::pair{"timeout_precommit_ms", timeout_precommit_ms}}) {
     if (Status st = timeout(name, v); !st.ok()) return st;
   }
+  if (api_threads == 0 || api_threads > 64) return bad("api.threads", "1 to 64");
+  if (api_max_connections == 0) return bad("api.max_connections", "must be positive");
   if (max_block_txs == 0 || max_block_txs > 100000) {
     return bad("consensus.max_block_txs", "1 to 100000");
   }
@@ -172,7 +174,12 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
       c.peers.push_back(std::move(e));
     }
   }
-  if (!(st = OptHostPort(Section(doc, "api"), "listen", "api", &c.api_listen)).ok()) return st;
+  const json& api = Section(doc, "api");
+  if (!(st = OptHostPort(api, "listen", "api", &c.api_listen)).ok()) return st;
+  CL_OPT(api, "threads", "api", &c.api_threads);
+  CL_OPT(api, "max_connections", "api", &c.api_max_connections);
+  CL_OPT(api, "rate_limit_per_second", "api", &c.api_rate_limit_per_second);
+  CL_OPT(api, "rate_limit_burst", "api", &c.api_rate_limit_burst);
   const json& cons = Section(doc, "consensus");
   CL_OPT(cons, "timeout_propose_ms", "consensus", &c.timeout_propose_ms);
   CL_OPT(cons, "timeout_propose_delta_ms", "consensus", &c.timeout_propose_delta_ms);
@@ -216,7 +223,12 @@ std::string ConfigToJson(const NodeConfig& c) {
       {"validator_key_file", c.validator_key_file},
       {"node_key_file", c.node_key_file},
       {"p2p", {{"listen", c.p2p_listen.ToString()}, {"peers", peers}}},
-      {"api", {{"listen", c.api_listen.ToString()}}},
+      {"api",
+       {{"listen", c.api_listen.ToString()},
+        {"threads", c.api_threads},
+        {"max_connections", c.api_max_connections},
+        {"rate_limit_per_second", c.api_rate_limit_per_second},
+        {"rate_limit_burst", c.api_rate_limit_burst}}},
       {"consensus",
        {{"timeout_propose_ms", c.timeout_propose_ms},
         {"timeout_propose_delta_ms", c.timeout_propose_delta_ms},

@@ -42,6 +42,11 @@ struct NodeConfig {
   HostPort p2p_listen{"127.0.0.1", 26656};
   std::vector<PeerEntry> peers;
   HostPort api_listen{"127.0.0.1", 8080};
+  uint32_t api_threads = 2;
+  uint32_t api_max_connections = 1024;
+  // Per client IP; 0 disables (a local network driven by the load generator).
+  uint32_t api_rate_limit_per_second = 200;
+  uint32_t api_rate_limit_burst = 400;
 
   // Consensus timeouts (see consensus::Options).
   uint64_t timeout_propose_ms = 1000;

@@ -38,7 +38,6 @@ namespace certledger::node {
 using ledger::Hash256;
 using ledger::PublicKey;
 using ledger::Result;
-using ledger::Status;
 
 namespace {
 
@@ -89,9 +88,9 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
 
   ~Impl() override { spdlog::drop("node-" + config_.moniker); }
 
-  Status Run(NodeService* service);
+  ledger::Status Run(NodeService* service);
   void Stop() {
-    loop_.Post([this] { Shutdown(Status::Ok()); });
+    loop_.Post([this] { Shutdown(ledger::Status::Ok()); });
   }
 
   // ---- NodeService, called from API threads ------------------------------------------------
@@ -157,7 +156,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::unique_ptr<consensus::KeySigner> signer_;
   consensus::Bip340Verifier verifier_;
   std::unique_ptr<consensus::Engine> engine_;
-  std::unique_ptr<api::Handlers> handlers_;
+  std::unique_ptr<api::Api> handlers_;
   std::unique_ptr<api::Server> api_server_;
   ledger::Status exit_status_;
   bool shutting_down_ = false;
@@ -197,7 +196,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
 
 // ---- startup and shutdown ---------------------------------------------------------------------
 
-Status Node::Impl::Run(NodeService* service) {
+ledger::Status Node::Impl::Run(NodeService* service) {
   // Peer transport.
   network::TransportOptions topt(node_key_);
   topt.chain_id = genesis_.params.chain_id;
@@ -227,17 +226,22 @@ Status Node::Impl::Run(NodeService* service) {
         break;
     }
   };
-  if (Status st = topt.Validate(); !st.ok()) return st;
+  if (ledger::Status st = topt.Validate(); !st.ok()) return st;
   transport_ = std::make_unique<network::Transport>(loop_.io(), std::move(topt), this);
-  if (Status st = transport_->Start(); !st.ok()) return st;
+  if (ledger::Status st = transport_->Start(); !st.ok()) return st;
 
   // HTTP API.
-  handlers_ = std::make_unique<api::Handlers>(service);
+  handlers_ = std::make_unique<api::Api>(service, api::ApiOptions{});
   api::ServerOptions aopt;
   aopt.host = config_.api_listen.host;
   aopt.port = config_.api_listen.port;
-  api_server_ = std::make_unique<api::Server>(aopt, handlers_.get());
-  if (Status st = api_server_->Start(); !st.ok()) {
+  aopt.threads = static_cast<int>(config_.api_threads);
+  aopt.max_connections = config_.api_max_connections;
+  aopt.rate_limit_per_second = config_.api_rate_limit_per_second;
+  aopt.rate_limit_burst = config_.api_rate_limit_burst;
+  if (ledger::Status st = aopt.Validate(); !st.ok()) return st;
+  api_server_ = std::make_unique<api::Server>(aopt, *handlers_);
+  if (ledger::Status st = api_server_->Start(); !st.ok()) {
     transport_->Stop();
     return st;
   }
@@ -252,7 +256,7 @@ Status Node::Impl::Run(NodeService* service) {
     copt.timeout_prevote_delta_ms = config_.timeout_prevote_delta_ms;
     copt.timeout_precommit_ms = config_.timeout_precommit_ms;
     copt.timeout_precommit_delta_ms = config_.timeout_precommit_delta_ms;
-    if (Status st = copt.Validate(); !st.ok()) return st;
+    if (ledger::Status st = copt.Validate(); !st.ok()) return st;
     signer_ = std::make_unique<consensus::KeySigner>(*validator_key_);
     engine_ = std::make_unique<consensus::Engine>(copt, signer_.get(), &verifier_, this);
   }
@@ -406,7 +410,7 @@ void Node::Impl::StartHeight() {
     }
   }
   if (reset && start.signed_record.empty()) {
-    if (Status st = wal_->Reset(); !st.ok()) return Fatal("reset consensus record", st);
+    if (ledger::Status st = wal_->Reset(); !st.ok()) return Fatal("reset consensus record", st);
   }
   if (!start.signed_record.empty()) {
     log_->info("resuming height {} with {} signed message(s) from the record", height,
@@ -425,7 +429,7 @@ void Node::Impl::Execute(consensus::StepResult result) {
     if (shutting_down_) return;
     if (auto* p = std::get_if<consensus::PersistSigned>(&action)) {
       // Durable before anything that follows (in particular the broadcast of this message).
-      if (Status st = wal_->Append(consensus::EncodeMessage(p->message)); !st.ok()) {
+      if (ledger::Status st = wal_->Append(consensus::EncodeMessage(p->message)); !st.ok()) {
         return Fatal("persist signed message", st);
       }
     } else if (auto* b = std::get_if<consensus::Broadcast>(&action)) {
@@ -543,8 +547,8 @@ void Node::Impl::OnCommit(const consensus::Commit& c) {
       // More than two thirds of the power committed a block this node cannot validate: its
       // state has diverged (or it is faulty). Halting is the only safe answer.
       return Fatal("committed block",
-                   Status::Corruption("block " + Short(c.value.id) +
-                                      " committed by the network is invalid here"));
+                   ledger::Status::Corruption("block " + Short(c.value.id) +
+                                              " committed by the network is invalid here"));
     }
     it = validated_.find(c.value.id);
   }
@@ -554,7 +558,7 @@ void Node::Impl::OnCommit(const consensus::Commit& c) {
 
 void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::CommitCertificate& cert,
                                 const ledger::BlockEffects& effects, bool start_next) {
-  if (Status st = store_->AppendBlock(block, cert, effects); !st.ok()) {
+  if (ledger::Status st = store_->AppendBlock(block, cert, effects); !st.ok()) {
     return Fatal("store block " + std::to_string(block.header.height), st);
   }
   const int64_t now_mono = network::EventLoop::MonotonicMs();
@@ -698,8 +702,9 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
     if (block.header.height != tip.height + 1) break;
     auto validators = ledger::ValidatorsForHeight(*store_, block.header.height);
     if (!validators.ok()) return Fatal("validator set", validators.status());
-    Status st = ledger::VerifyCommit(genesis_.params.chain_id, *validators, block.header.height,
-                                     ledger::BlockHash(block.header), commit);
+    ledger::Status st =
+        ledger::VerifyCommit(genesis_.params.chain_id, *validators, block.header.height,
+                             ledger::BlockHash(block.header), commit);
     if (!st.ok()) {
       log_->warn("synced block {} from {} has a bad commit: {}", block.header.height, Short(peer),
                  st.message());
@@ -820,7 +825,8 @@ Node::~Node() = default;
 
 Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
   std::ifstream gin(config.Path(config.genesis_file));
-  if (!gin) return Status::IOError("cannot read genesis file " + config.Path(config.genesis_file));
+  if (!gin)
+    return ledger::Status::IOError("cannot read genesis file " + config.Path(config.genesis_file));
   std::stringstream gs;
   gs << gin.rdbuf();
   auto genesis = ledger::ParseGenesisJson(gs.str());
@@ -847,12 +853,13 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.Path(config.data_dir), ec);
   if (ec)
-    return Status::IOError("cannot create " + config.Path(config.data_dir) + ": " + ec.message());
+    return ledger::Status::IOError("cannot create " + config.Path(config.data_dir) + ": " +
+                                   ec.message());
   ledger::LevelDBStoreOptions so;
   so.path = (std::filesystem::path(config.Path(config.data_dir)) / "ledger").string();
   auto store = ledger::OpenLevelDBStore(so);
   if (!store.ok()) return store.status();
-  if (Status st = (*store)->Initialize(*genesis); !st.ok()) return st;
+  if (ledger::Status st = (*store)->Initialize(*genesis); !st.ok()) return st;
   auto wal =
       Wal::Open((std::filesystem::path(config.Path(config.data_dir)) / "consensus.wal").string());
   if (!wal.ok()) return wal.status();
@@ -862,7 +869,7 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
-Status Node::Run() { return impl_->Run(this); }
+ledger::Status Node::Run() { return impl_->Run(this); }
 void Node::Stop() { impl_->Stop(); }
 api::NodeStatus Node::Status() const { return impl_->Status(); }
 const ledger::Store& Node::store() const { return impl_->store(); }
@@ -919,7 +926,7 @@ int RunNodeCommand(const std::string& home) {
       }
     }
   });
-  Status st = (*node)->Run();
+  ledger::Status st = (*node)->Run();
   done = true;
   signals.join();
   if (!st.ok()) {

@@ -189,6 +189,7 @@ Status GenerateTestnet(const TestnetOptions& o) {
     if (p2p == 0 || api == 0) return Status::IOError("no free port on " + o.host);
     c.p2p_listen = {o.host, static_cast<uint16_t>(p2p)};
     c.api_listen = {o.host, static_cast<uint16_t>(api)};
+    c.api_rate_limit_per_second = 0;  // a local network: the load generator must not be throttled
     if (i < o.validators) {
       node_keys.push_back(validator_keys[static_cast<size_t>(i)]);
     } else {

@@ -29,7 +29,8 @@ Status LoadgenOptions::Validate() const {
   if (rate < 0) return Status::InvalidArgument("--rate: must be >= 0");
   if (duration_s <= 0) return Status::InvalidArgument("--duration: must be > 0");
   if (outstanding == 0) return Status::InvalidArgument("--outstanding: must be >= 1");
-  if (connections == 0 || connections > 256) return Status::InvalidArgument("--connections: 1..256");
+  if (connections == 0 || connections > 256)
+    return Status::InvalidArgument("--connections: 1..256");
   if (count > 10'000'000) return Status::InvalidArgument("--count: at most 10,000,000");
   return Status::Ok();
 }
@@ -64,8 +65,10 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 std::string LoadgenReport::ToJson() const {
-  Json j = {{"submitted", submitted},         {"committed", committed},
-            {"refused", refused},             {"blocks", blocks},
+  Json j = {{"submitted", submitted},
+            {"committed", committed},
+            {"refused", refused},
+            {"blocks", blocks},
             {"committed_per_s", committed_per_s},
             {"window_s", last_commit_s - first_submit_s},
             {"latency_ms", {{"p50", p50_ms}, {"p90", p90_ms}, {"p99", p99_ms}, {"max", max_ms}}}};
@@ -139,9 +142,8 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
   if (agencies.empty()) return Status::InvalidArgument("network.json lists no agencies");
 
   // Pre-sign every event, so that signing never limits the submission rate.
-  const uint64_t n = o.count != 0 ? o.count
-                                  : (o.rate > 0 ? static_cast<uint64_t>(o.rate * o.duration_s)
-                                                : 20000);
+  const uint64_t n =
+      o.count != 0 ? o.count : (o.rate > 0 ? static_cast<uint64_t>(o.rate * o.duration_s) : 20000);
   std::vector<std::string> bodies(n);
   std::unordered_map<std::string, size_t> index_of;
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -172,8 +174,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     stx.tx.agency = ag.id;
     stx.tx.sequence = ag.next++;
     stx.tx.event = std::move(e);
-    stx.signatures.push_back(
-        {ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx))});
+    stx.signatures.push_back({ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx))});
     index_of.emplace(ledger::TxHash(stx.tx).Hex(), i);
     bodies[i] = Json{{"encoded", ledger::ToHex(ledger::Encode(stx))}}.dump();
   }

@@ -15,13 +15,13 @@
 namespace certledger::tools {
 
 struct LoadgenOptions {
-  std::string network_file;   // network.json written by `certledger testnet`
-  double rate = 0;            // events per second; 0 = as fast as the network takes them
-  uint64_t count = 0;         // events to submit; 0 = rate × duration_s (or 20000 at max rate)
-  double duration_s = 30;     // with a rate and no count
+  std::string network_file;     // network.json written by `certledger testnet`
+  double rate = 0;              // events per second; 0 = as fast as the network takes them
+  uint64_t count = 0;           // events to submit; 0 = rate × duration_s (or 20000 at max rate)
+  double duration_s = 30;       // with a rate and no count
   uint32_t outstanding = 4000;  // at most this many submitted but not yet committed
-  uint32_t connections = 8;   // concurrent HTTP connections (submitter threads)
-  std::string nodes = "all";  // "all" or a comma-separated list of node indexes to submit to
+  uint32_t connections = 8;     // concurrent HTTP connections (submitter threads)
+  std::string nodes = "all";    // "all" or a comma-separated list of node indexes to submit to
   double drain_timeout_s = 60;  // after the last submit, how long to wait for commits
   ledger::Status Validate() const;
 };

@@ -1,0 +1,1302 @@
+#include "api/handlers.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "api/json.h"
+#include "ledger/encoding.h"
+#include "ledger/identifier.h"
+
+namespace certledger::api {
+
+using ledger::Hash256;
+using ledger::Result;
+using ledger::Status;
+
+// ---- HttpMetrics ------------------------------------------------------------------------------
+
+namespace {
+constexpr std::array<double, 10> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,   0.25,  0.5,  1.0,   5.0};
+struct Histogram {
+  std::array<uint64_t, kBuckets.size()> counts{};  // non-cumulative; cumulated on render
+  double sum = 0;
+  uint64_t count = 0;
+};
+std::string FormatDouble(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+}  // namespace
+
+struct HttpMetrics::Impl {
+  mutable std::mutex mu;
+  std::map<std::pair<std::string, int>, uint64_t> requests;  // GUARDED_BY(mu)
+  std::map<std::string, Histogram> durations;                // GUARDED_BY(mu)
+  std::atomic<size_t> open{0};
+};
+
+HttpMetrics::HttpMetrics() : impl_(std::make_unique<Impl>()) {}
+HttpMetrics::~HttpMetrics() = default;
+
+void HttpMetrics::Record(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(impl_->mu);
+  ++impl_->requests[{route, status}];
+  Histogram& h = impl_->durations[route];
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) {
+      ++h.counts[i];
+      break;
+    }
+  }
+  h.sum += seconds;
+  ++h.count;
+}
+
+void HttpMetrics::SetOpenConnections(size_t open) { impl_->open.store(open); }
+
+std::string HttpMetrics::Render() const {
+  std::string out;
+  std::lock_guard lock(impl_->mu);
+  out += "# HELP certledger_http_requests_total HTTP requests by route and status code.\n";
+  out += "# TYPE certledger_http_requests_total counter\n";
+  for (const auto& [key, n] : impl_->requests) {
+    out += "certledger_http_requests_total{route=\"" + key.first + "\",code=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP certledger_http_request_duration_seconds Time from request to response.\n";
+  out += "# TYPE certledger_http_request_duration_seconds histogram\n";
+  for (const auto& [route, h] : impl_->durations) {
+    uint64_t cumulative = 0;
+    const std::string name = "certledger_http_request_duration_seconds";
+    for (size_t i = 0; i < kBuckets.size(); ++i) {
+      cumulative += h.counts[i];
+      out += name + "_bucket{route=\"" + route + "\",le=\"" + FormatDouble(kBuckets[i]) + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    out += name + "_bucket{route=\"" + route + "\",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += name + "_sum{route=\"" + route + "\"} " + FormatDouble(h.sum) + "\n";
+    out += name + "_count{route=\"" + route + "\"} " + std::to_string(h.count) + "\n";
+  }
+  out += "# HELP certledger_http_open_connections Open HTTP connections.\n";
+  out += "# TYPE certledger_http_open_connections gauge\n";
+  out += "certledger_http_open_connections " + std::to_string(impl_->open.load()) + "\n";
+  return out;
+}
+
+// ---- options ----------------------------------------------------------------------------------
+
+Status ApiOptions::Validate() const {
+  if (max_body_bytes == 0 || max_body_bytes > (64u << 20)) {
+    return Status::InvalidArgument("api.max_body_bytes: 1 byte to 64 MiB");
+  }
+  if (default_wait_ms == 0 || default_wait_ms > max_wait_ms) {
+    return Status::InvalidArgument("api.default_wait_ms: 1 to max_wait_ms");
+  }
+  if (max_wait_ms > 600'000) return Status::InvalidArgument("api.max_wait_ms: at most 600000");
+  if (max_block_range == 0 || max_block_range > 10'000) {
+    return Status::InvalidArgument("api.max_block_range: 1 to 10000");
+  }
+  return Status::Ok();
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxTargetBytes = 8192;
+constexpr size_t kMaxQueryParams = 16;
+constexpr char kJsonType[] = "application/json";
+
+std::string Dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Response JsonResponse(const Json& j, int status = 200) {
+  Response r;
+  r.status = status;
+  r.content_type = kJsonType;
+  r.body = Dump(j);
+  return r;
+}
+
+Json ErrorJson(const std::string& code, const std::string& message) {
+  return Json{{"error", {{"code", code}, {"message", message}}}};
+}
+
+Response Error(int status, const std::string& code, const std::string& message) {
+  return JsonResponse(ErrorJson(code, message), status);
+}
+
+Response StorageError(const Status& st) {
+  return Error(500, "internal", "storage: " + st.ToString());
+}
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; `plus_is_space` for query components. nullopt on a bad escape.
+std::optional<std::string> UrlDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = HexValue(s[i + 1]);
+      int lo = HexValue(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// "1.2.156.3005.2.<type>.<issuer>.<serial>" + version -> the full identifier with check.
+std::string FullIdentifier(const std::string& base, uint32_t version) {
+  // The last three dot-separated components of the base are type, issuer and serial.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= base.size(); ++i) {
+    if (i == base.size() || base[i] == '.') {
+      parts.push_back(base.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() < 3) return base;
+  ledger::CertificateId id{parts[parts.size() - 3], parts[parts.size() - 2],
+                           parts[parts.size() - 1], version};
+  return id.Full();
+}
+
+std::string AgencyName(const ledger::Store& store, const std::string& id) {
+  auto a = ledger::ReadAgency(store, id);
+  if (!a.ok() || !a->has_value()) return "";
+  return (*a)->name;
+}
+
+Json AgencyRef(const ledger::Store& store, const std::string& id) {
+  return Json{{"id", id}, {"name", AgencyName(store, id)}};
+}
+
+struct Query {
+  std::map<std::string, std::string> params;
+  [[nodiscard]] const std::string* Get(const std::string& k) const {
+    auto it = params.find(k);
+    return it == params.end() ? nullptr : &it->second;
+  }
+};
+
+// A parsed request target.
+struct Target {
+  std::vector<std::string> segments;  // decoded path segments ("/v1/tx/ab" -> v1, tx, ab)
+  Query query;
+};
+
+std::optional<Target> ParseTarget(std::string_view target, std::string* why) {
+  if (target.empty() || target[0] != '/') {
+    *why = "the request target must be an absolute path";
+    return std::nullopt;
+  }
+  Target t;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  size_t start = 1;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      auto seg = UrlDecode(path.substr(start, i - start), false);
+      if (!seg) {
+        *why = "bad percent-encoding in the path";
+        return std::nullopt;
+      }
+      if (!seg->empty() || i != path.size()) t.segments.push_back(*seg);
+      start = i + 1;
+    }
+  }
+  // A trailing slash yields an empty last segment; drop it ("/v1/status/" == "/v1/status").
+  if (!t.segments.empty() && t.segments.back().empty()) t.segments.pop_back();
+  start = 0;
+  for (size_t i = 0; i <= query.size(); ++i) {
+    if (i == query.size() || query[i] == '&') {
+      std::string_view item = query.substr(start, i - start);
+      start = i + 1;
+      if (item.empty()) continue;
+      size_t eq = item.find('=');
+      auto k = UrlDecode(item.substr(0, eq), true);
+      auto v = UrlDecode(eq == std::string_view::npos ? "" : item.substr(eq + 1), true);
+      if (!k || !v) {
+        *why = "bad percent-encoding in the query";
+        return std::nullopt;
+      }
+      if (t.query.params.size() >= kMaxQueryParams) {
+        *why = "too many query parameters";
+        return std::nullopt;
+      }
+      t.query.params[*k] = *v;
+    }
+  }
+  return t;
+}
+
+// ---- the verification answer (shared by /v1/verify and the HTML page) ---------------------------
+
+enum class VerifyStatus { kValid, kSuperseded, kSuspended, kRevoked, kExpired, kUnknown };
+
+const char* VerifyStatusName(VerifyStatus s) {
+  switch (s) {
+    case VerifyStatus::kValid:
+      return "valid";
+    case VerifyStatus::kSuperseded:
+      return "superseded";
+    case VerifyStatus::kSuspended:
+      return "suspended";
+    case VerifyStatus::kRevoked:
+      return "revoked";
+    case VerifyStatus::kExpired:
+      return "expired";
+    case VerifyStatus::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+// One event-log leaf that decides the answer, with its inclusion proof.
+struct ProvenEvent {
+  std::string role;  // "document", "latest-version", "latest-status"
+  ledger::HistoryEntry entry;
+  ledger::TxLocation location;
+  ledger::Bytes leaf;
+  std::vector<Hash256> path;
+};
+
+struct Verification {
+  VerifyStatus status = VerifyStatus::kUnknown;
+  Hash256 document_hash;
+  std::optional<ledger::DocumentRef> doc;
+  std::optional<ledger::CertificateState> cert;
+  ledger::EffectiveStatus effective = ledger::EffectiveStatus::kValid;
+  std::optional<ledger::BlockHeader> header;  // absent before block 1
+  std::optional<ledger::CommitCertificate> commit;
+  std::optional<ledger::ValidatorSet> validators;  // the set that committed `header`
+  std::vector<ProvenEvent> events;
+};
+
+// The status a verifier sees for one document version. Precedence (docs/API.md):
+// revoked (terminal, applies to every version) > superseded > expired > suspended > valid.
+VerifyStatus Decide(const ledger::CertificateState& c, uint32_t version, int64_t now_ms,
+                    ledger::EffectiveStatus* effective) {
+  *effective = ledger::EffectiveStatusAt(c, now_ms);
+  if (*effective == ledger::EffectiveStatus::kRevoked) return VerifyStatus::kRevoked;
+  if (version < c.version) return VerifyStatus::kSuperseded;
+  if (*effective == ledger::EffectiveStatus::kExpired) return VerifyStatus::kExpired;
+  if (*effective == ledger::EffectiveStatus::kSuspended) return VerifyStatus::kSuspended;
+  return VerifyStatus::kValid;
+}
+
+bool IsVersionEvent(ledger::EventType t) {
+  return t == ledger::EventType::kIssue || t == ledger::EventType::kChange ||
+         t == ledger::EventType::kRenew;
+}
+bool IsStatusEvent(ledger::EventType t) {
+  return t == ledger::EventType::kSuspend || t == ledger::EventType::kResume ||
+         t == ledger::EventType::kRevoke;
+}
+
+// The history entries that decide the answer for `version`.
+std::vector<std::pair<std::string, ledger::HistoryEntry>> DecidingEvents(
+    const ledger::CertificateState& c, uint32_t version) {
+  std::vector<std::pair<std::string, ledger::HistoryEntry>> out;
+  // Version-creating events correspond one to one, in order, to c.versions.
+  std::vector<const ledger::HistoryEntry*> version_events;
+  const ledger::HistoryEntry* latest_status = nullptr;
+  for (const auto& h : c.history) {
+    if (IsVersionEvent(h.type)) version_events.push_back(&h);
+    if (IsStatusEvent(h.type)) latest_status = &h;
+  }
+  for (size_t i = 0; i < c.versions.size() && i < version_events.size(); ++i) {
+    if (c.versions[i].version == version) out.emplace_back("document", *version_events[i]);
+  }
+  if (version < c.version && !version_events.empty() &&
+      version_events.size() == c.versions.size()) {
+    out.emplace_back("latest-version", *version_events.back());
+  }
+  if (latest_status != nullptr) out.emplace_back("latest-status", *latest_status);
+  return out;
+}
+
+// Reads the certificate state and the header it belongs to as one snapshot: the state is read
+// between two reads of the tip, and every event it refers to must lie inside the tip's log. The
+// store updates the tip just after the state, so a read may briefly see state ahead of the tip:
+// then it retries.
+Result<Verification> Verify(const ledger::Store& store, const Hash256& document_hash,
+                            int64_t now_ms, bool with_proofs) {
+  Verification v;
+  v.document_hash = document_hash;
+  ledger::ChainTip tip;
+  bool consistent = false;
+  for (int attempt = 0; attempt < 50 && !consistent; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 5 ? 0 : 1));
+    ledger::ChainTip before = store.Tip();
+    v.doc.reset();
+    v.cert.reset();
+    auto doc = ledger::ReadDocument(store, document_hash);
+    if (!doc.ok()) return doc.status();
+    if (doc->has_value()) {
+      v.doc = **doc;
+      auto cert = ledger::ReadCertificate(store, v.doc->base_id);
+      if (!cert.ok()) return cert.status();
+      if (!cert->has_value()) {
+        return Status::Corruption("document index names missing certificate " + v.doc->base_id);
+      }
+      v.cert = **cert;
+    }
+    tip = store.Tip();
+    consistent = before.height == tip.height;
+    if (consistent && v.cert) {
+      for (const auto& h : v.cert->history) {
+        if (h.log_index >= tip.log_size) consistent = false;
+      }
+    }
+  }
+  if (!consistent) return Status::Unavailable("the chain moved during the read; retry");
+
+  if (tip.height > 0) {
+    auto header = store.GetHeader(tip.height);
+    if (!header.ok()) return header.status();
+    v.header = *header;
+    if (with_proofs) {
+      auto commit = store.GetCommit(tip.height);
+      if (!commit.ok()) return commit.status();
+      v.commit = *commit;
+      auto vals = ledger::ReadValidators(store);
+      if (vals.ok() && vals->Hash() == v.header->validator_set_hash) v.validators = *vals;
+    }
+  }
+  if (!v.cert) {
+    v.status = VerifyStatus::kUnknown;
+    return v;
+  }
+  v.status = Decide(*v.cert, v.doc->version, now_ms, &v.effective);
+  if (!with_proofs || !v.header) return v;
+
+  // Proofs against the header's log size, never the live log's (which may have grown).
+  ledger::MerkleLog log = store.Log();
+  for (const auto& [role, entry] : DecidingEvents(*v.cert, v.doc->version)) {
+    ProvenEvent e;
+    e.role = role;
+    e.entry = entry;
+    auto loc = store.GetLeafLocation(entry.log_index);
+    if (!loc.ok()) return loc.status();
+    e.location = *loc;
+    auto block = store.GetBlock(loc->height);
+    if (!block.ok()) return block.status();
+    if (loc->index >= block->txs.size() ||
+        ledger::TxHash(block->txs[loc->index].tx) != entry.tx_hash) {
+      return Status::Corruption("leaf " + std::to_string(entry.log_index) +
+                                " does not hold the recorded transaction");
+    }
+    e.leaf = ledger::TxLeaf(block->txs[loc->index]);
+    auto path = log.InclusionProof(entry.log_index, v.header->log_size, store);
+    if (!path.ok()) return path.status();
+    e.path = std::move(path).value();
+    v.events.push_back(std::move(e));
+  }
+  return v;
+}
+
+Json VerificationJson(const ledger::Store& store, const Verification& v, int64_t now_ms,
+                      bool syncing) {
+  Json j{{"document_hash", v.document_hash.Hex()},
+         {"status", VerifyStatusName(v.status)},
+         {"checked_at_ms", now_ms},
+         {"syncing", syncing}};
+  if (v.cert) {
+    const auto& c = *v.cert;
+    j["certificate"] = c.base_id;
+    j["identifier"] = FullIdentifier(c.base_id, v.doc->version);
+    j["version"] = v.doc->version;
+    j["current_version"] = c.version;
+    j["certificate_status"] = EffectiveStatusName(v.effective);
+    j["stored_status"] = CertStatusName(c.status);
+    j["status_reason"] = c.status_reason;
+    if (v.status == VerifyStatus::kSuperseded && !c.versions.empty()) {
+      j["superseded_by"] =
+          Json{{"version", c.versions.back().version},
+               {"identifier", FullIdentifier(c.base_id, c.versions.back().version)},
+               {"document_hash", c.versions.back().document_hash.Hex()}};
+    }
+    j["not_before"] = c.not_before;
+    j["not_after"] = c.not_after;
+    j["issuer"] = AgencyRef(store, c.issuer);
+    j["controller"] = AgencyRef(store, c.controller);
+    j["summary"] = ToJson(c.summary);
+  }
+  Json proof = Json::object();
+  if (v.header) {
+    proof["header"] = ToJson(*v.header);
+    if (v.commit) proof["commit"] = ToJson(*v.commit);
+    if (v.validators) proof["validators"] = ToJson(*v.validators);
+    proof["log_size"] = v.header->log_size;
+    proof["log_root"] = v.header->log_root.Hex();
+    Json events = Json::array();
+    for (const auto& e : v.events) {
+      Json path = Json::array();
+      for (const auto& h : e.path) path.push_back(h.Hex());
+      events.push_back(Json{{"role", e.role},
+                            {"type", ledger::EventTypeName(e.entry.type)},
+                            {"height", e.entry.height},
+                            {"index", e.location.index},
+                            {"log_index", e.entry.log_index},
+                            {"tx_hash", e.entry.tx_hash.Hex()},
+                            {"leaf", ledger::ToHex(e.leaf)},
+                            {"leaf_hash", ledger::MerkleLeafHash(e.leaf).Hex()},
+                            {"inclusion",
+                             {{"leaf_index", e.entry.log_index},
+                              {"tree_size", v.header->log_size},
+                              {"path", std::move(path)}}}});
+    }
+    proof["events"] = std::move(events);
+  }
+  j["proof"] = std::move(proof);
+  return j;
+}
+
+// ---- the HTML verification page ---------------------------------------------------------------
+
+struct StatusLook {
+  const char* zh;
+  const char* en;
+  const char* colour;
+};
+
+StatusLook LookOf(const Verification& v) {
+  switch (v.status) {
+    case VerifyStatus::kValid:
+      return {"有效", "Valid", "#1a7f37"};
+    case VerifyStatus::kSuperseded:
+      return {"已被新版本取代", "Superseded", "#9a6700"};
+    case VerifyStatus::kSuspended:
+      return {"暂扣", "Suspended", "#bc4c00"};
+    case VerifyStatus::kExpired:
+      return {"已过期", "Expired", "#6e7781"};
+    case VerifyStatus::kRevoked:
+      if (v.cert && v.cert->status == ledger::CertStatus::kCancelled) {
+        return {"已注销", "Revoked (cancelled)", "#cf222e"};
+      }
+      if (v.cert && v.cert->status == ledger::CertStatus::kWithdrawn) {
+        return {"已撤销", "Revoked (withdrawn)", "#cf222e"};
+      }
+      return {"已吊销", "Revoked", "#cf222e"};
+    case VerifyStatus::kUnknown:
+      break;
+  }
+  return {"未找到", "Unknown", "#57606a"};
+}
+
+std::string DateOf(int64_t unix_s) {
+  // Dates in China Standard Time (UTC+8), as printed on the permits.
+  std::time_t t = static_cast<std::time_t>(unix_s + 8 * 3600);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+std::string Row(const char* zh, const char* en, const std::string& value) {
+  return "<tr><th>" + std::string(zh) + "<br><small>" + en + "</small></th><td>" +
+         HtmlEscape(value) + "</td></tr>\n";
+}
+
+std::string VerificationHtml(const ledger::Store& store, const Verification& v) {
+  StatusLook look = LookOf(v);
+  std::string rows;
+  if (v.cert) {
+    const auto& c = *v.cert;
+    const auto* s = std::get_if<ledger::WaterPermitSummary>(&c.summary);
+    rows += Row("发证机关", "Issuer", AgencyName(store, c.issuer));
+    if (c.controller != c.issuer) {
+      rows += Row("现管理机关", "Responsible agency", AgencyName(store, c.controller));
+    }
+    if (s != nullptr) {
+      rows += Row("许可证编号", "Permit number", s->permit_number);
+      // Organisation names only: an individual holder's name is personal data.
+      rows += Row("取水权人", "Holder",
+                  s->holder_kind == ledger::HolderKind::kOrganisation ? s->holder_name
+                                                                      : "（个人 Individual）");
+      rows += Row("水源类型", "Water source",
+                  s->source == ledger::WaterSource::kSurface ? "地表水 Surface water"
+                                                             : "地下水 Groundwater");
+      char qty[64];
+      std::snprintf(qty, sizeof qty, "%llu m³ (%.2f 万m³)",
+                    static_cast<unsigned long long>(s->annual_quantity_m3),
+                    static_cast<double>(s->annual_quantity_m3) / 10000.0);
+      rows += Row("年取水量", "Annual quantity", qty);
+    }
+    rows += Row("有效期", "Validity", DateOf(c.not_before) + " — " + DateOf(c.not_after));
+    rows +=
+        Row("版本", "Version", std::to_string(v.doc->version) + " / " + std::to_string(c.version));
+    rows += Row("电子证照标识", "Identifier", FullIdentifier(c.base_id, v.doc->version));
+  }
+  rows += Row("文档哈希", "Document hash", v.document_hash.Hex());
+  rows += Row("证明区块高度", "Proof block height",
+              v.header ? std::to_string(v.header->height) : std::string("—"));
+
+  std::string html;
+  html += "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += "<title>取水许可电子证照核验 · Permit verification</title>\n";
+  html +=
+      "<style>body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;"
+      "margin:0;padding:16px;background:#f6f8fa;color:#24292f}"
+      ".card{max-width:560px;margin:0 auto;background:#fff;border-radius:12px;padding:20px;"
+      "box-shadow:0 1px 3px rgba(0,0,0,.12)}"
+      "h1{font-size:15px;font-weight:normal;margin:0 0 12px;color:#57606a}"
+      "#status{font-size:34px;font-weight:bold;margin:8px 0 16px;color:" +
+      std::string(look.colour) +
+      "}#status small{display:block;font-size:18px;font-weight:normal}"
+      "table{width:100%;border-collapse:collapse;font-size:15px}"
+      "th{text-align:left;vertical-align:top;padding:6px 8px 6px 0;width:38%;color:#57606a;"
+      "font-weight:normal}th small{color:#8c959f}"
+      "td{padding:6px 0;word-break:break-all}tr{border-top:1px solid #eaeef2}"
+      "p.note{font-size:12px;color:#8c959f;margin-top:16px}</style>\n</head>\n<body>\n";
+  html +=
+      "<div class=\"card\">\n<h1>取水许可电子证照核验<br>Water-abstraction permit "
+      "verification</h1>\n";
+  html += "<div id=\"status\" data-status=\"" + std::string(VerifyStatusName(v.status)) + "\">" +
+          look.zh + "<small>" + look.en + "</small></div>\n";
+  html += "<table>\n" + rows + "</table>\n";
+  html +=
+      "<p class=\"note\">本页由账本节点生成；可用 /v1/verify 接口获取可独立核验的证明。<br>"
+      "Generated by a ledger node; /v1/verify returns proofs that can be checked "
+      "independently.</p>\n";
+  html += "</div>\n</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace
+
+// ---- the route table --------------------------------------------------------------------------
+
+struct Api::Routes {
+  struct Ctx {
+    const Request& request;
+    const Target& target;
+    std::vector<std::string> params;  // the values of the pattern's {placeholders}
+    Reply reply;
+  };
+  using Fn = void (Routes::*)(Ctx&);
+  struct Route {
+    const char* method;
+    const char* pattern;  // also the metrics label
+    Fn fn;
+  };
+
+  Routes(NodeService* node, const ApiOptions* options) : node_(node), options_(options) {}
+
+  [[nodiscard]] const ledger::Store& store() const { return node_->store(); }
+  [[nodiscard]] int64_t Now() const {
+    return options_->now_ms ? options_->now_ms() : SystemNowMs();
+  }
+
+  static const std::vector<Route>& Table() {
+    static const std::vector<Route> table = {
+        {"POST", "/v1/tx", &Routes::SubmitTx},
+        {"GET", "/v1/tx/{hash}", &Routes::GetTx},
+        {"GET", "/v1/certificates/{id}", &Routes::GetCertificate},
+        {"GET", "/v1/verify/{hash}", &Routes::VerifyJson},
+        {"GET", "/v1/blocks/{height}", &Routes::GetBlock},
+        {"GET", "/v1/blocks", &Routes::GetBlocks},
+        {"GET", "/v1/proofs/consistency", &Routes::ConsistencyProof},
+        {"GET", "/v1/proofs/inclusion", &Routes::InclusionProof},
+        {"GET", "/v1/agencies", &Routes::GetAgencies},
+        {"GET", "/v1/status", &Routes::GetStatus},
+        {"GET", "/v1/genesis", &Routes::GetGenesis},
+        {"GET", "/metrics", &Routes::GetMetrics},
+        {"GET", "/v/{hash}", &Routes::VerifyPage},
+    };
+    return table;
+  }
+
+  static std::optional<std::vector<std::string>> Match(const char* pattern,
+                                                       const std::vector<std::string>& segs) {
+    std::vector<std::string> pat;
+    std::string_view p(pattern);
+    size_t start = 1;
+    for (size_t i = 1; i <= p.size(); ++i) {
+      if (i == p.size() || p[i] == '/') {
+        pat.emplace_back(p.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (pat.size() != segs.size()) return std::nullopt;
+    std::vector<std::string> params;
+    for (size_t i = 0; i < pat.size(); ++i) {
+      if (!pat[i].empty() && pat[i][0] == '{') {
+        if (segs[i].empty()) return std::nullopt;
+        params.push_back(segs[i]);
+      } else if (pat[i] != segs[i]) {
+        return std::nullopt;
+      }
+    }
+    return params;
+  }
+
+  // ---- parameters ----
+
+  static std::optional<Hash256> HashParam(Ctx& c, const std::string& s, const char* what) {
+    auto h = Hash256::FromHexString(s);
+    if (!h) {
+      c.reply(Error(400, "bad-hex", std::string(what) + ": expected 64 hex characters"));
+    }
+    return h;
+  }
+
+  // An unsigned query parameter; `def` when absent. Replies 400 and returns nullopt when bad.
+  static std::optional<uint64_t> U64Param(Ctx& c, const std::string& name,
+                                          std::optional<uint64_t> def) {
+    const std::string* s = c.target.query.Get(name);
+    if (s == nullptr) {
+      if (!def) c.reply(Error(400, "bad-parameter", name + ": required"));
+      return def;
+    }
+    auto v = ParseU64(*s);
+    if (!v) c.reply(Error(400, "bad-parameter", name + ": expected a non-negative integer"));
+    return v;
+  }
+
+  // ---- POST /v1/tx ----
+
+  void SubmitTx(Ctx& c) {
+    if (c.request.body.size() > options_->max_body_bytes) {
+      c.reply(Error(413, "body-too-large",
+                    "the body exceeds " + std::to_string(options_->max_body_bytes) + " bytes"));
+      return;
+    }
+    bool wait = false;
+    if (const std::string* w = c.target.query.Get("wait")) {
+      if (*w != "commit") {
+        c.reply(Error(400, "bad-parameter", "wait: only 'commit' is supported"));
+        return;
+      }
+      wait = true;
+    }
+    auto timeout = U64Param(c, "timeout_ms", options_->default_wait_ms);
+    if (!timeout) return;
+    if (*timeout == 0 || *timeout > options_->max_wait_ms) {
+      c.reply(
+          Error(400, "bad-parameter", "timeout_ms: 1 to " + std::to_string(options_->max_wait_ms)));
+      return;
+    }
+    ledger::SignedTransaction stx;
+    const std::string& ct = c.request.content_type;
+    if (ct.rfind("application/octet-stream", 0) == 0) {
+      auto d = ledger::Decode<ledger::SignedTransaction>(ledger::AsBytes(c.request.body));
+      if (!d.ok()) {
+        c.reply(Error(400, "bad-encoding", d.status().message()));
+        return;
+      }
+      stx = std::move(d).value();
+    } else {
+      auto j = ParseJson(c.request.body);
+      if (!j.ok()) {
+        c.reply(Error(400, "bad-json", j.status().message()));
+        return;
+      }
+      auto d = FromJson<ledger::SignedTransaction>(*j);
+      if (!d.ok()) {
+        const std::string& m = d.status().message();
+        std::string code = "bad-json";
+        if (m.find("hex") != std::string::npos) code = "bad-hex";
+        if (m.rfind("encoded:", 0) == 0 && code != "bad-hex") code = "bad-encoding";
+        c.reply(Error(400, code, m));
+        return;
+      }
+      stx = std::move(d).value();
+    }
+    if (node_->Status().syncing) {
+      c.reply(Error(503, "not-synced", "the node is catching up; submit to another node or retry"));
+      return;
+    }
+    NodeService* node = node_;
+    uint32_t timeout_ms = static_cast<uint32_t>(*timeout);
+    Reply reply = c.reply;
+    node_->SubmitTx(std::move(stx), [node, wait, timeout_ms, reply](SubmitResult r) {
+      const std::string hash = r.tx_hash.Hex();
+      switch (r.code) {
+        case SubmitResult::Code::kAccepted:
+          if (!wait) {
+            reply(JsonResponse(Json{{"tx_hash", hash}, {"state", "pending"}}, 202));
+            return;
+          }
+          node->WaitTx(r.tx_hash, timeout_ms,
+                       [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
+          return;
+        case SubmitResult::Code::kCommitted:
+          reply(TxStateResponse(node->GetTx(r.tx_hash), true));
+          return;
+        case SubmitResult::Code::kRejected:
+          reply(TxError(422, r.reason.empty() ? "rejected" : r.reason, r.message, hash));
+          return;
+        case SubmitResult::Code::kConflict:
+          reply(TxError(409, r.reason.empty() ? "conflict" : r.reason, r.message, hash));
+          return;
+        case SubmitResult::Code::kBusy:
+          reply(TxError(429, r.reason.empty() ? "mempool-full" : r.reason, r.message, hash));
+          return;
+        case SubmitResult::Code::kUnavailable:
+          reply(TxError(503, r.reason.empty() ? "unavailable" : r.reason, r.message, hash));
+          return;
+      }
+      reply(Error(500, "internal", "unknown submit result"));
+    });
+  }
+
+  static Response TxError(int status, const std::string& code, const std::string& message,
+                          const std::string& hash) {
+    Json j = ErrorJson(code, message);
+    j["tx_hash"] = hash;
+    return JsonResponse(j, status);
+  }
+
+  // The answer for a transaction's state; `after_wait`: a pending state means the wait timed out.
+  static Response TxStateResponse(const TxStatusInfo& info, bool after_wait) {
+    const std::string hash = info.tx_hash.Hex();
+    switch (info.state) {
+      case TxState::kCommitted:
+        return JsonResponse(Json{{"tx_hash", hash},
+                                 {"state", "committed"},
+                                 {"height", info.height},
+                                 {"index", info.index},
+                                 {"log_index", info.log_index}});
+      case TxState::kRejected: {
+        if (after_wait) return TxError(422, info.reason, info.message, hash);
+        return JsonResponse(Json{{"tx_hash", hash},
+                                 {"state", "rejected"},
+                                 {"reason", info.reason},
+                                 {"message", info.message}});
+      }
+      case TxState::kPending: {
+        Json j{{"tx_hash", hash}, {"state", "pending"}};
+        if (after_wait) j["timed_out"] = true;
+        return JsonResponse(j, after_wait ? 202 : 200);
+      }
+      case TxState::kUnknown:
+        break;
+    }
+    if (after_wait) {
+      return JsonResponse(Json{{"tx_hash", hash}, {"state", "unknown"}, {"timed_out", true}}, 202);
+    }
+    Json j = ErrorJson("not-found", "unknown transaction");
+    j["tx_hash"] = hash;
+    j["state"] = "unknown";
+    return JsonResponse(j, 404);
+  }
+
+  // ---- GET /v1/tx/{hash} ----
+
+  void GetTx(Ctx& c) {
+    auto h = HashParam(c, c.params[0], "hash");
+    if (!h) return;
+    TxStatusInfo info = node_->GetTx(*h);
+    info.tx_hash = *h;
+    if (info.state == TxState::kUnknown || info.state == TxState::kCommitted) {
+      auto loc = store().GetTxLocation(*h);
+      if (loc.ok()) {
+        info.state = TxState::kCommitted;
+        info.height = loc->height;
+        info.index = loc->index;
+        info.log_index = loc->log_index;
+      } else if (!loc.status().IsNotFound()) {
+        c.reply(StorageError(loc.status()));
+        return;
+      }
+    }
+    Response r = TxStateResponse(info, false);
+    if (info.state == TxState::kCommitted) {
+      auto block = store().GetBlock(info.height);
+      if (block.ok() && info.index < block->txs.size()) {
+        Json j = Json::parse(r.body);
+        j["tx"] = ToJson(block->txs[info.index]);
+        r = JsonResponse(j);
+      }
+    }
+    c.reply(std::move(r));
+  }
+
+  // ---- GET /v1/certificates/{id} ----
+
+  void GetCertificate(Ctx& c) {
+    const std::string& id = c.params[0];
+    std::string base;
+    std::optional<uint32_t> requested;
+    if (auto full = ledger::ParseCertificateId(id)) {
+      base = full->Base();
+      requested = full->version;
+    } else if (ledger::IsValidBaseId(id)) {
+      base = id;
+    } else {
+      c.reply(Error(400, "bad-parameter",
+                    "id: not a certificate identifier (full, with version and check "
+                    "character, or base)"));
+      return;
+    }
+    auto cert = ledger::ReadCertificate(store(), base);
+    if (!cert.ok()) return c.reply(StorageError(cert.status()));
+    if (!cert->has_value()) return c.reply(Error(404, "not-found", "no certificate " + base));
+    const ledger::CertificateState& s = **cert;
+    const int64_t now = Now();
+    Json versions = Json::array();
+    bool found = !requested;
+    for (const auto& v : s.versions) {
+      versions.push_back(Json{{"version", v.version},
+                              {"identifier", FullIdentifier(base, v.version)},
+                              {"document_hash", v.document_hash.Hex()}});
+      if (requested && v.version == *requested) found = true;
+    }
+    if (!found) {
+      return c.reply(
+          Error(404, "not-found",
+                "certificate " + base + " has no version " + std::to_string(*requested)));
+    }
+    Json history = Json::array();
+    for (const auto& h : s.history) history.push_back(ToJson(h));
+    Json j{{"base_id", base},
+           {"identifier", FullIdentifier(base, s.version)},
+           {"type", CertTypeName(s.type)},
+           {"status", EffectiveStatusName(ledger::EffectiveStatusAt(s, now))},
+           {"stored_status", CertStatusName(s.status)},
+           {"status_reason", s.status_reason},
+           {"version", s.version},
+           {"not_before", s.not_before},
+           {"not_after", s.not_after},
+           {"issuer", AgencyRef(store(), s.issuer)},
+           {"controller", AgencyRef(store(), s.controller)},
+           {"holder_commitment", s.holder_commitment.Hex()},
+           {"summary", ToJson(s.summary)},
+           {"versions", std::move(versions)},
+           {"history", std::move(history)},
+           {"checked_at_ms", now}};
+    if (requested) {
+      j["requested_version"] = *requested;
+      j["requested_is_current"] = *requested == s.version;
+    }
+    c.reply(JsonResponse(j));
+  }
+
+  // ---- GET /v1/verify/{hash} and GET /v/{hash} ----
+
+  void VerifyJson(Ctx& c) {
+    auto h = HashParam(c, c.params[0], "document_hash");
+    if (!h) return;
+    const int64_t now = Now();
+    auto v = Verify(store(), *h, now, /*with_proofs=*/true);
+    if (!v.ok()) {
+      if (v.status().code() == Status::Code::kUnavailable) {
+        return c.reply(Error(503, "try-again", v.status().message()));
+      }
+      return c.reply(StorageError(v.status()));
+    }
+    Json j = VerificationJson(store(), *v, now, node_->Status().syncing);
+    c.reply(JsonResponse(j, v->status == VerifyStatus::kUnknown ? 404 : 200));
+  }
+
+  void VerifyPage(Ctx& c) {
+    Response r;
+    r.content_type = "text/html; charset=utf-8";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'");
+    auto h = Hash256::FromHexString(c.params[0]);
+    Verification v;
+    if (!h) {
+      r.status = 400;
+    } else {
+      v.document_hash = *h;
+      auto got = Verify(store(), *h, Now(), /*with_proofs=*/false);
+      if (!got.ok()) {
+        r.status = got.status().code() == Status::Code::kUnavailable ? 503 : 500;
+      } else {
+        v = std::move(got).value();
+        r.status = v.status == VerifyStatus::kUnknown ? 404 : 200;
+      }
+    }
+    r.body = VerificationHtml(store(), v);
+    c.reply(std::move(r));
+  }
+
+  // ---- blocks ----
+
+  // One block as JSON ({header, txs, commit}) or binary ({height, block, commit} in hex).
+  Result<Json> BlockJson(uint64_t height, bool binary) const {
+    auto block = store().GetBlock(height);
+    if (!block.ok()) return block.status();
+    auto commit = store().GetCommit(height);
+    if (!commit.ok()) return commit.status();
+    if (binary) {
+      return Json{{"height", height},
+                  {"block", ledger::ToHex(ledger::Encode(*block))},
+                  {"commit", ledger::ToHex(ledger::Encode(*commit))}};
+    }
+    Json j = ToJson(*block);
+    j["commit"] = ToJson(*commit);
+    return j;
+  }
+
+  static std::optional<bool> FormatParam(Ctx& c) {
+    const std::string* f = c.target.query.Get("format");
+    if (f == nullptr || *f == "json") return false;
+    if (*f == "binary") return true;
+    c.reply(Error(400, "bad-parameter", "format: json or binary"));
+    return std::nullopt;
+  }
+
+  void GetBlock(Ctx& c) {
+    auto height = ParseU64(c.params[0]);
+    if (!height) return c.reply(Error(400, "bad-parameter", "height: expected an integer"));
+    auto binary = FormatParam(c);
+    if (!binary) return;
+    const uint64_t tip = store().Height();
+    if (*height == 0 || *height > tip) {
+      return c.reply(Error(
+          404, "not-found",
+          "no block " + std::to_string(*height) + " (height is " + std::to_string(tip) + ")"));
+    }
+    auto j = BlockJson(*height, *binary);
+    if (!j.ok()) return c.reply(StorageError(j.status()));
+    c.reply(JsonResponse(*j));
+  }
+
+  void GetBlocks(Ctx& c) {
+    auto from = U64Param(c, "from", std::nullopt);
+    if (!from) return;
+    auto to = U64Param(c, "to", UINT64_MAX);
+    if (!to) return;
+    auto binary = FormatParam(c);
+    if (!binary) return;
+    const uint64_t tip = store().Height();
+    if (*from == 0 || *to < *from) {
+      return c.reply(Error(400, "bad-parameter", "need 1 <= from <= to"));
+    }
+    if (*from > tip) {
+      return c.reply(
+          Error(404, "not-found",
+                "no block " + std::to_string(*from) + " (height is " + std::to_string(tip) + ")"));
+    }
+    uint64_t last = std::min({*to, tip, *from + options_->max_block_range - 1});
+    Json blocks = Json::array();
+    for (uint64_t h = *from; h <= last; ++h) {
+      auto j = BlockJson(h, *binary);
+      if (!j.ok()) return c.reply(StorageError(j.status()));
+      blocks.push_back(std::move(*j));
+    }
+    Json j{{"from", *from}, {"to", last}, {"height", tip}, {"blocks", std::move(blocks)}};
+    j["next"] = last < std::min(*to, tip) ? Json(last + 1) : Json(nullptr);
+    c.reply(JsonResponse(j));
+  }
+
+  // ---- proofs ----
+
+  void ConsistencyProof(Ctx& c) {
+    auto from = U64Param(c, "from", std::nullopt);
+    if (!from) return;
+    auto to = U64Param(c, "to", std::nullopt);
+    if (!to) return;
+    const ledger::ChainTip tip = store().Tip();
+    if (*from == 0 || *from > *to || *to > tip.log_size) {
+      return c.reply(Error(
+          400, "bad-parameter",
+          "need 0 < from <= to <= " + std::to_string(tip.log_size) + " (the committed log size)"));
+    }
+    ledger::MerkleLog log = store().Log();  // size >= tip.log_size
+    auto proof = log.ConsistencyProof(*from, *to, store());
+    auto from_root = log.RootAt(*from, store());
+    auto to_root = log.RootAt(*to, store());
+    if (!proof.ok()) return c.reply(StorageError(proof.status()));
+    if (!from_root.ok()) return c.reply(StorageError(from_root.status()));
+    if (!to_root.ok()) return c.reply(StorageError(to_root.status()));
+    Json path = Json::array();
+    for (const auto& h : *proof) path.push_back(h.Hex());
+    c.reply(JsonResponse(Json{{"from", *from},
+                              {"to", *to},
+                              {"from_root", from_root->Hex()},
+                              {"to_root", to_root->Hex()},
+                              {"proof", std::move(path)}}));
+  }
+
+  void InclusionProof(Ctx& c) {
+    auto leaf = U64Param(c, "leaf", std::nullopt);
+    if (!leaf) return;
+    const ledger::ChainTip tip = store().Tip();
+    auto size = U64Param(c, "size", tip.log_size);
+    if (!size) return;
+    if (*leaf >= *size || *size > tip.log_size) {
+      return c.reply(Error(
+          400, "bad-parameter",
+          "need leaf < size <= " + std::to_string(tip.log_size) + " (the committed log size)"));
+    }
+    ledger::MerkleLog log = store().Log();
+    auto proof = log.InclusionProof(*leaf, *size, store());
+    if (!proof.ok()) return c.reply(StorageError(proof.status()));
+    auto root = log.RootAt(*size, store());
+    if (!root.ok()) return c.reply(StorageError(root.status()));
+    auto loc = store().GetLeafLocation(*leaf);
+    if (!loc.ok()) return c.reply(StorageError(loc.status()));
+    auto block = store().GetBlock(loc->height);
+    if (!block.ok()) return c.reply(StorageError(block.status()));
+    if (loc->index >= block->txs.size()) {
+      return c.reply(StorageError(Status::Corruption("leaf location out of range")));
+    }
+    const auto& stx = block->txs[loc->index];
+    ledger::Bytes data = ledger::TxLeaf(stx);
+    Json path = Json::array();
+    for (const auto& h : *proof) path.push_back(h.Hex());
+    c.reply(JsonResponse(Json{{"leaf_index", *leaf},
+                              {"tree_size", *size},
+                              {"root", root->Hex()},
+                              {"path", std::move(path)},
+                              {"leaf", ledger::ToHex(data)},
+                              {"leaf_hash", ledger::MerkleLeafHash(data).Hex()},
+                              {"tx_hash", ledger::TxHash(stx.tx).Hex()},
+                              {"height", loc->height},
+                              {"index", loc->index}}));
+  }
+
+  // ---- agencies, status, genesis, metrics ----
+
+  // Agency ids: genesis agencies plus those registered later, found by scanning new blocks once.
+  Result<std::vector<std::string>> AgencyIds() {
+    std::lock_guard lock(agencies_mu_);
+    if (!agencies_loaded_) {
+      auto g = store().GetGenesis();
+      if (!g.ok()) return g.status();
+      for (const auto& a : g->agencies) agency_ids_.insert(a.id);
+      agencies_loaded_ = true;
+    }
+    const uint64_t tip = store().Height();
+    for (; agencies_scanned_ < tip; ++agencies_scanned_) {
+      auto b = store().GetBlock(agencies_scanned_ + 1);
+      if (!b.ok()) return b.status();
+      for (const auto& stx : b->txs) {
+        if (const auto* e = std::get_if<ledger::RegisterAgencyEvent>(&stx.tx.event)) {
+          agency_ids_.insert(e->agency.id);
+        }
+      }
+    }
+    return std::vector<std::string>(agency_ids_.begin(), agency_ids_.end());
+  }
+
+  void GetAgencies(Ctx& c) {
+    auto ids = AgencyIds();
+    if (!ids.ok()) return c.reply(StorageError(ids.status()));
+    auto vals = ledger::ReadValidators(store());
+    if (!vals.ok()) return c.reply(StorageError(vals.status()));
+    Json agencies = Json::array();
+    for (const auto& id : *ids) {
+      auto a = ledger::ReadAgency(store(), id);
+      if (!a.ok()) return c.reply(StorageError(a.status()));
+      if (!a->has_value()) continue;
+      Json j = ToJson(**a);
+      uint64_t power = 0;
+      for (const auto& v : vals->validators) {
+        if (v.agency == id) power += v.power;
+      }
+      j["validator_power"] = power;
+      agencies.push_back(std::move(j));
+    }
+    Json j{{"agencies", std::move(agencies)}, {"validators", ToJson(*vals)}};
+    auto pending = ledger::ReadPendingValidators(store());
+    if (pending.ok() && pending->has_value()) {
+      j["pending_validators"] = Json{{"effective_height", (*pending)->effective_height},
+                                     {"validators", ToJson((*pending)->validators)}};
+    }
+    c.reply(JsonResponse(j));
+  }
+
+  void GetStatus(Ctx& c) {
+    NodeStatus s = node_->Status();
+    ledger::ChainTip tip = store().Tip();
+    auto vals = ledger::ReadValidators(store());
+    if (!vals.ok()) return c.reply(StorageError(vals.status()));
+    Json peers = Json::array();
+    for (const auto& p : s.peers) {
+      peers.push_back(Json{{"name", p.name}, {"key", p.key.Hex()}, {"connected", p.connected}});
+    }
+    c.reply(JsonResponse(Json{{"moniker", s.moniker},
+                              {"chain_id", s.chain_id},
+                              {"validator", s.validator},
+                              {"node_key", s.node_key.Hex()},
+                              {"height", tip.height},
+                              {"round", s.round},
+                              {"syncing", s.syncing},
+                              {"best_peer_height", s.best_peer_height},
+                              {"latest_block",
+                               {{"height", tip.height},
+                                {"hash", tip.block_hash.Hex()},
+                                {"time_ms", tip.time_ms},
+                                {"state_root", tip.state_root.Hex()},
+                                {"log_size", tip.log_size},
+                                {"log_root", tip.log_root.Hex()}}},
+                              {"mempool", {{"txs", s.mempool_txs}, {"bytes", s.mempool_bytes}}},
+                              {"validators", ToJson(*vals)},
+                              {"peers", std::move(peers)}}));
+  }
+
+  void GetGenesis(Ctx& c) {
+    auto g = store().GetGenesis();
+    if (!g.ok()) return c.reply(StorageError(g.status()));
+    c.reply(JsonResponse(Json{{"genesis_hash", ledger::GenesisHash(*g).Hex()},
+                              {"genesis", Json::parse(ledger::GenesisToJson(*g))}}));
+  }
+
+  void GetMetrics(Ctx& c) {
+    Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = node_->Metrics();
+    if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
+    r.body += metrics->Render();
+    c.reply(std::move(r));
+  }
+
+  NodeService* node_;
+  const ApiOptions* options_;
+  std::shared_ptr<HttpMetrics> metrics;
+
+  std::mutex agencies_mu_;
+  bool agencies_loaded_ = false;      // GUARDED_BY(agencies_mu_)
+  uint64_t agencies_scanned_ = 0;     // GUARDED_BY(agencies_mu_): blocks scanned
+  std::set<std::string> agency_ids_;  // GUARDED_BY(agencies_mu_)
+};
+
+Api::Api(NodeService* node, ApiOptions options)
+    : node_(node),
+      options_(std::move(options)),
+      metrics_(std::make_shared<HttpMetrics>()),
+      routes_(std::make_unique<Routes>(node, &options_)) {
+  routes_->metrics = metrics_;
+}
+
+Api::~Api() = default;
+
+void Api::OnConnectionsChanged(size_t open) { metrics_->SetOpenConnections(open); }
+void Api::OnServerResponse(int status) { metrics_->Record("(server)", status, 0.0); }
+
+void Api::Handle(const Request& request, Reply reply) {
+  const auto start = std::chrono::steady_clock::now();
+  // Exactly one reply; metrics recorded when it is sent, whichever thread sends it.
+  auto sent = std::make_shared<std::atomic<bool>>(false);
+  auto metrics = metrics_;
+  auto make_reply = [&](const char* name) -> Reply {
+    std::string route(name);
+    return [route, start, sent, metrics, reply](Response r) {
+      if (sent->exchange(true)) return;
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      metrics->Record(route, r.status, secs);
+      reply(std::move(r));
+    };
+  };
+
+  Reply finish = make_reply("(unmatched)");
+  if (request.target.size() > kMaxTargetBytes) {
+    finish(Error(400, "bad-parameter", "the request target is too long"));
+    return;
+  }
+  std::string why;
+  auto target = ParseTarget(request.target, &why);
+  if (!target) {
+    finish(Error(400, "bad-parameter", why));
+    return;
+  }
+  std::string allowed;
+  for (const auto& route : Routes::Table()) {
+    auto params = Routes::Match(route.pattern, target->segments);
+    if (!params) continue;
+    if (request.method != route.method) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += route.method;
+      continue;
+    }
+    Reply r = make_reply(route.pattern);
+    Routes::Ctx ctx{request, *target, std::move(*params), r};
+    try {
+      (routes_.get()->*route.fn)(ctx);
+    } catch (const std::exception& e) {
+      r(Error(500, "internal", e.what()));
+    }
+    return;
+  }
+  if (!allowed.empty()) {
+    Response r = Error(405, "method-not-allowed",
+                       request.method + " is not allowed here; allowed: " + allowed);
+    r.headers.emplace_back("Allow", allowed);
+    finish(std::move(r));
+    return;
+  }
+  finish(
+      Error(404, "not-found",
+            "no route for " + request.method + " " + std::string(request.target.substr(0, 256))));
+}
+
+}  // namespace certledger::api

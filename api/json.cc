@@ -1,0 +1,797 @@
+#include "api/json.h"
+
+#include <algorithm>
+#include <initializer_list>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "ledger/encoding.h"
+
+namespace certledger::api {
+
+using ledger::Result;
+using ledger::Status;
+
+// ---- enum names -------------------------------------------------------------------------------
+
+namespace {
+
+template <class E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+
+constexpr EnumName<ledger::CertType> kCertTypes[] = {
+    {ledger::CertType::kWaterAbstractionPermit, "water-abstraction-permit"}};
+constexpr EnumName<ledger::CertStatus> kCertStatuses[] = {
+    {ledger::CertStatus::kValid, "valid"},         {ledger::CertStatus::kSuspended, "suspended"},
+    {ledger::CertStatus::kWithdrawn, "withdrawn"}, {ledger::CertStatus::kCancelled, "cancelled"},
+    {ledger::CertStatus::kRevoked, "revoked"},
+};
+constexpr EnumName<ledger::EffectiveStatus> kEffectiveStatuses[] = {
+    {ledger::EffectiveStatus::kValid, "valid"},
+    {ledger::EffectiveStatus::kSuspended, "suspended"},
+    {ledger::EffectiveStatus::kRevoked, "revoked"},
+    {ledger::EffectiveStatus::kExpired, "expired"},
+};
+constexpr EnumName<ledger::RevocationKind> kRevocationKinds[] = {
+    {ledger::RevocationKind::kWithdrawn, "withdrawn"},
+    {ledger::RevocationKind::kCancelled, "cancelled"},
+    {ledger::RevocationKind::kRevoked, "revoked"},
+};
+constexpr EnumName<ledger::AgencyKind> kAgencyKinds[] = {
+    {ledger::AgencyKind::kProvince, "province"},
+    {ledger::AgencyKind::kRiverBasin, "river-basin"},
+    {ledger::AgencyKind::kMinistry, "ministry"},
+};
+constexpr EnumName<ledger::WaterSource> kWaterSources[] = {
+    {ledger::WaterSource::kSurface, "surface"},
+    {ledger::WaterSource::kGroundwater, "groundwater"},
+};
+constexpr EnumName<ledger::IntakeState> kIntakeStates[] = {
+    {ledger::IntakeState::kInUse, "in-use"},
+    {ledger::IntakeState::kEmergencyBackup, "emergency-backup"},
+    {ledger::IntakeState::kSealed, "sealed"},
+};
+constexpr EnumName<ledger::HolderKind> kHolderKinds[] = {
+    {ledger::HolderKind::kOrganisation, "organisation"},
+    {ledger::HolderKind::kIndividual, "individual"},
+};
+constexpr ledger::EventType kEventTypes[] = {
+    ledger::EventType::kIssue,
+    ledger::EventType::kChange,
+    ledger::EventType::kRenew,
+    ledger::EventType::kSuspend,
+    ledger::EventType::kResume,
+    ledger::EventType::kRevoke,
+    ledger::EventType::kTransfer,
+    ledger::EventType::kRegisterAgency,
+    ledger::EventType::kUpdateValidators,
+};
+
+template <class E, size_t N>
+const char* NameOf(const EnumName<E> (&table)[N], E v) {
+  for (const auto& e : table) {
+    if (e.value == v) return e.name;
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+const char* CertTypeName(ledger::CertType v) { return NameOf(kCertTypes, v); }
+const char* CertStatusName(ledger::CertStatus v) { return NameOf(kCertStatuses, v); }
+const char* EffectiveStatusName(ledger::EffectiveStatus v) { return NameOf(kEffectiveStatuses, v); }
+const char* RevocationKindName(ledger::RevocationKind v) { return NameOf(kRevocationKinds, v); }
+const char* AgencyKindName(ledger::AgencyKind v) { return NameOf(kAgencyKinds, v); }
+const char* WaterSourceName(ledger::WaterSource v) { return NameOf(kWaterSources, v); }
+const char* IntakeStateName(ledger::IntakeState v) { return NameOf(kIntakeStates, v); }
+const char* HolderKindName(ledger::HolderKind v) { return NameOf(kHolderKinds, v); }
+
+// ---- records to JSON --------------------------------------------------------------------------
+
+Json ToJson(const ledger::Intake& v) {
+  return Json{{"name", v.name},
+              {"longitude_e6", v.longitude_e6},
+              {"latitude_e6", v.latitude_e6},
+              {"source", WaterSourceName(v.source)},
+              {"state", IntakeStateName(v.state)},
+              {"aquifer", v.aquifer}};
+}
+
+Json ToJson(const ledger::WaterPermitSummary& v) {
+  Json intakes = Json::array();
+  for (const auto& i : v.intakes) intakes.push_back(ToJson(i));
+  return Json{{"type", CertTypeName(ledger::CertType::kWaterAbstractionPermit)},
+              {"permit_number", v.permit_number},
+              {"holder_kind", HolderKindName(v.holder_kind)},
+              {"holder_name", v.holder_name},
+              {"holder_credit_code", v.holder_credit_code},
+              {"source", WaterSourceName(v.source)},
+              {"annual_quantity_m3", v.annual_quantity_m3},
+              {"purpose", v.purpose},
+              {"location", v.location},
+              {"division", v.division},
+              {"method", v.method},
+              {"return_location", v.return_location},
+              {"intakes", std::move(intakes)}};
+}
+
+Json ToJson(const ledger::CertSummary& v) {
+  return std::visit([](const auto& s) { return ToJson(s); }, v);
+}
+
+namespace {
+
+struct EventToJson {
+  Json operator()(const ledger::IssueEvent& e) const {
+    return Json{{"identifier", e.identifier},
+                {"document_hash", e.document_hash.Hex()},
+                {"holder_commitment", e.holder_commitment.Hex()},
+                {"not_before", e.not_before},
+                {"not_after", e.not_after},
+                {"summary", ToJson(e.summary)}};
+  }
+  Json operator()(const ledger::ChangeEvent& e) const {
+    Json j{{"identifier", e.identifier},
+           {"document_hash", e.document_hash.Hex()},
+           {"holder_commitment", nullptr},
+           {"summary", ToJson(e.summary)},
+           {"changed_fields", e.changed_fields}};
+    if (e.holder_commitment) j["holder_commitment"] = e.holder_commitment->Hex();
+    return j;
+  }
+  Json operator()(const ledger::RenewEvent& e) const {
+    return Json{{"identifier", e.identifier},
+                {"document_hash", e.document_hash.Hex()},
+                {"not_after", e.not_after}};
+  }
+  Json operator()(const ledger::SuspendEvent& e) const {
+    return Json{{"certificate", e.certificate}, {"reason", e.reason}};
+  }
+  Json operator()(const ledger::ResumeEvent& e) const {
+    return Json{{"certificate", e.certificate}, {"reason", e.reason}};
+  }
+  Json operator()(const ledger::RevokeEvent& e) const {
+    return Json{
+        {"certificate", e.certificate}, {"kind", RevocationKindName(e.kind)}, {"reason", e.reason}};
+  }
+  Json operator()(const ledger::TransferEvent& e) const {
+    return Json{{"certificate", e.certificate}, {"to_agency", e.to_agency}};
+  }
+  Json operator()(const ledger::RegisterAgencyEvent& e) const {
+    return Json{{"agency", ToJson(e.agency)}};
+  }
+  Json operator()(const ledger::UpdateValidatorsEvent& e) const {
+    return Json{{"validators", ToJson(e.validators)}};
+  }
+};
+
+}  // namespace
+
+Json ToJson(const ledger::Event& v) {
+  Json body = std::visit(EventToJson{}, v);
+  Json j{{"type", ledger::EventTypeName(ledger::TypeOf(v))}};
+  for (auto& [key, value] : body.items()) j[key] = value;
+  return j;
+}
+
+Json ToJson(const ledger::Transaction& v) {
+  return Json{{"chain_id", v.chain_id},
+              {"agency", v.agency},
+              {"sequence", v.sequence},
+              {"event", ToJson(v.event)}};
+}
+
+Json ToJson(const ledger::SignedTransaction& v) {
+  Json sigs = Json::array();
+  for (const auto& s : v.signatures) {
+    sigs.push_back(Json{{"signer", s.signer.Hex()}, {"signature", s.signature.Hex()}});
+  }
+  return Json{{"hash", ledger::TxHash(v.tx).Hex()}, {"tx", ToJson(v.tx)}, {"signatures", sigs}};
+}
+
+Json ToJson(const ledger::Agency& v) {
+  Json keys = Json::array();
+  for (const auto& k : v.issuing_keys) keys.push_back(k.Hex());
+  return Json{{"id", v.id},
+              {"name", v.name},
+              {"kind", AgencyKindName(v.kind)},
+              {"division", v.division},
+              {"issuing_keys", std::move(keys)}};
+}
+
+Json ToJson(const ledger::Validator& v) {
+  return Json{{"key", v.key.Hex()}, {"power", v.power}, {"agency", v.agency}};
+}
+
+Json ToJson(const ledger::ValidatorSet& v) {
+  Json vals = Json::array();
+  for (const auto& x : v.validators) vals.push_back(ToJson(x));
+  return Json{
+      {"hash", v.Hash().Hex()}, {"total_power", v.TotalPower()}, {"validators", std::move(vals)}};
+}
+
+Json ToJson(const ledger::BlockHeader& v) {
+  return Json{{"hash", ledger::BlockHash(v).Hex()},
+              {"chain_id", v.chain_id},
+              {"height", v.height},
+              {"time_ms", v.time_ms},
+              {"previous_block_hash", v.previous_block_hash.Hex()},
+              {"tx_root", v.tx_root.Hex()},
+              {"log_size", v.log_size},
+              {"log_root", v.log_root.Hex()},
+              {"state_root", v.state_root.Hex()},
+              {"validator_set_hash", v.validator_set_hash.Hex()},
+              {"proposer", v.proposer.Hex()}};
+}
+
+Json ToJson(const ledger::Block& v) {
+  Json txs = Json::array();
+  for (const auto& t : v.txs) txs.push_back(ToJson(t));
+  return Json{{"header", ToJson(v.header)}, {"txs", std::move(txs)}};
+}
+
+Json ToJson(const ledger::CommitCertificate& v) {
+  Json sigs = Json::array();
+  for (const auto& s : v.signatures) {
+    sigs.push_back(Json{{"validator", s.validator.Hex()}, {"signature", s.signature.Hex()}});
+  }
+  return Json{{"height", v.height},
+              {"round", v.round},
+              {"block_id", v.block_id.Hex()},
+              {"signatures", std::move(sigs)}};
+}
+
+Json ToJson(const ledger::VersionRecord& v) {
+  return Json{{"version", v.version}, {"document_hash", v.document_hash.Hex()}};
+}
+
+Json ToJson(const ledger::HistoryEntry& v) {
+  return Json{{"type", ledger::EventTypeName(v.type)},
+              {"height", v.height},
+              {"log_index", v.log_index},
+              {"tx_hash", v.tx_hash.Hex()}};
+}
+
+Json ToJson(const ledger::CertificateState& v, int64_t now_ms) {
+  Json versions = Json::array();
+  for (const auto& x : v.versions) versions.push_back(ToJson(x));
+  Json history = Json::array();
+  for (const auto& x : v.history) history.push_back(ToJson(x));
+  return Json{{"base_id", v.base_id},
+              {"type", CertTypeName(v.type)},
+              {"issuer", v.issuer},
+              {"controller", v.controller},
+              {"holder_commitment", v.holder_commitment.Hex()},
+              {"summary", ToJson(v.summary)},
+              {"not_before", v.not_before},
+              {"not_after", v.not_after},
+              {"version", v.version},
+              {"status", CertStatusName(v.status)},
+              {"status_reason", v.status_reason},
+              {"effective_status", EffectiveStatusName(ledger::EffectiveStatusAt(v, now_ms))},
+              {"versions", std::move(versions)},
+              {"history", std::move(history)}};
+}
+
+// ---- JSON to records --------------------------------------------------------------------------
+
+namespace {
+
+// Thrown inside the decoders only; FromJson turns it into a Status at the edge.
+struct DecodeError {
+  std::string path;
+  std::string what;
+};
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// A view of one JSON object being decoded: field access by name with path-aware errors.
+class Obj {
+ public:
+  // `allowed`: every key the object may hold.
+  Obj(const Json& j, std::string path, std::initializer_list<std::string_view> allowed)
+      : j_(j), path_(std::move(path)) {
+    if (!j.is_object()) throw DecodeError{path_, "expected an object"};
+    for (const auto& [key, value] : j.items()) {
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        throw DecodeError{Join(path_, key), "unknown field"};
+      }
+    }
+  }
+  [[nodiscard]] bool Has(std::string_view key) const {
+    auto it = j_.find(key);
+    return it != j_.end() && !it->is_null();
+  }
+  [[nodiscard]] const Json& At(std::string_view key) const {
+    auto it = j_.find(key);
+    if (it == j_.end()) throw DecodeError{Join(path_, key), "missing"};
+    return *it;
+  }
+  [[nodiscard]] std::string PathOf(std::string_view key) const { return Join(path_, key); }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  const Json& j_;
+  std::string path_;
+};
+
+std::string Str(const Json& v, const std::string& path) {
+  if (!v.is_string()) throw DecodeError{path, "expected a string"};
+  return v.get<std::string>();
+}
+
+uint64_t U64(const Json& v, const std::string& path) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer()) throw DecodeError{path, "expected a non-negative integer"};
+  throw DecodeError{path, "expected an integer"};
+}
+
+uint32_t U32(const Json& v, const std::string& path) {
+  uint64_t x = U64(v, path);
+  if (x > std::numeric_limits<uint32_t>::max()) throw DecodeError{path, "out of range"};
+  return static_cast<uint32_t>(x);
+}
+
+int64_t I64(const Json& v, const std::string& path) {
+  if (v.is_number_unsigned()) {
+    uint64_t x = v.get<uint64_t>();
+    if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw DecodeError{path, "out of range"};
+    }
+    return static_cast<int64_t>(x);
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  throw DecodeError{path, "expected an integer"};
+}
+
+ledger::Bytes HexBytes(const Json& v, const std::string& path) {
+  std::string s = Str(v, path);
+  auto b = ledger::FromHex(s);
+  if (!b) throw DecodeError{path, "expected hex"};
+  return *b;
+}
+
+ledger::Hash256 Hash(const Json& v, const std::string& path) {
+  auto b = HexBytes(v, path);
+  auto h = ledger::Hash256::FromSpan(b);
+  if (!h) throw DecodeError{path, "expected 32 bytes of hex"};
+  return *h;
+}
+
+ledger::PublicKey Key(const Json& v, const std::string& path) {
+  auto b = HexBytes(v, path);
+  if (b.size() != 32) throw DecodeError{path, "expected 32 bytes of hex"};
+  auto k = ledger::PublicKey::Parse(b);
+  if (!k) throw DecodeError{path, "not a valid public key"};
+  return *k;
+}
+
+ledger::Signature Sig(const Json& v, const std::string& path) {
+  auto b = HexBytes(v, path);
+  auto s = ledger::Signature::FromSpan(b);
+  if (!s) throw DecodeError{path, "expected 64 bytes of hex"};
+  return *s;
+}
+
+const Json& Arr(const Json& v, const std::string& path) {
+  if (!v.is_array()) throw DecodeError{path, "expected an array"};
+  return v;
+}
+
+template <class E, size_t N>
+E Enum(const EnumName<E> (&table)[N], const Json& v, const std::string& path) {
+  std::string s = Str(v, path);
+  for (const auto& e : table) {
+    if (s == e.name) return e.value;
+  }
+  std::string names;
+  for (const auto& e : table) names += std::string(names.empty() ? "" : ", ") + e.name;
+  throw DecodeError{path, "expected one of: " + names};
+}
+
+// Field shorthands.
+std::string Str(const Obj& o, std::string_view k) { return Str(o.At(k), o.PathOf(k)); }
+uint64_t U64(const Obj& o, std::string_view k) { return U64(o.At(k), o.PathOf(k)); }
+uint32_t U32(const Obj& o, std::string_view k) { return U32(o.At(k), o.PathOf(k)); }
+int64_t I64(const Obj& o, std::string_view k) { return I64(o.At(k), o.PathOf(k)); }
+ledger::Hash256 Hash(const Obj& o, std::string_view k) { return Hash(o.At(k), o.PathOf(k)); }
+ledger::PublicKey Key(const Obj& o, std::string_view k) { return Key(o.At(k), o.PathOf(k)); }
+template <class E, size_t N>
+E Enum(const EnumName<E> (&table)[N], const Obj& o, std::string_view k) {
+  return Enum(table, o.At(k), o.PathOf(k));
+}
+
+ledger::Intake DecodeIntake(const Json& j, const std::string& path) {
+  Obj o(j, path, {"name", "longitude_e6", "latitude_e6", "source", "state", "aquifer"});
+  ledger::Intake v;
+  v.name = Str(o, "name");
+  v.longitude_e6 = I64(o, "longitude_e6");
+  v.latitude_e6 = I64(o, "latitude_e6");
+  v.source = Enum(kWaterSources, o, "source");
+  v.state = Enum(kIntakeStates, o, "state");
+  v.aquifer = Str(o, "aquifer");
+  return v;
+}
+
+ledger::WaterPermitSummary DecodeWaterPermit(const Obj& o) {
+  ledger::WaterPermitSummary v;
+  v.permit_number = Str(o, "permit_number");
+  v.holder_kind = Enum(kHolderKinds, o, "holder_kind");
+  v.holder_name = Str(o, "holder_name");
+  v.holder_credit_code = Str(o, "holder_credit_code");
+  v.source = Enum(kWaterSources, o, "source");
+  v.annual_quantity_m3 = U64(o, "annual_quantity_m3");
+  v.purpose = Str(o, "purpose");
+  v.location = Str(o, "location");
+  v.division = Str(o, "division");
+  v.method = Str(o, "method");
+  v.return_location = Str(o, "return_location");
+  const Json& intakes = Arr(o.At("intakes"), o.PathOf("intakes"));
+  for (size_t i = 0; i < intakes.size(); ++i) {
+    v.intakes.push_back(DecodeIntake(intakes[i], Index(o.PathOf("intakes"), i)));
+  }
+  return v;
+}
+
+ledger::CertSummary DecodeSummary(const Json& j, const std::string& path) {
+  Obj o(j, path,
+        {"type", "permit_number", "holder_kind", "holder_name", "holder_credit_code", "source",
+         "annual_quantity_m3", "purpose", "location", "division", "method", "return_location",
+         "intakes"});
+  // "type" is optional while the water permit is the only certificate type.
+  ledger::CertType type = ledger::CertType::kWaterAbstractionPermit;
+  if (o.Has("type")) type = Enum(kCertTypes, o, "type");
+  switch (type) {
+    case ledger::CertType::kWaterAbstractionPermit:
+      return DecodeWaterPermit(o);
+  }
+  throw DecodeError{o.PathOf("type"), "unsupported certificate type"};
+}
+
+ledger::Agency DecodeAgency(const Json& j, const std::string& path) {
+  Obj o(j, path, {"id", "name", "kind", "division", "issuing_keys"});
+  ledger::Agency v;
+  v.id = Str(o, "id");
+  v.name = Str(o, "name");
+  v.kind = Enum(kAgencyKinds, o, "kind");
+  v.division = Str(o, "division");
+  const Json& keys = Arr(o.At("issuing_keys"), o.PathOf("issuing_keys"));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    v.issuing_keys.push_back(Key(keys[i], Index(o.PathOf("issuing_keys"), i)));
+  }
+  return v;
+}
+
+ledger::Validator DecodeValidator(const Json& j, const std::string& path) {
+  Obj o(j, path, {"key", "power", "agency"});
+  return ledger::Validator{Key(o, "key"), U64(o, "power"), Str(o, "agency")};
+}
+
+ledger::ValidatorSet DecodeValidatorSet(const Json& j, const std::string& path) {
+  Obj o(j, path, {"hash", "total_power", "validators"});
+  ledger::ValidatorSet v;
+  const Json& vals = Arr(o.At("validators"), o.PathOf("validators"));
+  for (size_t i = 0; i < vals.size(); ++i) {
+    v.validators.push_back(DecodeValidator(vals[i], Index(o.PathOf("validators"), i)));
+  }
+  if (o.Has("total_power")) {
+    uint64_t total = 0;
+    for (const auto& x : v.validators) {
+      if (x.power > std::numeric_limits<uint64_t>::max() - total) {
+        throw DecodeError{o.PathOf("validators"), "total power overflows"};
+      }
+      total += x.power;
+    }
+    if (U64(o, "total_power") != total) {
+      throw DecodeError{o.PathOf("total_power"), "does not match the validators"};
+    }
+  }
+  if (o.Has("hash") && Hash(o, "hash") != v.Hash()) {
+    throw DecodeError{o.PathOf("hash"), "does not match the validator set"};
+  }
+  return v;
+}
+
+ledger::Event DecodeEvent(const Json& j, const std::string& path) {
+  if (!j.is_object()) throw DecodeError{path, "expected an object"};
+  auto it = j.find("type");
+  if (it == j.end()) throw DecodeError{Join(path, "type"), "missing"};
+  std::string type = Str(*it, Join(path, "type"));
+  std::optional<ledger::EventType> t;
+  for (auto e : kEventTypes) {
+    if (type == ledger::EventTypeName(e)) t = e;
+  }
+  if (!t) {
+    std::string names;
+    for (auto e : kEventTypes) {
+      names += std::string(names.empty() ? "" : ", ") + ledger::EventTypeName(e);
+    }
+    throw DecodeError{Join(path, "type"), "expected one of: " + names};
+  }
+  switch (*t) {
+    case ledger::EventType::kIssue: {
+      Obj o(j, path,
+            {"type", "identifier", "document_hash", "holder_commitment", "not_before", "not_after",
+             "summary"});
+      ledger::IssueEvent e;
+      e.identifier = Str(o, "identifier");
+      e.document_hash = Hash(o, "document_hash");
+      e.holder_commitment = Hash(o, "holder_commitment");
+      e.not_before = I64(o, "not_before");
+      e.not_after = I64(o, "not_after");
+      e.summary = DecodeSummary(o.At("summary"), o.PathOf("summary"));
+      return e;
+    }
+    case ledger::EventType::kChange: {
+      Obj o(j, path,
+            {"type", "identifier", "document_hash", "holder_commitment", "summary",
+             "changed_fields"});
+      ledger::ChangeEvent e;
+      e.identifier = Str(o, "identifier");
+      e.document_hash = Hash(o, "document_hash");
+      if (o.Has("holder_commitment")) e.holder_commitment = Hash(o, "holder_commitment");
+      e.summary = DecodeSummary(o.At("summary"), o.PathOf("summary"));
+      const Json& fields = Arr(o.At("changed_fields"), o.PathOf("changed_fields"));
+      for (size_t i = 0; i < fields.size(); ++i) {
+        e.changed_fields.push_back(Str(fields[i], Index(o.PathOf("changed_fields"), i)));
+      }
+      return e;
+    }
+    case ledger::EventType::kRenew: {
+      Obj o(j, path, {"type", "identifier", "document_hash", "not_after"});
+      ledger::RenewEvent e;
+      e.identifier = Str(o, "identifier");
+      e.document_hash = Hash(o, "document_hash");
+      e.not_after = I64(o, "not_after");
+      return e;
+    }
+    case ledger::EventType::kSuspend: {
+      Obj o(j, path, {"type", "certificate", "reason"});
+      return ledger::SuspendEvent{Str(o, "certificate"), Str(o, "reason")};
+    }
+    case ledger::EventType::kResume: {
+      Obj o(j, path, {"type", "certificate", "reason"});
+      return ledger::ResumeEvent{Str(o, "certificate"), Str(o, "reason")};
+    }
+    case ledger::EventType::kRevoke: {
+      Obj o(j, path, {"type", "certificate", "kind", "reason"});
+      return ledger::RevokeEvent{Str(o, "certificate"), Enum(kRevocationKinds, o, "kind"),
+                                 Str(o, "reason")};
+    }
+    case ledger::EventType::kTransfer: {
+      Obj o(j, path, {"type", "certificate", "to_agency"});
+      return ledger::TransferEvent{Str(o, "certificate"), Str(o, "to_agency")};
+    }
+    case ledger::EventType::kRegisterAgency: {
+      Obj o(j, path, {"type", "agency"});
+      return ledger::RegisterAgencyEvent{DecodeAgency(o.At("agency"), o.PathOf("agency"))};
+    }
+    case ledger::EventType::kUpdateValidators: {
+      Obj o(j, path, {"type", "validators"});
+      return ledger::UpdateValidatorsEvent{
+          DecodeValidatorSet(o.At("validators"), o.PathOf("validators"))};
+    }
+  }
+  throw DecodeError{Join(path, "type"), "unsupported event type"};
+}
+
+ledger::Transaction DecodeTransaction(const Json& j, const std::string& path) {
+  Obj o(j, path, {"chain_id", "agency", "sequence", "event"});
+  ledger::Transaction v;
+  v.chain_id = Str(o, "chain_id");
+  v.agency = Str(o, "agency");
+  v.sequence = U64(o, "sequence");
+  v.event = DecodeEvent(o.At("event"), o.PathOf("event"));
+  return v;
+}
+
+ledger::SignedTransaction DecodeSignedTransaction(const Json& j, const std::string& path) {
+  if (j.is_object() && j.contains("encoded")) {
+    Obj o(j, path, {"encoded", "hash"});
+    ledger::Bytes bytes = HexBytes(o.At("encoded"), o.PathOf("encoded"));
+    auto stx = ledger::Decode<ledger::SignedTransaction>(bytes);
+    if (!stx.ok()) throw DecodeError{o.PathOf("encoded"), stx.status().message()};
+    if (o.Has("hash") && Hash(o, "hash") != ledger::TxHash(stx->tx)) {
+      throw DecodeError{o.PathOf("hash"), "does not match the transaction"};
+    }
+    return std::move(stx).value();
+  }
+  Obj o(j, path, {"hash", "tx", "signatures"});
+  ledger::SignedTransaction v;
+  v.tx = DecodeTransaction(o.At("tx"), o.PathOf("tx"));
+  const Json& sigs = Arr(o.At("signatures"), o.PathOf("signatures"));
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    Obj s(sigs[i], Index(o.PathOf("signatures"), i), {"signer", "signature"});
+    v.signatures.push_back({Key(s, "signer"), Sig(s.At("signature"), s.PathOf("signature"))});
+  }
+  if (o.Has("hash") && Hash(o, "hash") != ledger::TxHash(v.tx)) {
+    throw DecodeError{o.PathOf("hash"), "does not match the transaction"};
+  }
+  return v;
+}
+
+ledger::BlockHeader DecodeHeader(const Json& j, const std::string& path) {
+  Obj o(j, path,
+        {"hash", "chain_id", "height", "time_ms", "previous_block_hash", "tx_root", "log_size",
+         "log_root", "state_root", "validator_set_hash", "proposer"});
+  ledger::BlockHeader v;
+  v.chain_id = Str(o, "chain_id");
+  v.height = U64(o, "height");
+  v.time_ms = I64(o, "time_ms");
+  v.previous_block_hash = Hash(o, "previous_block_hash");
+  v.tx_root = Hash(o, "tx_root");
+  v.log_size = U64(o, "log_size");
+  v.log_root = Hash(o, "log_root");
+  v.state_root = Hash(o, "state_root");
+  v.validator_set_hash = Hash(o, "validator_set_hash");
+  v.proposer = Key(o, "proposer");
+  if (o.Has("hash") && Hash(o, "hash") != ledger::BlockHash(v)) {
+    throw DecodeError{o.PathOf("hash"), "does not match the header"};
+  }
+  return v;
+}
+
+ledger::Block DecodeBlock(const Json& j, const std::string& path) {
+  Obj o(j, path, {"header", "txs"});
+  ledger::Block v;
+  v.header = DecodeHeader(o.At("header"), o.PathOf("header"));
+  const Json& txs = Arr(o.At("txs"), o.PathOf("txs"));
+  for (size_t i = 0; i < txs.size(); ++i) {
+    v.txs.push_back(DecodeSignedTransaction(txs[i], Index(o.PathOf("txs"), i)));
+  }
+  return v;
+}
+
+ledger::CommitCertificate DecodeCommit(const Json& j, const std::string& path) {
+  Obj o(j, path, {"height", "round", "block_id", "signatures"});
+  ledger::CommitCertificate v;
+  v.height = U64(o, "height");
+  v.round = U32(o, "round");
+  v.block_id = Hash(o, "block_id");
+  const Json& sigs = Arr(o.At("signatures"), o.PathOf("signatures"));
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    Obj s(sigs[i], Index(o.PathOf("signatures"), i), {"validator", "signature"});
+    v.signatures.push_back({Key(s, "validator"), Sig(s.At("signature"), s.PathOf("signature"))});
+  }
+  return v;
+}
+
+ledger::VersionRecord DecodeVersion(const Json& j, const std::string& path) {
+  Obj o(j, path, {"version", "document_hash"});
+  return ledger::VersionRecord{U32(o, "version"), Hash(o, "document_hash")};
+}
+
+ledger::HistoryEntry DecodeHistory(const Json& j, const std::string& path) {
+  Obj o(j, path, {"type", "height", "log_index", "tx_hash"});
+  ledger::HistoryEntry v;
+  std::string type = Str(o, "type");
+  bool found = false;
+  for (auto e : kEventTypes) {
+    if (type == ledger::EventTypeName(e)) {
+      v.type = e;
+      found = true;
+    }
+  }
+  if (!found) throw DecodeError{o.PathOf("type"), "unknown event type"};
+  v.height = U64(o, "height");
+  v.log_index = U64(o, "log_index");
+  v.tx_hash = Hash(o, "tx_hash");
+  return v;
+}
+
+ledger::CertificateState DecodeCertificate(const Json& j, const std::string& path) {
+  Obj o(j, path,
+        {"base_id", "type", "issuer", "controller", "holder_commitment", "summary", "not_before",
+         "not_after", "version", "status", "status_reason", "effective_status", "versions",
+         "history"});
+  ledger::CertificateState v;
+  v.base_id = Str(o, "base_id");
+  v.type = Enum(kCertTypes, o, "type");
+  v.issuer = Str(o, "issuer");
+  v.controller = Str(o, "controller");
+  v.holder_commitment = Hash(o, "holder_commitment");
+  v.summary = DecodeSummary(o.At("summary"), o.PathOf("summary"));
+  v.not_before = I64(o, "not_before");
+  v.not_after = I64(o, "not_after");
+  v.version = U32(o, "version");
+  v.status = Enum(kCertStatuses, o, "status");
+  v.status_reason = Str(o, "status_reason");
+  // effective_status depends on the reader's clock: informational, not decoded.
+  const Json& versions = Arr(o.At("versions"), o.PathOf("versions"));
+  for (size_t i = 0; i < versions.size(); ++i) {
+    v.versions.push_back(DecodeVersion(versions[i], Index(o.PathOf("versions"), i)));
+  }
+  const Json& history = Arr(o.At("history"), o.PathOf("history"));
+  for (size_t i = 0; i < history.size(); ++i) {
+    v.history.push_back(DecodeHistory(history[i], Index(o.PathOf("history"), i)));
+  }
+  return v;
+}
+
+template <class T>
+T DecodeRoot(const Json& j);
+
+#define CERTLEDGER_DECODER(T, DECODE) \
+  template <>                         \
+  T DecodeRoot<T>(const Json& j) {    \
+    return DECODE(j, "");             \
+  }
+
+CERTLEDGER_DECODER(ledger::Intake, DecodeIntake)
+CERTLEDGER_DECODER(ledger::CertSummary, DecodeSummary)
+CERTLEDGER_DECODER(ledger::Event, DecodeEvent)
+CERTLEDGER_DECODER(ledger::Transaction, DecodeTransaction)
+CERTLEDGER_DECODER(ledger::SignedTransaction, DecodeSignedTransaction)
+CERTLEDGER_DECODER(ledger::Agency, DecodeAgency)
+CERTLEDGER_DECODER(ledger::Validator, DecodeValidator)
+CERTLEDGER_DECODER(ledger::ValidatorSet, DecodeValidatorSet)
+CERTLEDGER_DECODER(ledger::BlockHeader, DecodeHeader)
+CERTLEDGER_DECODER(ledger::Block, DecodeBlock)
+CERTLEDGER_DECODER(ledger::CommitCertificate, DecodeCommit)
+CERTLEDGER_DECODER(ledger::VersionRecord, DecodeVersion)
+CERTLEDGER_DECODER(ledger::HistoryEntry, DecodeHistory)
+CERTLEDGER_DECODER(ledger::CertificateState, DecodeCertificate)
+#undef CERTLEDGER_DECODER
+
+template <>
+ledger::WaterPermitSummary DecodeRoot<ledger::WaterPermitSummary>(const Json& j) {
+  return std::get<ledger::WaterPermitSummary>(DecodeSummary(j, ""));
+}
+
+}  // namespace
+
+template <class T>
+Result<T> FromJson(const Json& j) {
+  try {
+    return DecodeRoot<T>(j);
+  } catch (const DecodeError& e) {
+    return Status::InvalidArgument((e.path.empty() ? std::string("(root)") : e.path) + ": " +
+                                   e.what);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("json: ") + e.what());
+  }
+}
+
+template Result<ledger::Intake> FromJson(const Json&);
+template Result<ledger::WaterPermitSummary> FromJson(const Json&);
+template Result<ledger::CertSummary> FromJson(const Json&);
+template Result<ledger::Event> FromJson(const Json&);
+template Result<ledger::Transaction> FromJson(const Json&);
+template Result<ledger::SignedTransaction> FromJson(const Json&);
+template Result<ledger::Agency> FromJson(const Json&);
+template Result<ledger::Validator> FromJson(const Json&);
+template Result<ledger::ValidatorSet> FromJson(const Json&);
+template Result<ledger::BlockHeader> FromJson(const Json&);
+template Result<ledger::Block> FromJson(const Json&);
+template Result<ledger::CommitCertificate> FromJson(const Json&);
+template Result<ledger::VersionRecord> FromJson(const Json&);
+template Result<ledger::HistoryEntry> FromJson(const Json&);
+template Result<ledger::CertificateState> FromJson(const Json&);
+
+Result<Json> ParseJson(std::string_view text, size_t max_depth) {
+  auto cb = [&](int depth, nlohmann::json::parse_event_t, Json&) {
+    if (depth > static_cast<int>(max_depth)) {
+      throw DecodeError{"", "nested deeper than " + std::to_string(max_depth)};
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), cb);
+  } catch (const DecodeError& e) {
+    return Status::InvalidArgument(e.what);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(e.what());
+  }
+}
+
+}  // namespace certledger::api

@@ -1,0 +1,466 @@
+#include "api/server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace certledger::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using ledger::Status;
+
+Status ServerOptions::Validate() const {
+  if (host.empty()) return Status::InvalidArgument("server.host: required");
+  if (threads < 1 || threads > 64) return Status::InvalidArgument("server.threads: 1 to 64");
+  if (max_body_bytes == 0 || max_body_bytes > (64u << 20)) {
+    return Status::InvalidArgument("server.max_body_bytes: 1 byte to 64 MiB");
+  }
+  if (max_header_bytes < 1024 || max_header_bytes > (1u << 20)) {
+    return Status::InvalidArgument("server.max_header_bytes: 1 KiB to 1 MiB");
+  }
+  if (header_timeout_ms == 0 || read_timeout_ms == 0 || write_timeout_ms == 0 ||
+      idle_timeout_ms == 0) {
+    return Status::InvalidArgument("server: timeouts must be positive");
+  }
+  if (max_connections == 0) return Status::InvalidArgument("server.max_connections: positive");
+  if (rate_limit_per_second > 0 && rate_limit_burst == 0) {
+    return Status::InvalidArgument("server.rate_limit_burst: positive when rate limiting");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ErrorBody(const std::string& code, const std::string& message) {
+  // Fixed ASCII codes and messages: no escaping needed.
+  return "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}\n";
+}
+
+// Token buckets per client address. Thread-safe (one mutex: a map lookup per request).
+class RateLimiter {
+ public:
+  RateLimiter(uint32_t per_second, uint32_t burst) : rate_(per_second), burst_(burst) {}
+
+  bool Allow(const std::string& client) {
+    if (rate_ == 0) return true;
+    const Clock::time_point now = Clock::now();
+    std::lock_guard lock(mu_);
+    if (buckets_.size() > kMaxClients) Prune(now);
+    auto [it, inserted] = buckets_.try_emplace(client, Bucket{static_cast<double>(burst_), now});
+    Bucket& b = it->second;
+    Refill(&b, now);
+    if (b.tokens < 1.0) return false;
+    b.tokens -= 1.0;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    Clock::time_point last;
+  };
+  static constexpr size_t kMaxClients = 10'000;
+
+  void Refill(Bucket* b, Clock::time_point now) const {
+    double elapsed = std::chrono::duration<double>(now - b->last).count();
+    b->tokens = std::min(static_cast<double>(burst_), b->tokens + elapsed * rate_);
+    b->last = now;
+  }
+  // Drops full buckets (clients idle long enough to have refilled): they behave as new ones.
+  void Prune(Clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      Refill(&it->second, now);
+      it = it->second.tokens >= static_cast<double>(burst_) ? buckets_.erase(it) : std::next(it);
+    }
+  }
+
+  const uint32_t rate_;
+  const uint32_t burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mu_)
+};
+
+class Session;
+
+// State shared by the listener, the sessions and reply callbacks that may outlive a session.
+struct Shared {
+  Shared(ServerOptions o, Handler* h)
+      : options(std::move(o)),
+        handler(h),
+        limiter(options.rate_limit_per_second, options.rate_limit_burst) {}
+
+  const ServerOptions options;
+  Handler* const handler;
+  RateLimiter limiter;
+
+  std::mutex mu;
+  bool open = true;                                     // GUARDED_BY(mu): false once Stop() began
+  std::map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+  std::atomic<size_t> connections{0};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, bool counted)
+      : stream_(std::move(socket)), shared_(std::move(shared)), counted_(counted) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ = ep.address().to_string();
+  }
+
+  ~Session() {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->sessions.erase(this);
+    }
+    if (counted_) {
+      size_t n = shared_->connections.fetch_sub(1) - 1;
+      shared_->handler->OnConnectionsChanged(n);
+    }
+  }
+
+  // Starts serving; `reject`: answer 503 and close (over max_connections).
+  void Start(bool reject) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), reject] {
+      if (reject) {
+        self->SendError(503, "overloaded", "too many connections; retry later", true);
+      } else {
+        self->ReadHeader();
+      }
+    });
+  }
+
+  // Closes the connection (from Stop()). Runs on the strand.
+  void Shutdown() {
+    hold_.reset();
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  [[nodiscard]] auto executor() { return stream_.get_executor(); }
+
+ private:
+  const ServerOptions& options() const { return shared_->options; }
+
+  // Between requests on a kept-alive connection: wait up to the idle timeout for a first
+  // byte, then give the header its own (shorter) deadline.
+  void WaitForRequest() {
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      ReadHeader();
+      return;
+    }
+    stream_.expires_after(std::chrono::milliseconds(options().idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(options().max_header_bytes));
+    parser_->body_limit(options().max_body_bytes);
+    stream_.expires_after(std::chrono::milliseconds(options().header_timeout_ms));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == http::error::body_limit) {  // the declared Content-Length is over the limit
+      return SendError(413, "body-too-large", "the request body is too large", true);
+    }
+    if (ec == http::error::header_limit) {
+      return SendError(431, "header-too-large", "the request header is too large", true);
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec) return SendError(400, "bad-request", "malformed HTTP request", true);
+    auto length = parser_->content_length();
+    if (length && *length > options().max_body_bytes) {
+      return SendError(413, "body-too-large", "the request body is too large", true);
+    }
+    if (parser_->is_done()) return OnBody({});
+    auto& req = parser_->get();
+    auto expect = req[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      // Tell the client to send the body (curl waits otherwise).
+      continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                     req.version());
+      stream_.expires_after(std::chrono::milliseconds(options().write_timeout_ms));
+      http::async_write(stream_, *continue_,
+                        [self = shared_from_this()](beast::error_code wec, size_t) {
+                          if (wec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(std::chrono::milliseconds(options().read_timeout_ms));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return SendError(413, "body-too-large", "the request body is too large", true);
+    }
+    if (ec) return Close();
+    http::request<http::string_body> req = parser_->release();
+    parser_.reset();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    if (!shared_->limiter.Allow(client_)) {
+      return SendError(429, "rate-limited", "too many requests from this address", false);
+    }
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.content_type = std::string(req[http::field::content_type]);
+    r.accept_language = std::string(req[http::field::accept_language]);
+    r.body = std::move(req.body());
+    r.client = client_;
+
+    // Wait for the reply without a deadline (the handler bounds its own waits); the session
+    // keeps itself alive until the reply comes or Stop() closes it.
+    stream_.expires_never();
+    hold_ = shared_from_this();
+    std::weak_ptr<Session> weak = weak_from_this();
+    std::shared_ptr<Shared> shared = shared_;
+    Reply reply = [weak, shared](Response resp) {
+      std::lock_guard lock(shared->mu);
+      if (!shared->open) return;
+      auto s = weak.lock();
+      if (!s) return;
+      asio::post(s->executor(),
+                 [s, resp = std::move(resp)]() mutable { s->OnReply(std::move(resp)); });
+    };
+    try {
+      shared_->handler->Handle(r, std::move(reply));
+    } catch (const std::exception&) {
+      hold_.reset();
+      SendError(500, "internal", "the handler failed", true);
+    }
+  }
+
+  void OnReply(Response resp) {
+    if (!hold_) return;  // closed meanwhile
+    auto self = std::move(hold_);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(resp.status), version_);
+    res->set(http::field::server, "certledger");
+    res->set(http::field::content_type, resp.content_type);
+    for (const auto& [name, value] : resp.headers) res->set(name, value);
+    res->body() = std::move(resp.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    Write(std::move(res), !keep_alive_);
+  }
+
+  void SendError(int status, const std::string& code, const std::string& message, bool close) {
+    shared_->handler->OnServerResponse(status);
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(status), version_);
+    res->set(http::field::server, "certledger");
+    res->set(http::field::content_type, "application/json");
+    if (status == 429) res->set(http::field::retry_after, "1");
+    res->body() = ErrorBody(code, message);
+    res->keep_alive(!close && keep_alive_);
+    res->prepare_payload();
+    Write(std::move(res), close || !keep_alive_);
+  }
+
+  void Write(std::shared_ptr<http::response<http::string_body>> res, bool close) {
+    stream_.expires_after(std::chrono::milliseconds(options().write_timeout_ms));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+                        if (ec || close) return self->Close();
+                        self->WaitForRequest();
+                      });
+  }
+
+  void Close() {
+    hold_.reset();
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;
+  std::shared_ptr<Shared> shared_;
+  const bool counted_;
+  std::string client_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  std::shared_ptr<Session> hold_;  // self-reference while the handler owes a reply
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler* h)
+      : shared(std::make_shared<Shared>(std::move(o), h)), acceptor(asio::make_strand(ioc)) {}
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec) {
+        // E.g. out of file descriptors: back off instead of spinning.
+        retry_timer.expires_after(std::chrono::milliseconds(50));
+        retry_timer.async_wait([this](beast::error_code tec) {
+          if (!tec && acceptor.is_open()) Accept();
+        });
+        return;
+      }
+      OnAccept(std::move(s));
+      Accept();
+    });
+  }
+
+  void OnAccept(tcp::socket s) {
+    const size_t max = shared->options.max_connections;
+    bool reject = shared->connections.load() >= max;
+    if (!reject) {
+      size_t n = shared->connections.fetch_add(1) + 1;
+      shared->handler->OnConnectionsChanged(n);
+    }
+    auto session = std::make_shared<Session>(std::move(s), shared, !reject);
+    {
+      std::lock_guard lock(shared->mu);
+      if (!shared->open) return;  // stopping: the session closes as it is destroyed
+      shared->sessions[session.get()] = session;
+    }
+    session->Start(reject);
+  }
+
+  asio::io_context ioc;
+  std::shared_ptr<Shared> shared;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer{ioc};
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool started = false;
+  bool stopped = false;
+
+  std::mutex run_mu;
+  std::condition_variable run_cv;
+  int running = 0;  // GUARDED_BY(run_mu): threads still inside ioc.run()
+};
+
+Server::Server(ServerOptions options, Handler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), &handler)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  if (impl_->started) return Status::InvalidArgument("server already started");
+  const ServerOptions& o = impl_->shared->options;
+  if (Status st = o.Validate(); !st.ok()) return st;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(o.host, ec);
+  if (ec) return Status::InvalidArgument("server.host: not an IP address: " + o.host);
+  tcp::endpoint ep(address, o.port);
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
+                           ec.message());
+  }
+  impl_->port = acc.local_endpoint().port();
+  impl_->started = true;
+  impl_->Accept();
+  {
+    std::lock_guard lock(impl_->run_mu);
+    impl_->running = o.threads;
+  }
+  for (int i = 0; i < o.threads; ++i) {
+    impl_->threads.emplace_back([impl = impl_.get()] {
+      for (;;) {
+        try {
+          impl->ioc.run();
+          break;
+        } catch (const std::exception&) {
+          // A handler threw past its own catch: keep serving the other connections.
+        }
+      }
+      std::lock_guard lock(impl->run_mu);
+      --impl->running;
+      impl->run_cv.notify_all();
+    });
+  }
+  return Status::Ok();
+}
+
+void Server::Stop() {
+  Impl& m = *impl_;
+  if (!m.started || m.stopped) return;
+  m.stopped = true;
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(m.shared->mu);
+    m.shared->open = false;
+    for (auto& [ptr, weak] : m.shared->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  asio::post(m.acceptor.get_executor(), [&m] {
+    boost::system::error_code ec;
+    m.acceptor.close(ec);
+    m.retry_timer.cancel();
+  });
+  for (auto& s : live) {
+    asio::post(s->executor(), [s] { s->Shutdown(); });
+  }
+  live.clear();
+  // Everything is closed or closing: run() returns once the handlers drain. Bounded wait.
+  {
+    std::unique_lock lock(m.run_mu);
+    if (!m.run_cv.wait_for(lock, std::chrono::seconds(5), [&m] { return m.running == 0; })) {
+      m.ioc.stop();
+    }
+  }
+  for (auto& t : m.threads) t.join();
+  m.threads.clear();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+size_t Server::connections() const { return impl_->shared->connections.load(); }
+
+}  // namespace certledger::api

@@ -1,0 +1,68 @@
+// The HTTP/1.1 server (Boost.Beast over Boost.Asio) that feeds requests to a Handler.
+//
+// One listener, `threads` threads on one io_context, a strand per connection. Per connection:
+// keep-alive; requests are read one at a time and answered in order (pipelined requests wait in
+// the read buffer, so pipelining is safe); the request header must arrive within
+// header_timeout_ms of its first byte, or of the connection opening (so a slow client cannot
+// hold a connection); the body within read_timeout_ms; an idle keep-alive connection is closed
+// after idle_timeout_ms. A declared body above max_body_bytes is refused with 413 before it is
+// read, and the connection closed. Beyond max_connections, new connections get a 503 and are
+// closed. Requests beyond a client IP's token bucket get 429.
+//
+// The handler is called on a connection's strand; its reply may come from any thread, at any
+// time before Stop(). After Stop() late replies are dropped.
+//
+// Beast and Asio stay inside server.cc: this header is included by node/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/handlers.h"
+#include "ledger/status.h"
+
+namespace certledger::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";        // address to bind; "0.0.0.0" or "::" for all interfaces
+  uint16_t port = 0;                     // 0: an ephemeral port, see Server::port()
+  int threads = 2;                       // io_context threads
+  size_t max_body_bytes = 1 << 20;       // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;   // larger request headers get 431
+  uint32_t header_timeout_ms = 10'000;   // from connection open / first byte to full header
+  uint32_t read_timeout_ms = 30'000;     // to read the body once the header is in
+  uint32_t write_timeout_ms = 30'000;    // to write a response
+  uint32_t idle_timeout_ms = 60'000;     // keep-alive: idle time allowed between requests
+  size_t max_connections = 1024;         // beyond: a 503 and close
+  uint32_t rate_limit_per_second = 100;  // per client IP; 0 disables rate limiting
+  uint32_t rate_limit_burst = 200;       // bucket size (requests)
+
+  [[nodiscard]] ledger::Status Validate() const;
+};
+
+class Server {
+ public:
+  // REQUIRES: options.Validate().ok(); `handler` outlives the server.
+  Server(ServerOptions options, Handler& handler);
+  ~Server();  // Stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. IOError if the address cannot be bound.
+  ledger::Status Start();
+  // Stops accepting, closes every connection, joins the threads. Idempotent. Bounded: gives
+  // in-flight handlers a short grace period, then abandons them.
+  void Stop();
+  // The bound port (the ephemeral one when options.port was 0). REQUIRES: Start() succeeded.
+  [[nodiscard]] uint16_t port() const;
+  // Open client connections (those counted against max_connections).
+  [[nodiscard]] size_t connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace certledger::api

@@ -1,0 +1,642 @@
+#include "api/handlers.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/json.h"
+#include "ledger/commit.h"
+#include "ledger/encoding.h"
+#include "tests/api/api_test_util.h"
+
+namespace certledger::testing {
+namespace {
+
+using api::Json;
+using api::Request;
+using api::Response;
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ledger_ = new TestLedger(); }
+  static void TearDownTestSuite() {
+    delete ledger_;
+    ledger_ = nullptr;
+  }
+
+  HandlersTest() : node_(ledger_->store.get()) {
+    api::ApiOptions o;
+    o.now_ms = [this] { return now_ms_; };
+    o.max_body_bytes = 64 * 1024;
+    api_ = std::make_unique<api::Api>(&node_, o);
+    now_ms_ = ledger_->now_ms();
+  }
+
+  Response Call(const std::string& method, const std::string& target, std::string body = "",
+                std::string content_type = "application/json") {
+    Request r{method,           target,          std::move(content_type),
+              "zh-CN,zh;q=0.9", std::move(body), "127.0.0.1"};
+    Response out;
+    int calls = 0;
+    api_->Handle(r, [&](Response resp) {
+      out = std::move(resp);
+      ++calls;
+    });
+    EXPECT_EQ(calls, 1) << method << " " << target;
+    return out;
+  }
+  // Calls and parses the JSON answer, checking the status.
+  Json Get(const std::string& target, int status = 200) {
+    Response r = Call("GET", target);
+    EXPECT_EQ(r.status, status) << target << "\n" << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    auto j = api::ParseJson(r.body);
+    EXPECT_TRUE(j.ok()) << r.body;
+    return j.ok() ? *j : Json();
+  }
+  static void ExpectError(const Response& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    auto j = api::ParseJson(r.body);
+    ASSERT_TRUE(j.ok()) << r.body;
+    EXPECT_EQ((*j)["error"]["code"], code) << r.body;
+    EXPECT_TRUE((*j)["error"]["message"].is_string());
+  }
+
+  // Checks every proof of a verification answer against its header and commit.
+  void ExpectProofsVerify(const Json& j, const std::vector<std::string>& roles) {
+    const Json& proof = j["proof"];
+    auto header = api::FromJson<BlockHeader>(proof["header"]);
+    ASSERT_TRUE(header.ok()) << header.status().ToString();
+    auto commit = api::FromJson<CommitCertificate>(proof["commit"]);
+    ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+    auto vals = api::FromJson<ValidatorSet>(proof["validators"]);
+    ASSERT_TRUE(vals.ok()) << vals.status().ToString();
+    // The verifier trusts the genesis validator set, not the node's copy.
+    EXPECT_EQ(*vals, ledger_->f.genesis.validators);
+    EXPECT_EQ(header->validator_set_hash, ledger_->f.genesis.validators.Hash());
+    Status st = VerifyCommit(header->chain_id, ledger_->f.genesis.validators, header->height,
+                             BlockHash(*header), *commit);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(proof["log_size"], header->log_size);
+    EXPECT_EQ(proof["log_root"], header->log_root.Hex());
+    std::vector<std::string> got_roles;
+    for (const Json& e : proof["events"]) {
+      got_roles.push_back(e["role"]);
+      auto leaf = FromHex(e["leaf"].get<std::string>());
+      ASSERT_TRUE(leaf);
+      auto stx = Decode<SignedTransaction>(*leaf);
+      ASSERT_TRUE(stx.ok());
+      EXPECT_EQ(TxHash(stx->tx).Hex(), e["tx_hash"]);
+      EXPECT_EQ(EventTypeName(TypeOf(stx->tx.event)), e["type"]);
+      // Signatures check too: the leaf is the signed transaction.
+      for (const auto& s : stx->signatures) {
+        EXPECT_TRUE(Verify(s.signer, TxSigningDigest(stx->tx), s.signature));
+      }
+      std::vector<Hash256> path;
+      for (const Json& p : e["inclusion"]["path"]) {
+        path.push_back(*Hash256::FromHexString(p.get<std::string>()));
+      }
+      EXPECT_EQ(e["inclusion"]["tree_size"], header->log_size);
+      EXPECT_TRUE(VerifyInclusion(e["inclusion"]["leaf_index"], header->log_size,
+                                  MerkleLeafHash(*leaf), path, header->log_root))
+          << e.dump();
+    }
+    EXPECT_EQ(got_roles, roles);
+  }
+
+  static TestLedger* ledger_;
+  FakeNode node_;
+  std::unique_ptr<api::Api> api_;
+  int64_t now_ms_ = 0;
+};
+
+TestLedger* HandlersTest::ledger_ = nullptr;
+
+// ---- verification ---------------------------------------------------------------------------
+
+TEST_F(HandlersTest, VerifyValidCurrentVersion) {
+  Json j = Get("/v1/verify/" + ledger_->a3.Hex());
+  EXPECT_EQ(j["status"], "valid");
+  EXPECT_EQ(j["certificate_status"], "valid");
+  EXPECT_EQ(j["version"], 3);
+  EXPECT_EQ(j["current_version"], 3);
+  EXPECT_EQ(j["certificate"], ledger_->base_a);
+  EXPECT_EQ(j["identifier"], ledger_->f.CertId(0, "A0001", 3));
+  EXPECT_EQ(j["issuer"]["name"], "江苏省水利厅");
+  EXPECT_EQ(j["summary"]["annual_quantity_m3"], 2'000'000);
+  EXPECT_EQ(j["proof"]["header"]["height"], 3);
+  ExpectProofsVerify(j, {"document"});
+}
+
+TEST_F(HandlersTest, VerifySupersededNamesTheLatestVersion) {
+  for (const Hash256& h : {ledger_->a1, ledger_->a2}) {
+    Json j = Get("/v1/verify/" + h.Hex());
+    EXPECT_EQ(j["status"], "superseded");
+    EXPECT_EQ(j["certificate_status"], "valid");
+    EXPECT_EQ(j["superseded_by"]["version"], 3);
+    EXPECT_EQ(j["superseded_by"]["document_hash"], ledger_->a3.Hex());
+    ExpectProofsVerify(j, {"document", "latest-version"});
+  }
+  // Upper-case hex is accepted.
+  std::string upper = ledger_->a1.Hex();
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  EXPECT_EQ(Get("/v1/verify/" + upper)["status"], "superseded");
+}
+
+TEST_F(HandlersTest, VerifySuspendedRevokedExpiredUnknown) {
+  Json b = Get("/v1/verify/" + ledger_->b1.Hex());
+  EXPECT_EQ(b["status"], "suspended");
+  EXPECT_EQ(b["status_reason"], "未按规定安装计量设施");
+  ExpectProofsVerify(b, {"document", "latest-status"});
+
+  Json c = Get("/v1/verify/" + ledger_->c1.Hex());
+  EXPECT_EQ(c["status"], "revoked");
+  EXPECT_EQ(c["stored_status"], "revoked");
+  ExpectProofsVerify(c, {"document", "latest-status"});
+
+  Json e = Get("/v1/verify/" + ledger_->e1.Hex());
+  EXPECT_EQ(e["status"], "expired");
+  ExpectProofsVerify(e, {"document"});
+
+  // Before its end of validity the same certificate is valid.
+  now_ms_ = (ledger_->f.now_s - 7200) * 1000;
+  EXPECT_EQ(Get("/v1/verify/" + ledger_->e1.Hex())["status"], "valid");
+
+  Json u = Get("/v1/verify/" + Sha256(AsBytes("nothing")).Hex(), 404);
+  EXPECT_EQ(u["status"], "unknown");
+  EXPECT_EQ(u["proof"]["header"]["height"], 3);  // a header anyway
+
+  ExpectError(Call("GET", "/v1/verify/xyz"), 400, "bad-hex");
+}
+
+TEST_F(HandlersTest, VerifyTransferredShowsController) {
+  Json j = Get("/v1/verify/" + ledger_->d1.Hex());
+  EXPECT_EQ(j["status"], "valid");
+  EXPECT_EQ(j["issuer"]["id"], ledger_->f.id(0));
+  EXPECT_EQ(j["controller"]["id"], ledger_->f.id(1));
+  EXPECT_EQ(j["controller"]["name"], "浙江省水利厅");
+}
+
+TEST_F(HandlersTest, VerifyReportsSyncing) {
+  node_.status.syncing = true;
+  Json j = Get("/v1/verify/" + ledger_->a3.Hex());
+  EXPECT_EQ(j["syncing"], true);
+  EXPECT_EQ(j["status"], "valid");
+}
+
+// A store whose tip lags its event log (the log grew after the tip was read): proofs must be
+// for the header's log size, not the live one.
+class LaggingStore : public Store {
+ public:
+  LaggingStore(const Store* inner, uint64_t height) : inner_(inner), height_(height) {}
+  Status Initialize(const Genesis&) override { return Status::Ok(); }
+  [[nodiscard]] ChainTip Tip() const override { return TipAfter(*inner_->GetHeader(height_)); }
+  [[nodiscard]] MerkleLog Log() const override { return inner_->Log(); }
+  Status AppendBlock(const Block&, const CommitCertificate&, const BlockEffects&) override {
+    return Status::IOError("read-only");
+  }
+  Result<Block> GetBlock(uint64_t h) const override { return inner_->GetBlock(h); }
+  Result<BlockHeader> GetHeader(uint64_t h) const override { return inner_->GetHeader(h); }
+  Result<CommitCertificate> GetCommit(uint64_t h) const override { return inner_->GetCommit(h); }
+  Result<Genesis> GetGenesis() const override { return inner_->GetGenesis(); }
+  Result<TxLocation> GetTxLocation(const Hash256& h) const override {
+    return inner_->GetTxLocation(h);
+  }
+  Result<TxLocation> GetLeafLocation(uint64_t i) const override {
+    return inner_->GetLeafLocation(i);
+  }
+  Result<std::vector<Hash256>> AgencyTxs(const std::string& a, uint64_t from,
+                                         size_t limit) const override {
+    return inner_->AgencyTxs(a, from, limit);
+  }
+  Status Get(std::string_view key, Bytes* value) const override { return inner_->Get(key, value); }
+  Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
+    return inner_->GetNode(level, index);
+  }
+
+ private:
+  const Store* inner_;
+  uint64_t height_;
+};
+
+TEST_F(HandlersTest, ProofsUseTheHeaderLogSizeNotTheLiveLog) {
+  // B's events all lie in blocks 1 and 2; the tip says 2, the log is at 3.
+  LaggingStore lagging(ledger_->store.get(), 2);
+  FakeNode node(&lagging);
+  api::ApiOptions o;
+  o.now_ms = [this] { return now_ms_; };
+  api::Api api(&node, o);
+  Response out;
+  api.Handle({"GET", "/v1/verify/" + ledger_->b1.Hex(), "", "", "", ""},
+             [&](Response r) { out = std::move(r); });
+  ASSERT_EQ(out.status, 200) << out.body;
+  Json j = Json::parse(out.body);
+  EXPECT_EQ(j["proof"]["header"]["height"], 2);
+  EXPECT_LT(j["proof"]["log_size"].get<uint64_t>(), ledger_->store->Log().size());
+  ExpectProofsVerify(j, {"document", "latest-status"});
+
+  // A's state has an event (the renewal) beyond the lagging tip: no consistent snapshot.
+  api.Handle({"GET", "/v1/verify/" + ledger_->a3.Hex(), "", "", "", ""},
+             [&](Response r) { out = std::move(r); });
+  ExpectError(out, 503, "try-again");
+}
+
+// ---- the HTML page --------------------------------------------------------------------------
+
+TEST_F(HandlersTest, HtmlPageShowsStatusAndEscapes) {
+  Response r = Call("GET", "/v/" + ledger_->h1.Hex());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("id=\"status\""), std::string::npos);
+  EXPECT_NE(r.body.find("有效"), std::string::npos);
+  EXPECT_NE(r.body.find("Valid"), std::string::npos);
+  EXPECT_EQ(r.body.find("<script>"), std::string::npos);
+  EXPECT_NE(r.body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;Co &quot;Ltd&quot;"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("江苏省水利厅"), std::string::npos);
+  EXPECT_NE(r.body.find("B320115S2026-H000"), std::string::npos);
+  // Self-contained: no external resources.
+  EXPECT_EQ(r.body.find("http://"), std::string::npos);
+  EXPECT_EQ(r.body.find("https://"), std::string::npos);
+  EXPECT_EQ(r.body.find("src="), std::string::npos);
+}
+
+TEST_F(HandlersTest, HtmlPageStatuses) {
+  struct Case {
+    Hash256 hash;
+    int code;
+    const char* zh;
+    const char* data;
+  };
+  const Case cases[] = {
+      {ledger_->a1, 200, "已被新版本取代", "superseded"},
+      {ledger_->b1, 200, "暂扣", "suspended"},
+      {ledger_->c1, 200, "已吊销", "revoked"},
+      {ledger_->e1, 200, "已过期", "expired"},
+      {Sha256(AsBytes("none")), 404, "未找到", "unknown"},
+  };
+  for (const auto& c : cases) {
+    Response r = Call("GET", "/v/" + c.hash.Hex());
+    EXPECT_EQ(r.status, c.code);
+    EXPECT_NE(r.body.find(std::string("data-status=\"") + c.data + "\">" + c.zh), std::string::npos)
+        << c.data;
+  }
+  Response bad = Call("GET", "/v/<b>");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(bad.body.find("未找到"), std::string::npos);
+}
+
+TEST_F(HandlersTest, HtmlPageHidesIndividualHolder) {
+  Response r = Call("GET", "/v/" + ledger_->i1.Hex());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("个人 Individual"), std::string::npos);
+  EXPECT_EQ(r.body.find("南京某某水务有限公司"), std::string::npos);
+}
+
+// ---- certificates ---------------------------------------------------------------------------
+
+TEST_F(HandlersTest, CertificateByBaseAndFullId) {
+  Json j = Get("/v1/certificates/" + ledger_->base_a);
+  EXPECT_EQ(j["status"], "valid");
+  EXPECT_EQ(j["stored_status"], "valid");
+  EXPECT_EQ(j["version"], 3);
+  EXPECT_EQ(j["issuer"]["name"], "江苏省水利厅");
+  ASSERT_EQ(j["versions"].size(), 3u);
+  EXPECT_EQ(j["versions"][0]["document_hash"], ledger_->a1.Hex());
+  EXPECT_EQ(j["versions"][2]["document_hash"], ledger_->a3.Hex());
+  ASSERT_EQ(j["history"].size(), 3u);
+  EXPECT_EQ(j["history"][0]["type"], "issue");
+  EXPECT_EQ(j["history"][1]["type"], "change");
+  EXPECT_EQ(j["history"][2]["type"], "renew");
+  EXPECT_EQ(j["history"][2]["height"], 3);
+
+  Json v1 = Get("/v1/certificates/" + ledger_->f.CertId(0, "A0001", 1));
+  EXPECT_EQ(v1["requested_version"], 1);
+  EXPECT_EQ(v1["requested_is_current"], false);
+
+  EXPECT_EQ(Get("/v1/certificates/" + ledger_->base_b)["status"], "suspended");
+  Json c = Get("/v1/certificates/" + ledger_->base_c);
+  EXPECT_EQ(c["status"], "revoked");
+  EXPECT_EQ(c["status_reason"], "擅自转让");
+  EXPECT_EQ(Get("/v1/certificates/" + ledger_->base_e)["status"], "expired");
+  Json d = Get("/v1/certificates/" + ledger_->base_d);
+  EXPECT_EQ(d["controller"]["id"], ledger_->f.id(1));
+  EXPECT_EQ(d["history"][1]["type"], "transfer");
+
+  ExpectError(Call("GET", "/v1/certificates/" + ledger_->f.CertId(0, "A0001", 4)), 404,
+              "not-found");
+  ExpectError(Call("GET", "/v1/certificates/" + ledger_->f.BaseId(0, "Z9999")), 404, "not-found");
+  ExpectError(Call("GET", "/v1/certificates/nonsense"), 400, "bad-parameter");
+  // A full identifier with a wrong check character is not accepted as either form.
+  std::string bad = ledger_->f.CertId(0, "A0001", 1);
+  bad.back() = bad.back() == 'A' ? 'B' : 'A';
+  ExpectError(Call("GET", "/v1/certificates/" + bad), 400, "bad-parameter");
+}
+
+// ---- transactions ---------------------------------------------------------------------------
+
+TEST_F(HandlersTest, SubmitAcceptedIs202Pending) {
+  SignedTransaction stx = ledger_->f.Tx(0, ledger_->f.Issue(0, "N0001"));
+  Response r = Call("POST", "/v1/tx", api::ToJson(stx).dump());
+  EXPECT_EQ(r.status, 202) << r.body;
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["state"], "pending");
+  EXPECT_EQ(j["tx_hash"], TxHash(stx.tx).Hex());
+  ASSERT_EQ(node_.submitted.size(), 1u);
+  EXPECT_EQ(node_.submitted[0], stx);
+}
+
+TEST_F(HandlersTest, SubmitBinaryForms) {
+  SignedTransaction stx = ledger_->f.Tx(0, ledger_->f.Issue(0, "N0002"));
+  Json enc{{"encoded", ToHex(Encode(stx))}};
+  EXPECT_EQ(Call("POST", "/v1/tx", enc.dump()).status, 202);
+  Bytes raw = Encode(stx);
+  EXPECT_EQ(Call("POST", "/v1/tx", std::string(raw.begin(), raw.end()), "application/octet-stream")
+                .status,
+            202);
+  ASSERT_EQ(node_.submitted.size(), 2u);
+  EXPECT_EQ(node_.submitted[0], stx);
+  EXPECT_EQ(node_.submitted[1], stx);
+  ExpectError(Call("POST", "/v1/tx", "\x01\x02", "application/octet-stream"), 400, "bad-encoding");
+  ExpectError(Call("POST", "/v1/tx", Json{{"encoded", "0102"}}.dump()), 400, "bad-encoding");
+  ExpectError(Call("POST", "/v1/tx", Json{{"encoded", "xyz"}}.dump()), 400, "bad-hex");
+}
+
+TEST_F(HandlersTest, SubmitWaitForCommit) {
+  SignedTransaction stx = ledger_->f.Tx(0, ledger_->f.Issue(0, "N0003"));
+  Hash256 h = TxHash(stx.tx);
+  api::TxStatusInfo committed;
+  committed.state = api::TxState::kCommitted;
+  committed.tx_hash = h;
+  committed.height = 4;
+  committed.index = 1;
+  committed.log_index = 13;
+  node_.txs[h] = committed;
+  Response r = Call("POST", "/v1/tx?wait=commit&timeout_ms=2500", api::ToJson(stx).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["state"], "committed");
+  EXPECT_EQ(j["height"], 4);
+  EXPECT_EQ(j["index"], 1);
+  EXPECT_EQ(j["log_index"], 13);
+  EXPECT_EQ(node_.last_wait_ms, 2500u);
+
+  Call("POST", "/v1/tx?wait=commit", api::ToJson(stx).dump());
+  EXPECT_EQ(node_.last_wait_ms, 10000u);  // the default
+
+  api::TxStatusInfo rejected;
+  rejected.state = api::TxState::kRejected;
+  rejected.tx_hash = h;
+  rejected.reason = "bad-sequence";
+  rejected.message = "sequence 9, expected 8";
+  node_.txs[h] = rejected;
+  Response rr = Call("POST", "/v1/tx?wait=commit", api::ToJson(stx).dump());
+  ExpectError(rr, 422, "bad-sequence");
+
+  node_.txs[h].state = api::TxState::kPending;
+  Response p = Call("POST", "/v1/tx?wait=commit", api::ToJson(stx).dump());
+  EXPECT_EQ(p.status, 202);
+  EXPECT_EQ(Json::parse(p.body)["timed_out"], true);
+
+  ExpectError(Call("POST", "/v1/tx?wait=commit&timeout_ms=60001", api::ToJson(stx).dump()), 400,
+              "bad-parameter");
+  ExpectError(Call("POST", "/v1/tx?wait=forever", api::ToJson(stx).dump()), 400, "bad-parameter");
+  ExpectError(Call("POST", "/v1/tx?wait=commit&timeout_ms=-5", api::ToJson(stx).dump()), 400,
+              "bad-parameter");
+}
+
+TEST_F(HandlersTest, SubmitResultsMapToStatuses) {
+  std::string body = api::ToJson(ledger_->f.Tx(0, ledger_->f.Issue(0, "N0004"))).dump();
+  struct Case {
+    api::SubmitResult::Code code;
+    std::string reason;
+    int status;
+    std::string expect_code;
+  };
+  const Case cases[] = {
+      {api::SubmitResult::Code::kRejected, "not-issuer", 422, "not-issuer"},
+      {api::SubmitResult::Code::kRejected, "bad-signature", 422, "bad-signature"},
+      {api::SubmitResult::Code::kConflict, "sequence-taken", 409, "sequence-taken"},
+      {api::SubmitResult::Code::kConflict, "", 409, "conflict"},
+      {api::SubmitResult::Code::kBusy, "", 429, "mempool-full"},
+      {api::SubmitResult::Code::kUnavailable, "", 503, "unavailable"},
+  };
+  for (const auto& c : cases) {
+    node_.submit_result.code = c.code;
+    node_.submit_result.reason = c.reason;
+    node_.submit_result.message = "detail";
+    Response r = Call("POST", "/v1/tx", body);
+    ExpectError(r, c.status, c.expect_code);
+    EXPECT_TRUE(Json::parse(r.body).contains("tx_hash"));
+  }
+}
+
+TEST_F(HandlersTest, SubmitInputErrors) {
+  ExpectError(Call("POST", "/v1/tx", "{not json"), 400, "bad-json");
+  Response r = Call("POST", "/v1/tx", Json{{"tx", {{"chain_id", 1}}}}.dump());
+  ExpectError(r, 400, "bad-json");
+  EXPECT_NE(r.body.find("tx.chain_id: expected a string"), std::string::npos);
+  ExpectError(Call("POST", "/v1/tx", std::string(64 * 1024 + 1, ' ')), 413, "body-too-large");
+  EXPECT_TRUE(node_.submitted.empty());
+}
+
+TEST_F(HandlersTest, SubmitWhileSyncingIs503) {
+  node_.status.syncing = true;
+  std::string body = api::ToJson(ledger_->f.Tx(0, ledger_->f.Issue(0, "N0005"))).dump();
+  ExpectError(Call("POST", "/v1/tx", body), 503, "not-synced");
+  EXPECT_TRUE(node_.submitted.empty());
+}
+
+TEST_F(HandlersTest, TxStates) {
+  // Committed: from the store even when the node does not remember it.
+  const SignedTransaction& stx = ledger_->blocks[1].block.txs[2];
+  Json j = Get("/v1/tx/" + TxHash(stx.tx).Hex());
+  EXPECT_EQ(j["state"], "committed");
+  EXPECT_EQ(j["height"], 2);
+  EXPECT_EQ(j["index"], 2);
+  EXPECT_EQ(j["log_index"], 9);
+  EXPECT_EQ(j["tx"]["tx"]["event"]["type"], "revoke");
+
+  Hash256 pending = Sha256(AsBytes("pending"));
+  node_.txs[pending] = {api::TxState::kPending, pending, 0, 0, 0, "", ""};
+  EXPECT_EQ(Get("/v1/tx/" + pending.Hex())["state"], "pending");
+
+  Hash256 rejected = Sha256(AsBytes("rejected"));
+  node_.txs[rejected] = {api::TxState::kRejected, rejected, 0, 0, 0, "not-issuer", "no"};
+  Json rj = Get("/v1/tx/" + rejected.Hex());
+  EXPECT_EQ(rj["state"], "rejected");
+  EXPECT_EQ(rj["reason"], "not-issuer");
+
+  Json u = Get("/v1/tx/" + Sha256(AsBytes("unknown")).Hex(), 404);
+  EXPECT_EQ(u["error"]["code"], "not-found");
+  EXPECT_EQ(u["state"], "unknown");
+  ExpectError(Call("GET", "/v1/tx/1234"), 400, "bad-hex");
+}
+
+// ---- blocks and proofs ----------------------------------------------------------------------
+
+TEST_F(HandlersTest, BlockByHeight) {
+  Json j = Get("/v1/blocks/2");
+  auto block = api::FromJson<Block>(Json{{"header", j["header"]}, {"txs", j["txs"]}});
+  ASSERT_TRUE(block.ok()) << block.status().ToString();
+  EXPECT_EQ(*block, ledger_->blocks[1].block);
+  EXPECT_EQ(j["txs"][0]["hash"], TxHash(ledger_->blocks[1].block.txs[0].tx).Hex());
+  auto commit = api::FromJson<CommitCertificate>(j["commit"]);
+  ASSERT_TRUE(commit.ok());
+  EXPECT_EQ(*commit, ledger_->blocks[1].commit);
+
+  Json b = Get("/v1/blocks/2?format=binary");
+  auto raw = FromHex(b["block"].get<std::string>());
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(*Decode<Block>(*raw), ledger_->blocks[1].block);
+  auto raw_commit = FromHex(b["commit"].get<std::string>());
+  ASSERT_TRUE(raw_commit);
+  EXPECT_EQ(*Decode<CommitCertificate>(*raw_commit), ledger_->blocks[1].commit);
+
+  ExpectError(Call("GET", "/v1/blocks/0"), 404, "not-found");
+  ExpectError(Call("GET", "/v1/blocks/4"), 404, "not-found");
+  ExpectError(Call("GET", "/v1/blocks/x"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks/99999999999999999999999"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks/1?format=xml"), 400, "bad-parameter");
+}
+
+TEST_F(HandlersTest, BlockRanges) {
+  Json j = Get("/v1/blocks?from=1&to=3");
+  ASSERT_EQ(j["blocks"].size(), 3u);
+  EXPECT_EQ(j["blocks"][2]["header"]["height"], 3);
+  EXPECT_TRUE(j["next"].is_null());
+  Json open = Get("/v1/blocks?from=2");
+  EXPECT_EQ(open["blocks"].size(), 2u);
+  EXPECT_EQ(open["to"], 3);
+  Json bin = Get("/v1/blocks?from=1&to=2&format=binary");
+  EXPECT_TRUE(bin["blocks"][0]["block"].is_string());
+
+  // The per-call maximum.
+  api::ApiOptions o;
+  o.max_block_range = 2;
+  api::Api small(&node_, o);
+  Response out;
+  small.Handle({"GET", "/v1/blocks?from=1&to=3", "", "", "", ""},
+               [&](Response r) { out = std::move(r); });
+  Json s = Json::parse(out.body);
+  EXPECT_EQ(s["blocks"].size(), 2u);
+  EXPECT_EQ(s["next"], 3);
+
+  ExpectError(Call("GET", "/v1/blocks"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks?from=0"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks?from=3&to=2"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks?from=9"), 404, "not-found");
+}
+
+TEST_F(HandlersTest, ConsistencyProofs) {
+  const uint64_t size = ledger_->store->Tip().log_size;
+  const uint64_t size1 = ledger_->blocks[0].block.header.log_size;
+  Json j =
+      Get("/v1/proofs/consistency?from=" + std::to_string(size1) + "&to=" + std::to_string(size));
+  EXPECT_EQ(j["from_root"], ledger_->blocks[0].block.header.log_root.Hex());
+  EXPECT_EQ(j["to_root"], ledger_->blocks[2].block.header.log_root.Hex());
+  std::vector<Hash256> proof;
+  for (const Json& p : j["proof"]) proof.push_back(*Hash256::FromHexString(p.get<std::string>()));
+  EXPECT_TRUE(VerifyConsistency(size1, size, ledger_->blocks[0].block.header.log_root,
+                                ledger_->blocks[2].block.header.log_root, proof));
+  ExpectError(Call("GET", "/v1/proofs/consistency?from=0&to=3"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/proofs/consistency?from=1&to=" + std::to_string(size + 1)), 400,
+              "bad-parameter");
+  ExpectError(Call("GET", "/v1/proofs/consistency?from=1"), 400, "bad-parameter");
+}
+
+TEST_F(HandlersTest, InclusionProofs) {
+  const BlockHeader& h2 = ledger_->blocks[1].block.header;
+  Json j = Get("/v1/proofs/inclusion?leaf=8&size=" + std::to_string(h2.log_size));
+  EXPECT_EQ(j["root"], h2.log_root.Hex());
+  EXPECT_EQ(j["height"], 2);
+  auto leaf = FromHex(j["leaf"].get<std::string>());
+  ASSERT_TRUE(leaf);
+  std::vector<Hash256> path;
+  for (const Json& p : j["path"]) path.push_back(*Hash256::FromHexString(p.get<std::string>()));
+  EXPECT_TRUE(VerifyInclusion(8, h2.log_size, MerkleLeafHash(*leaf), path, h2.log_root));
+  // Default size: the committed log.
+  EXPECT_EQ(Get("/v1/proofs/inclusion?leaf=0")["tree_size"], ledger_->store->Tip().log_size);
+  ExpectError(Call("GET", "/v1/proofs/inclusion?leaf=5&size=5"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/proofs/inclusion?leaf=0&size=1000"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/proofs/inclusion"), 400, "bad-parameter");
+}
+
+// ---- node, agencies, genesis, metrics -------------------------------------------------------
+
+TEST_F(HandlersTest, StatusAgenciesGenesis) {
+  node_.status.moniker = "jiangsu-1";
+  node_.status.chain_id = "certledger-test";
+  node_.status.validator = true;
+  node_.status.peers.push_back({"zhejiang-1", ledger_->f.validator_keys[1].public_key(), true});
+  Json s = Get("/v1/status");
+  EXPECT_EQ(s["moniker"], "jiangsu-1");
+  EXPECT_EQ(s["height"], 3);
+  EXPECT_EQ(s["latest_block"]["hash"], BlockHash(ledger_->blocks[2].block.header).Hex());
+  EXPECT_EQ(s["latest_block"]["time_ms"], ledger_->blocks[2].block.header.time_ms);
+  EXPECT_EQ(s["validators"]["validators"].size(), 4u);
+  EXPECT_EQ(s["peers"][0]["connected"], true);
+  EXPECT_EQ(s["syncing"], false);
+
+  Json a = Get("/v1/agencies");
+  ASSERT_EQ(a["agencies"].size(), 4u);
+  EXPECT_EQ(a["validators"]["total_power"], 40);
+  bool found = false;
+  for (const Json& ag : a["agencies"]) {
+    if (ag["id"] == ledger_->f.id(2)) {
+      found = true;
+      EXPECT_EQ(ag["kind"], "river-basin");
+      EXPECT_EQ(ag["validator_power"], 10);
+    }
+  }
+  EXPECT_TRUE(found);
+
+  Json g = Get("/v1/genesis");
+  EXPECT_EQ(g["genesis_hash"], GenesisHash(ledger_->f.genesis).Hex());
+  auto parsed = ParseGenesisJson(g["genesis"].dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, ledger_->f.genesis);
+}
+
+TEST_F(HandlersTest, MetricsCountRequests) {
+  Get("/v1/status");
+  Get("/v1/status");
+  Call("GET", "/nope");
+  api_->OnConnectionsChanged(3);
+  Response r = Call("GET", "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain", 0), 0u);
+  EXPECT_NE(r.body.find("certledger_height 3"), std::string::npos);
+  EXPECT_NE(r.body.find("certledger_http_requests_total{route=\"/v1/status\",code=\"200\"} 2"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("certledger_http_requests_total{route=\"(unmatched)\",code=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("certledger_http_request_duration_seconds_bucket{route=\"/v1/status\","
+                        "le=\"+Inf\"} 2"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("certledger_http_open_connections 3"), std::string::npos);
+}
+
+// ---- routing errors -------------------------------------------------------------------------
+
+TEST_F(HandlersTest, RoutingErrors) {
+  Response r = Call("DELETE", "/v1/status");
+  ExpectError(r, 405, "method-not-allowed");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Allow");
+  EXPECT_EQ(r.headers[0].second, "GET");
+  ExpectError(Call("GET", "/v1/tx"), 405, "method-not-allowed");
+  ExpectError(Call("POST", "/v1/verify/" + ledger_->a1.Hex()), 405, "method-not-allowed");
+  ExpectError(Call("GET", "/v2/status"), 404, "not-found");
+  ExpectError(Call("GET", "/"), 404, "not-found");
+  ExpectError(Call("GET", "/v1/status%zz"), 400, "bad-parameter");
+  ExpectError(Call("GET", "/v1/blocks?" + std::string(9000, 'a')), 400, "bad-parameter");
+  // Trailing slash and percent-encoding are normalised.
+  EXPECT_EQ(Call("GET", "/v1/status/").status, 200);
+  EXPECT_EQ(Call("GET", "/v1/%73tatus").status, 200);
+}
+
+}  // namespace
+}  // namespace certledger::testing
