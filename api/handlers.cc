@@ -1164,6 +1164,10 @@ struct Api::Routes {
         if (v.agency == id) power += v.power;
       }
       j["validator_power"] = power;
+      // The agency's last committed sequence: its next transaction carries sequence + 1.
+      auto seq = ledger::ReadSequence(store(), id);
+      if (!seq.ok()) return c.reply(StorageError(seq.status()));
+      j["sequence"] = *seq;
       agencies.push_back(std::move(j));
     }
     Json j{{"agencies", std::move(agencies)}, {"validators", ToJson(*vals)}};
