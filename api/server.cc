@@ -258,9 +258,14 @@ class Session : public std::enable_shared_from_this<Session> {
     std::weak_ptr<Session> weak = weak_from_this();
     std::shared_ptr<Shared> shared = shared_;
     Reply reply = [weak, shared](Response resp) {
-      std::lock_guard lock(shared->mu);
-      if (!shared->open) return;
-      auto s = weak.lock();
+      std::shared_ptr<Session> s;
+      {
+        std::lock_guard lock(shared->mu);
+        if (!shared->open) return;
+        s = weak.lock();
+      }
+      // Outside the lock: if `s` is the last reference, ~Session takes shared->mu itself (a
+      // reply from the node's thread after the connection closed deadlocked here).
       if (!s) return;
       asio::post(s->executor(),
                  [s, resp = std::move(resp)]() mutable { s->OnReply(std::move(resp)); });

@@ -15,8 +15,17 @@ Admission Reject(Admission::Code code, std::string reason, std::string message) 
 }
 }  // namespace
 
+std::optional<std::string> VerifySignatures(const SignedTransaction& stx) {
+  const Hash256 digest = ledger::TxSigningDigest(stx.tx);
+  for (const auto& s : stx.signatures) {
+    if (!ledger::Verify(s.signer, digest, s.signature)) return s.signer.Hex();
+  }
+  return std::nullopt;
+}
+
 Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
-                       const ledger::StateReader& state, const ledger::ApplyContext& ctx) {
+                       const ledger::StateReader& state, const ledger::ApplyContext& ctx,
+                       bool signatures_verified) {
   if (by_hash_.count(hash)) return {Admission::Code::kDuplicate, "", "already pending"};
   const size_t size = ledger::Encode(stx).size();
   if (by_hash_.size() >= options_.max_txs || bytes_ + size > options_.max_bytes) {
@@ -49,7 +58,9 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
   ledger::SignedTransaction probe = stx;
   probe.tx.sequence = next;
   const bool exact = stx.tx.sequence == next;
-  auto outcome = exact ? ledger::Apply(state, stx, ctx) : ledger::ApplyVerified(state, probe, ctx);
+  auto outcome = exact && !signatures_verified
+                     ? ledger::Apply(state, stx, ctx)
+                     : ledger::ApplyVerified(state, exact ? stx : probe, ctx);
   if (!outcome.ok()) {
     return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
   }
@@ -62,14 +73,11 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
          r.reason == ledger::Reason::kUnknownAgency);
     if (!depends_on_pending) return Reject(Admission::Code::kRejected, r.code(), r.message);
   }
-  if (!exact) {
+  if (!exact && !signatures_verified) {
     // The probe skipped signatures (they cover the real sequence): verify them now.
-    const Hash256 digest = ledger::TxSigningDigest(stx.tx);
-    for (const auto& s : stx.signatures) {
-      if (!ledger::Verify(s.signer, digest, s.signature)) {
-        return Reject(Admission::Code::kRejected, "bad-signature",
-                      "signature by " + s.signer.Hex() + " does not verify");
-      }
+    if (auto bad = VerifySignatures(stx)) {
+      return Reject(Admission::Code::kRejected, "bad-signature",
+                    "signature by " + *bad + " does not verify");
     }
   }
   Entry e{stx, hash, arrivals_++, size};

@@ -36,14 +36,22 @@ struct Admission {
   std::string message;
 };
 
+// Checks every signature of `stx` against its signing digest: the stateless, expensive part of
+// admission, safe to run on any thread. Empty on success, else the signer that failed.
+std::optional<std::string> VerifySignatures(const ledger::SignedTransaction& stx);
+
 class Mempool {
  public:
   explicit Mempool(MempoolOptions options) : options_(options) {}
 
   // Admits `stx` (whose id is `hash`) against the committed `state`; `ctx` is where it would
-  // land if it were the next transaction (next height, now, current log size).
+  // land if it were the next transaction (next height, now, current log size). With
+  // `signatures_verified` the caller has checked every signature against the transaction's
+  // signing digest already (VerifySignatures, e.g. on another thread); the signer rules are
+  // still enforced here.
   Admission Add(const ledger::SignedTransaction& stx, const ledger::Hash256& hash,
-                const ledger::StateReader& state, const ledger::ApplyContext& ctx);
+                const ledger::StateReader& state, const ledger::ApplyContext& ctx,
+                bool signatures_verified = false);
 
   // Up to `max` transactions ready for the next block, in the order they should be applied.
   [[nodiscard]] std::vector<ledger::SignedTransaction> Reap(const ledger::StateReader& state,

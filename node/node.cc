@@ -32,6 +32,7 @@
 #include "node/mempool.h"
 #include "node/peer_messages.h"
 #include "node/wal.h"
+#include "node/worker_pool.h"
 
 namespace certledger::node {
 
@@ -100,6 +101,16 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   }
   const ledger::Store& store() const { return *store_; }
   void SubmitTx(ledger::SignedTransaction tx, std::function<void(api::SubmitResult)> done) {
+    // Signatures are checked here, on the API thread, so that the event loop only runs the
+    // stateful part of admission.
+    if (auto bad = VerifySignatures(tx)) {
+      api::SubmitResult r;
+      r.code = api::SubmitResult::Code::kRejected;
+      r.tx_hash = ledger::TxHash(tx.tx);
+      r.reason = "bad-signature";
+      r.message = "signature by " + *bad + " does not verify";
+      return done(std::move(r));
+    }
     loop_.Post([this, tx = std::move(tx), done = std::move(done)]() mutable {
       done(Admit(tx, /*from_client=*/true));
     });
@@ -152,6 +163,8 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::shared_ptr<spdlog::logger> log_;
 
   network::EventLoop loop_;
+  // Declared after loop_: destroyed (drained and joined) before it.
+  WorkerPool verifiers_{std::max(1u, std::thread::hardware_concurrency())};
   std::unique_ptr<network::Transport> transport_;
   std::unique_ptr<consensus::KeySigner> signer_;
   consensus::Bip340Verifier verifier_;
@@ -303,7 +316,7 @@ api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, bool fr
   const ledger::ChainTip tip = store_->Tip();
   ledger::ApplyContext ctx{tip.height + 1, std::max(network::EventLoop::WallMs(), tip.time_ms + 1),
                            tip.log_size};
-  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx);
+  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, /*signatures_verified=*/true);
   switch (a.code) {
     case Admission::Code::kAccepted:
       r.code = Code::kAccepted;
@@ -626,7 +639,12 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
     case kMsgTx: {
       auto tx = ledger::Decode<ledger::SignedTransaction>(payload);
       if (!tx.ok()) return;
-      Admit(*tx, /*from_client=*/false);
+      if (mempool_.Contains(ledger::TxHash(tx->tx))) return;
+      // Verify on a worker, admit on the loop.
+      verifiers_.Submit([this, tx = std::move(*tx)]() mutable {
+        if (VerifySignatures(tx)) return;  // a peer relayed a badly signed transaction: drop it
+        loop_.Post([this, tx = std::move(tx)] { Admit(tx, /*from_client=*/false); });
+      });
       return;
     }
     case kMsgStatus: {

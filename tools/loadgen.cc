@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -245,7 +246,12 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             continue;
           }
-          ++refused;
+          if (refused.fetch_add(1) < 5) {
+            std::fprintf(stderr, "loadgen: event %llu refused: %s\n",
+                         static_cast<unsigned long long>(i),
+                         r.ok() ? (std::to_string(r->status) + " " + r->body.substr(0, 300)).c_str()
+                                : r.status().ToString().c_str());
+          }
           break;
         }
       }
