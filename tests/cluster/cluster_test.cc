@@ -64,12 +64,12 @@ struct AgencyInfo {
 
 class Cluster {
  public:
-  explicit Cluster(int validators) {
+  explicit Cluster(int validators, int observers = 0) {
     std::random_device rd;
     dir_ = fs::temp_directory_path() / ("certledger-cluster-" + std::to_string(rd()));
-    Process gen = Process::Spawn(
-        {kBinary, "testnet", "--validators", std::to_string(validators), "--out", dir_.string()},
-        (fs::temp_directory_path() / "certledger-testnet.log").string());
+    Process gen = Process::Spawn({kBinary, "testnet", "--validators", std::to_string(validators),
+                                  "--observers", std::to_string(observers), "--out", dir_.string()},
+                                 (fs::temp_directory_path() / "certledger-testnet.log").string());
     EXPECT_TRUE(gen.Wait(30000));
     std::ifstream in(dir_ / "network.json");
     Json net = Json::parse(in);
@@ -376,6 +376,35 @@ TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
   }));
   const int64_t h = c.Height(0);
   ASSERT_TRUE(c.WaitHeight(0, h + 2, 30000)) << "node0 stopped committing";
+}
+
+// Observer mode: a node without a validator key follows the chain by block sync and serves reads.
+TEST(ClusterTest, ObserverFollowsTheChainAndServesReads) {
+  Cluster c(4, 1);
+  ASSERT_EQ(c.size(), 5u);
+  ASSERT_FALSE(c.node(4).validator);
+  for (size_t i = 0; i < 4; ++i) c.Start(i);
+  ASSERT_TRUE(c.WaitHeight(0, 3, 30000));
+  auto stx = c.IssueTx(1, "OB1000");
+  ASSERT_TRUE(c.Submit(0, stx));
+  ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(stx.tx)); }));
+  // Started late, the observer catches up from nothing.
+  c.Start(4);
+  const int64_t target = c.Height(0);
+  ASSERT_TRUE(c.WaitHeight(4, target, 60000)) << "the observer did not catch up";
+  EXPECT_TRUE(c.Committed(4, TxHash(stx.tx)));
+  for (int64_t h = 1; h <= target; ++h) {
+    ASSERT_EQ(c.BlockHash(4, static_cast<uint64_t>(h)), c.BlockHash(0, static_cast<uint64_t>(h)));
+  }
+  auto status = c.GetJson(4, "/v1/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status).value("validator", true), false);
+  // It keeps following.
+  ASSERT_TRUE(c.WaitHeight(4, target + 2, 30000));
+  // Submitting through the observer reaches the validators.
+  auto via_observer = c.IssueTx(1, "OB1001");
+  ASSERT_TRUE(c.Submit(4, via_observer));
+  EXPECT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(via_observer.tx)); }));
 }
 
 }  // namespace
