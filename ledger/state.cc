@@ -345,6 +345,16 @@ class Applier {
   // Loads the certificate controlled by the acting agency, or a rejection.
   Result<std::optional<CertificateState>> LoadControlled(std::string_view base,
                                                          std::optional<Rejection>* why);
+  // Change and renew: loads the certificate that `identifier` names the next version of
+  // (parsed into *id): controlled by the acting agency, not terminal, version = current + 1.
+  Result<std::optional<CertificateState>> LoadForNewVersion(const std::string& identifier,
+                                                            CertificateId* id,
+                                                            std::optional<Rejection>* why);
+  // A rejection if `document_hash` is already on the ledger.
+  Result<std::optional<Rejection>> CheckNewDocument(const Hash256& document_hash);
+  // Records version `version` with `document_hash` (history, versions, document index).
+  ApplyOutcome StoreNewVersion(CertificateState* cert, uint32_t version,
+                               const Hash256& document_hash, EventType type);
   void AddHistory(CertificateState* c, EventType t) const {
     c->history.push_back({t, ctx_.height, ctx_.log_index, TxHash(tx_)});
   }
@@ -579,12 +589,9 @@ Result<ApplyOutcome> Applier::DoIssue(const IssueEvent& e) {
   if (existing->has_value()) {
     return Reject::With(Reason::kCertExists, "certificate " + id->Base() + " exists");
   }
-  auto doc = ReadDocument(overlay_, e.document_hash);
-  if (!doc.ok()) return doc.status();
-  if (doc->has_value()) {
-    return Reject::With(Reason::kDocumentExists,
-                        "document " + e.document_hash.Hex() + " is already on the ledger");
-  }
+  auto dup = CheckNewDocument(e.document_hash);
+  if (!dup.ok()) return dup.status();
+  if (*dup) return Reject::With((*dup)->reason, (*dup)->message);
   CertificateState c;
   c.base_id = id->Base();
   c.type = CertType::kWaterAbstractionPermit;
@@ -594,38 +601,56 @@ Result<ApplyOutcome> Applier::DoIssue(const IssueEvent& e) {
   c.summary = e.summary;
   c.not_before = e.not_before;
   c.not_after = e.not_after;
-  c.version = id->version;
   c.status = CertStatus::kValid;
-  c.versions.push_back({id->version, e.document_hash});
-  AddHistory(&c, EventType::kIssue);
-  overlay_.Put(CertKey(c.base_id), Encode(c));
-  overlay_.Put(DocKey(e.document_hash), Encode(DocumentRef{c.base_id, id->version}));
+  return StoreNewVersion(&c, id->version, e.document_hash, EventType::kIssue);
+}
+
+Result<std::optional<CertificateState>> Applier::LoadForNewVersion(const std::string& identifier,
+                                                                   CertificateId* id,
+                                                                   std::optional<Rejection>* why) {
+  std::string parse_error;
+  auto parsed = ParseCertificateId(identifier, &parse_error);
+  if (!parsed) {
+    *why = Rejection{Reason::kBadIdentifier, parse_error};
+    return std::optional<CertificateState>();
+  }
+  *id = *parsed;
+  auto c = LoadControlled(id->Base(), why);
+  if (!c.ok() || *why) return c;
+  if (id->version != (*c)->version + 1 || id->version > 999) {
+    *why =
+        Rejection{Reason::kBadVersion, "new version must be " + std::to_string((*c)->version + 1) +
+                                           ", got " + std::to_string(id->version)};
+    return std::optional<CertificateState>();
+  }
+  return c;
+}
+
+Result<std::optional<Rejection>> Applier::CheckNewDocument(const Hash256& document_hash) {
+  auto doc = ReadDocument(overlay_, document_hash);
+  if (!doc.ok()) return doc.status();
+  if (!doc->has_value()) return std::optional<Rejection>();
+  return std::optional<Rejection>(Rejection{
+      Reason::kDocumentExists, "document " + document_hash.Hex() + " is already on the ledger"});
+}
+
+ApplyOutcome Applier::StoreNewVersion(CertificateState* cert, uint32_t version,
+                                      const Hash256& document_hash, EventType type) {
+  cert->version = version;
+  cert->versions.push_back({version, document_hash});
+  AddHistory(cert, type);
+  overlay_.Put(CertKey(cert->base_id), Encode(*cert));
+  overlay_.Put(DocKey(document_hash), Encode(DocumentRef{cert->base_id, version}));
   return Accept();
 }
 
-namespace {
-// A new version: the identifier must name the same certificate with version current + 1.
-std::optional<Rejection> CheckNewVersion(const std::optional<CertificateId>& id,
-                                         const std::string& why) {
-  if (!id) return Rejection{Reason::kBadIdentifier, why};
-  return std::nullopt;
-}
-}  // namespace
-
 Result<ApplyOutcome> Applier::DoChange(const ChangeEvent& e) {
-  std::string why;
-  auto id = ParseCertificateId(e.identifier, &why);
-  if (auto r = CheckNewVersion(id, why)) return Reject::With(r->reason, r->message);
+  CertificateId id;
   std::optional<Rejection> rej;
-  auto c = LoadControlled(id->Base(), &rej);
+  auto c = LoadForNewVersion(e.identifier, &id, &rej);
   if (!c.ok()) return c.status();
   if (rej) return Reject::With(rej->reason, rej->message);
   CertificateState cert = std::move(**c);
-  if (id->version != cert.version + 1 || id->version > 999) {
-    return Reject::With(Reason::kBadVersion, "new version must be " +
-                                                 std::to_string(cert.version + 1) + ", got " +
-                                                 std::to_string(id->version));
-  }
   if (SummaryType(e.summary) != cert.type) {
     return Reject::With(Reason::kUnknownCertType, "summary type differs from the certificate's");
   }
@@ -634,39 +659,25 @@ Result<ApplyOutcome> Applier::DoChange(const ChangeEvent& e) {
     return Reject::With(Reason::kMalformed, "a change lists 1 to 64 changed fields");
   }
   for (const auto& f : e.changed_fields) {
-    if (auto r = CheckText("changed field", f, 64, true))
+    if (auto r = CheckText("changed field", f, 64, true)) {
       return Reject::With(r->reason, r->message);
+    }
   }
-  auto doc = ReadDocument(overlay_, e.document_hash);
-  if (!doc.ok()) return doc.status();
-  if (doc->has_value()) {
-    return Reject::With(Reason::kDocumentExists,
-                        "document " + e.document_hash.Hex() + " is already on the ledger");
-  }
-  cert.version = id->version;
+  auto dup = CheckNewDocument(e.document_hash);
+  if (!dup.ok()) return dup.status();
+  if (*dup) return Reject::With((*dup)->reason, (*dup)->message);
   cert.summary = e.summary;
   if (e.holder_commitment) cert.holder_commitment = *e.holder_commitment;
-  cert.versions.push_back({id->version, e.document_hash});
-  AddHistory(&cert, EventType::kChange);
-  overlay_.Put(CertKey(cert.base_id), Encode(cert));
-  overlay_.Put(DocKey(e.document_hash), Encode(DocumentRef{cert.base_id, id->version}));
-  return Accept();
+  return StoreNewVersion(&cert, id.version, e.document_hash, EventType::kChange);
 }
 
 Result<ApplyOutcome> Applier::DoRenew(const RenewEvent& e) {
-  std::string why;
-  auto id = ParseCertificateId(e.identifier, &why);
-  if (auto r = CheckNewVersion(id, why)) return Reject::With(r->reason, r->message);
+  CertificateId id;
   std::optional<Rejection> rej;
-  auto c = LoadControlled(id->Base(), &rej);
+  auto c = LoadForNewVersion(e.identifier, &id, &rej);
   if (!c.ok()) return c.status();
   if (rej) return Reject::With(rej->reason, rej->message);
   CertificateState cert = std::move(**c);
-  if (id->version != cert.version + 1 || id->version > 999) {
-    return Reject::With(Reason::kBadVersion, "new version must be " +
-                                                 std::to_string(cert.version + 1) + ", got " +
-                                                 std::to_string(id->version));
-  }
   const int64_t now_s = ctx_.block_time_ms / 1000;
   if (now_s >= cert.not_after) {
     // The regulation has the authority decide on renewal before expiry.
@@ -680,19 +691,11 @@ Result<ApplyOutcome> Applier::DoRenew(const RenewEvent& e) {
       static_cast<uint64_t>(params_.max_validity_seconds)) {
     return Reject::With(Reason::kBadValidity, "renewed validity longer than the chain's maximum");
   }
-  auto doc = ReadDocument(overlay_, e.document_hash);
-  if (!doc.ok()) return doc.status();
-  if (doc->has_value()) {
-    return Reject::With(Reason::kDocumentExists,
-                        "document " + e.document_hash.Hex() + " is already on the ledger");
-  }
-  cert.version = id->version;
+  auto dup = CheckNewDocument(e.document_hash);
+  if (!dup.ok()) return dup.status();
+  if (*dup) return Reject::With((*dup)->reason, (*dup)->message);
   cert.not_after = e.not_after;
-  cert.versions.push_back({id->version, e.document_hash});
-  AddHistory(&cert, EventType::kRenew);
-  overlay_.Put(CertKey(cert.base_id), Encode(cert));
-  overlay_.Put(DocKey(e.document_hash), Encode(DocumentRef{cert.base_id, id->version}));
-  return Accept();
+  return StoreNewVersion(&cert, id.version, e.document_hash, EventType::kRenew);
 }
 
 Result<ApplyOutcome> Applier::DoStatus(std::string_view base, EventType type, CertStatus from,
