@@ -25,7 +25,7 @@ std::optional<std::string> VerifySignatures(const SignedTransaction& stx) {
 
 Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
                        const ledger::StateReader& state, const ledger::ApplyContext& ctx,
-                       bool signatures_verified) {
+                       bool signatures_verified, bool check_rules) {
   if (by_hash_.count(hash)) return {Admission::Code::kDuplicate, "", "already pending"};
   const size_t size = ledger::Encode(stx).size();
   if (by_hash_.size() >= options_.max_txs || bytes_ + size > options_.max_bytes) {
@@ -55,25 +55,37 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
   // Full check, signatures included, as if this were the next transaction: for the agency's
   // next sequence that is exact; for later ones everything but the sequence and what the
   // earlier pending transactions change is checked now, the rest at block building.
-  ledger::SignedTransaction probe = stx;
-  probe.tx.sequence = next;
   const bool exact = stx.tx.sequence == next;
-  auto outcome = exact && !signatures_verified
-                     ? ledger::Apply(state, stx, ctx)
-                     : ledger::ApplyVerified(state, exact ? stx : probe, ctx);
-  if (!outcome.ok()) {
-    return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
+  if (check_rules) {
+    std::optional<ledger::SignedTransaction> probe;
+    if (!exact) {
+      probe = stx;
+      probe->tx.sequence = next;
+    }
+    auto outcome = exact && !signatures_verified
+                       ? ledger::Apply(state, stx, ctx)
+                       : ledger::ApplyVerified(state, exact ? stx : *probe, ctx);
+    if (!outcome.ok()) {
+      return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
+    }
+    if (!outcome->accepted()) {
+      const auto& r = *outcome->rejection;
+      const bool depends_on_pending =
+          !exact &&
+          (r.reason == ledger::Reason::kCertNotFound || r.reason == ledger::Reason::kBadVersion ||
+           r.reason == ledger::Reason::kInvalidTransition ||
+           r.reason == ledger::Reason::kNotIssuer || r.reason == ledger::Reason::kUnknownAgency);
+      if (!depends_on_pending) return Reject(Admission::Code::kRejected, r.code(), r.message);
+    }
+  } else {
+    auto params = ledger::ReadParams(state);
+    if (!params.ok())
+      return Reject(Admission::Code::kRejected, "internal", params.status().ToString());
+    if (stx.tx.chain_id != params->chain_id) {
+      return Reject(Admission::Code::kRejected, "wrong-chain", "transaction for another chain");
+    }
   }
-  if (!outcome->accepted()) {
-    const auto& r = *outcome->rejection;
-    const bool depends_on_pending =
-        !exact &&
-        (r.reason == ledger::Reason::kCertNotFound || r.reason == ledger::Reason::kBadVersion ||
-         r.reason == ledger::Reason::kInvalidTransition || r.reason == ledger::Reason::kNotIssuer ||
-         r.reason == ledger::Reason::kUnknownAgency);
-    if (!depends_on_pending) return Reject(Admission::Code::kRejected, r.code(), r.message);
-  }
-  if (!exact && !signatures_verified) {
+  if ((!exact || !check_rules) && !signatures_verified) {
     // The probe skipped signatures (they cover the real sequence): verify them now.
     if (auto bad = VerifySignatures(stx)) {
       return Reject(Admission::Code::kRejected, "bad-signature",

@@ -48,10 +48,12 @@ class Mempool {
   // land if it were the next transaction (next height, now, current log size). With
   // `signatures_verified` the caller has checked every signature against the transaction's
   // signing digest already (VerifySignatures, e.g. on another thread); the signer rules are
-  // still enforced here.
+  // still enforced here. Without `check_rules` (a transaction relayed by a peer, whose node
+  // checked the rules on admission) only the chain, the sequence and the signatures are checked
+  // here; block building applies the rules in any case.
   Admission Add(const ledger::SignedTransaction& stx, const ledger::Hash256& hash,
                 const ledger::StateReader& state, const ledger::ApplyContext& ctx,
-                bool signatures_verified = false);
+                bool signatures_verified = false, bool check_rules = true);
 
   // Up to `max` transactions ready for the next block, in the order they should be applied.
   [[nodiscard]] std::vector<ledger::SignedTransaction> Reap(const ledger::StateReader& state,

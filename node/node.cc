@@ -316,7 +316,10 @@ api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, bool fr
   const ledger::ChainTip tip = store_->Tip();
   ledger::ApplyContext ctx{tip.height + 1, std::max(network::EventLoop::WallMs(), tip.time_ms + 1),
                            tip.log_size};
-  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, /*signatures_verified=*/true);
+  // A transaction relayed by a peer was checked against the rules by that peer's node; block
+  // building checks them again in any case, so only the cheap checks run here.
+  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, /*signatures_verified=*/true,
+                             /*check_rules=*/from_client);
   switch (a.code) {
     case Admission::Code::kAccepted:
       r.code = Code::kAccepted;

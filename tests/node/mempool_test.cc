@@ -100,6 +100,35 @@ TEST_F(MempoolTest, RejectsWithStableReasons) {
   EXPECT_EQ(r.reason, "bad-validity");
 }
 
+TEST_F(MempoolTest, RelayedTransactionsGetOnlyTheCheapChecks) {
+  Mempool m(MempoolOptions{});
+  SignedTransaction expired;
+  IssueEvent e = f.Issue(2, "C1");
+  e.not_after = builder.tip.time_ms / 1000 - 10;
+  e.not_before = e.not_after - 3600;
+  expired.tx = f.Unsigned(2, e, 1);
+  ChainFixture::SignWith(&expired, f.agencies[2].issuing[0]);
+  const ApplyContext ctx = Ctx();
+  // Relayed by a peer: the rules are left to block building.
+  auto r = m.Add(expired, TxHash(expired.tx), builder.state, ctx, false, /*check_rules=*/false);
+  EXPECT_EQ(r.code, Admission::Code::kAccepted);
+  // ... but not the signatures, the chain or the sequence.
+  auto bad = f.Tx(1, f.Issue(1, "B1"));
+  bad.signatures[0].signature.bytes[0] ^= 1;
+  r = m.Add(bad, TxHash(bad.tx), builder.state, ctx, false, false);
+  EXPECT_EQ(r.reason, "bad-signature");
+  auto other_chain = f.Tx(1, f.Issue(1, "B2"));
+  other_chain.tx.chain_id = "elsewhere";
+  r = m.Add(other_chain, TxHash(other_chain.tx), builder.state, ctx, true, false);
+  EXPECT_EQ(r.reason, "wrong-chain");
+  // Block building drops what the rules reject.
+  auto built = BuildBlock(builder.state, builder.tip, builder.log, m.Reap(builder.state, 10),
+                          builder.next_time_ms(), f.validator_keys[0].public_key(), true);
+  ASSERT_TRUE(built.ok());
+  ASSERT_EQ(built->rejected.size(), 1u);
+  EXPECT_STREQ(built->rejected[0].second.code(), "bad-validity");
+}
+
 TEST_F(MempoolTest, BoundedAndDropCascades) {
   Mempool m(MempoolOptions{3, 64ull << 20, 10000});
   auto a1 = f.Tx(0, f.Issue(0, "A1"));
