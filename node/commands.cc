@@ -9,6 +9,7 @@
 #include "node/keyfile.h"
 #include "node/node.h"
 #include "node/testnet.h"
+#include "node/tool_commands.h"
 #include "tools/loadgen.h"
 
 namespace certledger::node {
@@ -95,6 +96,7 @@ void RegisterCommands(CLI::App& app) {
   RegisterTestnet(app);
   RegisterNode(app);
   RegisterLoadgen(app);
+  RegisterToolCommands(app, &g_exit_code);
 }
 
 int ExitCode() { return g_exit_code; }

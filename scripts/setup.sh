@@ -7,9 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl python3
   libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libcereal-dev
   libboost-dev libboost-system-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libqrencode-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libqrencode-dev libpng-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  chromium wrk nginx
 )
 
 missing=()

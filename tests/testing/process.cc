@@ -1,5 +1,6 @@
 #include "tests/testing/process.h"
 
+#include <cstdio>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@ Process Process::Spawn(const std::vector<std::string>& argv, const std::string& 
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
+    std::perror(args[0]);  // into the log: why the child never ran
     ::_exit(127);
   }
   p.pid_ = pid;

@@ -1,0 +1,405 @@
+#include "node/tool_commands.h"
+
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "ledger/chain.h"
+#include "ledger/identifier.h"
+#include "node/keyfile.h"
+#include "tools/audit.h"
+#include "tools/document.h"
+#include "tools/http_client.h"
+#include "tools/qr.h"
+#include "tools/tx.h"
+#include "tools/verify.h"
+
+namespace certledger::node {
+
+namespace {
+
+using Json = nlohmann::json;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int Fail(const char* cmd, const std::string& msg, int code = 1) {
+  std::fprintf(stderr, "certledger %s: %s\n", cmd, msg.c_str());
+  return code;
+}
+
+std::string DateCst(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s + 8 * 3600);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+ledger::Result<ledger::Genesis> ReadGenesis(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return ledger::Status::IOError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto g = ledger::ParseGenesisJson(ss.str());
+  if (!g.ok()) return ledger::Status::InvalidArgument(path + ": " + g.status().message());
+  return g;
+}
+
+// ---- tx -----------------------------------------------------------------------------------------
+
+struct TxFlags {
+  std::string node, key, cosign_key, doc, out, json, agency;
+  uint64_t sequence = 0;
+  int wait_ms = 20000;
+  std::map<std::string, std::string> fields;
+  std::vector<std::string> intakes;
+  std::map<std::string, CLI::Option*> options;
+  CLI::Option* sequence_opt = nullptr;
+  CLI::Option* intake_opt = nullptr;
+};
+
+struct FieldFlag {
+  const char* name;
+  const char* help;
+};
+constexpr FieldFlag kSummaryFlags[] = {
+    {"permit-number", "Permit number, e.g. B320115S2026-0001"},
+    {"holder-kind", "organisation | individual"},
+    {"holder-name", "Holder name (an individual's stays off the ledger)"},
+    {"holder-id", "Holder's credit code (organisation) or citizen ID number (individual)"},
+    {"source", "surface | groundwater"},
+    {"annual-quantity", "Permitted annual quantity, m3"},
+    {"purpose", "Purpose, e.g. 城镇公共供水"},
+    {"location", "Abstraction location"},
+    {"division", "GB/T 2260 division code of the location"},
+    {"method", "Abstraction method"},
+    {"return-location", "Return-flow location"},
+};
+
+int RunTx(const std::string& action, const TxFlags& f) {
+  const std::string cmd = "tx " + action;
+  Json request = Json::object();
+  if (!f.json.empty()) {
+    std::ifstream in(f.json);
+    if (!in) return Fail(cmd.c_str(), "--json: cannot read " + f.json);
+    request = Json::parse(in, nullptr, false);
+    if (!request.is_object())
+      return Fail(cmd.c_str(), "--json: " + f.json + " is not a JSON object");
+  }
+  for (const auto& [name, opt] : f.options) {
+    if (opt->count() > 0) request[name] = f.fields.at(name);
+  }
+  if (f.intake_opt != nullptr && f.intake_opt->count() > 0) request["intake"] = f.intakes;
+
+  auto key = ReadKeyFile(f.key);
+  if (!key.ok()) return Fail(cmd.c_str(), "--key: " + key.status().message());
+  tools::TxBuildContext ctx(*key);
+  if (!f.cosign_key.empty()) {
+    auto ck = ReadKeyFile(f.cosign_key);
+    if (!ck.ok()) return Fail(cmd.c_str(), "--cosign-key: " + ck.status().message());
+    ctx.cosign_key = *ck;
+  }
+  if (!f.doc.empty()) {
+    auto prev = tools::ReadDocumentFile(f.doc);
+    if (!prev.ok()) return Fail(cmd.c_str(), "--doc: " + prev.status().message());
+    ctx.previous = *prev;
+  }
+  if (!f.agency.empty()) ctx.agency = f.agency;
+  if (f.sequence_opt != nullptr && f.sequence_opt->count() > 0) ctx.sequence = f.sequence;
+  ctx.now_s = NowMs() / 1000;
+
+  auto url = tools::ParseUrl(f.node);
+  if (!url.ok()) return Fail(cmd.c_str(), "--node: " + url.status().message());
+  tools::HttpClient client(*url, f.wait_ms + 10000);
+  auto chain = tools::FetchChainInfo(client);
+  if (!chain.ok()) return Fail(cmd.c_str(), "--node " + f.node + ": " + chain.status().message());
+  ctx.chain = &*chain;
+  auto built = tools::BuildTx(action, request, ctx);
+  if (!built.ok()) return Fail(cmd.c_str(), built.status().message());
+
+  std::string doc_path, doc_hash;
+  if (built->document) {
+    doc_hash = ledger::DocumentHash(*built->document).Hex();
+    doc_path = f.out;
+    if (doc_path.empty()) {
+      auto id = ledger::ParseCertificateId(built->document->identifier);
+      char v[8];
+      std::snprintf(v, sizeof v, "%03u", id ? id->version : 0u);
+      doc_path = (id ? id->serial : std::string("certificate")) + "-v" + v + ".json";
+    }
+    // Written before submitting, so the holder's copy (with its salt) is never lost.
+    if (auto st = tools::WriteDocumentFile(doc_path, *built->document); !st.ok()) {
+      return Fail(cmd.c_str(), "--out: " + st.message());
+    }
+  }
+  auto r = tools::SubmitTx(client, built->stx, f.wait_ms);
+  if (!r.ok()) {
+    return Fail(cmd.c_str(), "submitting to " + f.node + ": " + r.status().message() +
+                                 " (the outcome is unknown: check GET /v1/tx/" +
+                                 ledger::TxHash(built->stx.tx).Hex() + ")");
+  }
+  std::printf("tx %s (agency %s, sequence %llu)\n", r->tx_hash.c_str(),
+              built->stx.tx.agency.c_str(),
+              static_cast<unsigned long long>(built->stx.tx.sequence));
+  if (r->state == "rejected") {
+    if (!doc_path.empty()) std::filesystem::remove(doc_path);
+    std::printf("rejected: %s: %s\n", r->reason.c_str(), r->message.c_str());
+    return Fail(cmd.c_str(), "rejected (" + r->reason + ")");
+  }
+  if (r->state != "committed") {
+    std::printf("pending: not committed within %d ms\n", f.wait_ms);
+    if (!doc_path.empty())
+      std::printf("document %s\nwritten to %s\n", doc_hash.c_str(), doc_path.c_str());
+    return 3;
+  }
+  std::printf("committed at height %llu (event-log leaf %llu)\n",
+              static_cast<unsigned long long>(r->height),
+              static_cast<unsigned long long>(r->log_index));
+  if (built->document) {
+    std::printf("identifier %s\n", built->document->identifier.c_str());
+    std::printf("document %s\n", doc_hash.c_str());
+    std::printf("written to %s\n", doc_path.c_str());
+    std::printf("verify: %s\n", tools::VerificationUrl(f.node, doc_hash).c_str());
+  }
+  return 0;
+}
+
+void RegisterTx(CLI::App& app, int* exit_code) {
+  CLI::App* tx = app.add_subcommand("tx", "Build, sign and submit a certificate event");
+  tx->require_subcommand(1);
+  struct Action {
+    const char* name;
+    const char* help;
+  };
+  constexpr Action kActions[] = {
+      {"issue", "Issue a new water-abstraction permit (writes the holder's document)"},
+      {"change", "Change a permit: the next version (--doc CURRENT.json)"},
+      {"renew", "Renew a permit: the next version with a later --not-after (--doc CURRENT.json)"},
+      {"suspend", "Suspend a permit (暂扣)"},
+      {"resume", "Lift a suspension (暂扣发还)"},
+      {"revoke", "Revoke (吊销), cancel (注销) or withdraw (撤销) a permit"},
+      {"transfer", "Transfer a permit to another agency (--cosign-key of the receiver)"},
+  };
+  for (const auto& a : kActions) {
+    auto f = std::make_shared<TxFlags>();
+    CLI::App* c = tx->add_subcommand(a.name, a.help);
+    c->add_option("--node", f->node, "Node API URL, e.g. http://127.0.0.1:26700")->required();
+    c->add_option("--key", f->key, "The agency's issuing key file")->required();
+    c->add_option("--json", f->json, "Request fields as JSON (keys = flag names)");
+    c->add_option("--agency", f->agency, "Acting agency id (default: the key's agency)");
+    f->sequence_opt = c->add_option("--sequence", f->sequence, "Sequence (default: next)");
+    c->add_option("--wait-ms", f->wait_ms, "How long to wait for the commit")->default_val(20000);
+    const std::string name = a.name;
+    if (name == "issue" || name == "change" || name == "renew") {
+      c->add_option("--out", f->out,
+                    "Where to write the new document (default <serial>-vNNN.json)");
+    }
+    if (name != "issue") {
+      c->add_option("--doc", f->doc, "The certificate's current document JSON");
+    }
+    auto field = [&](const char* n, const char* help) {
+      f->options[n] = c->add_option(std::string("--") + n, f->fields[n], help);
+    };
+    if (name == "issue" || name == "change") {
+      for (const auto& s : kSummaryFlags) field(s.name, s.help);
+      f->intake_opt = c->add_option("--intake", f->intakes,
+                                    "Intake name,lon,lat[,state[,aquifer]] (repeatable)");
+    }
+    if (name == "issue") {
+      field("serial", "Certificate serial (upper-case letters and digits; default random)");
+      field("not-before", "Start of validity YYYY-MM-DD (default today)");
+    }
+    if (name == "issue" || name == "renew") field("not-after", "End of validity YYYY-MM-DD");
+    if (name == "change") field("changed-fields", "Comma list (default: computed)");
+    if (name == "suspend" || name == "resume" || name == "revoke" || name == "transfer") {
+      field("certificate", "Base identifier (or --doc)");
+    }
+    if (name == "suspend" || name == "resume" || name == "revoke") field("reason", "Reason");
+    if (name == "revoke")
+      field("kind", "revoked (吊销, default) | cancelled (注销) | withdrawn (撤销)");
+    if (name == "transfer") {
+      field("to-agency", "Receiving agency id");
+      c->add_option("--cosign-key", f->cosign_key, "The receiving agency's issuing key file");
+    }
+    c->callback([f, name, exit_code] { *exit_code = RunTx(name, *f); });
+  }
+}
+
+// ---- verify -------------------------------------------------------------------------------------
+
+struct VerifyFlags {
+  std::string hash, node, genesis, answer;
+  bool no_replay = false;
+};
+
+int RunVerify(const VerifyFlags& f) {
+  auto hash = ledger::Hash256::FromHexString(f.hash);
+  if (!hash) return Fail("verify", "--hash: expected 64 hex characters");
+  auto genesis = ReadGenesis(f.genesis);
+  if (!genesis.ok()) return Fail("verify", "--genesis: " + genesis.status().message());
+  std::string body;
+  if (!f.answer.empty()) {
+    std::ifstream in(f.answer);
+    if (!in) return Fail("verify", "--answer: cannot read " + f.answer);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+  } else {
+    if (f.node.empty()) return Fail("verify", "--node: required (or --answer FILE)");
+    auto url = tools::ParseUrl(f.node);
+    if (!url.ok()) return Fail("verify", "--node: " + url.status().message());
+    tools::HttpClient client(*url, 15000);
+    auto r = client.Get("/v1/verify/" + hash->Hex());
+    if (!r.ok()) return Fail("verify", "GET /v1/verify: " + r.status().message());
+    if (r->status != 200 && r->status != 404) {
+      return Fail("verify", "GET /v1/verify: HTTP " + std::to_string(r->status) + ": " +
+                                r->body.substr(0, 200));
+    }
+    body = r->body;
+  }
+  if (body.size() > (4u << 20)) return Fail("verify", "the answer is larger than 4 MiB");
+  Json answer = Json::parse(body, nullptr, false);
+  if (answer.is_discarded()) return Fail("verify", "the answer is not JSON");
+  tools::VerifyOptions o;
+  o.document_hash = *hash;
+  o.now_ms = NowMs();
+  if (!f.no_replay && !f.node.empty()) {
+    const std::string node = f.node;
+    const ledger::Genesis g = *genesis;
+    o.resolve_validators = [node, g](uint64_t height) {
+      return tools::ReplayValidatorSet(node, g, height);
+    };
+  }
+  auto v = tools::CheckVerificationAnswer(answer, *genesis, o);
+  if (!v.ok()) return Fail("verify", "verification FAILED: " + v.status().message());
+  std::printf("%s\n", tools::StatusLine(*v).c_str());
+  if (v->status != "unknown") {
+    std::printf("certificate %s version %u", v->certificate.c_str(), v->version);
+    if (v->current_version != 0) std::printf(" (current %u)", v->current_version);
+    std::printf("\nissuer %s%s%s%s\n", v->issuer_name.c_str(), v->issuer_name.empty() ? "" : " (",
+                v->issuer.c_str(), v->issuer_name.empty() ? "" : ")");
+    if (v->not_after != 0) {
+      std::printf("valid until %s (China Standard Time)%s\n", DateCst(v->not_after).c_str(),
+                  v->not_after_proven ? "" : " [from the answer]");
+    }
+  }
+  std::printf(
+      "proof: block %llu, committed by %zu validator(s) with power %llu of %llu; %zu "
+      "event(s) verified against log root %s\n",
+      static_cast<unsigned long long>(v->header.height), v->signers,
+      static_cast<unsigned long long>(v->signed_power),
+      static_cast<unsigned long long>(v->total_power), v->events,
+      v->header.log_root.Hex().substr(0, 16).c_str());
+  for (const auto& n : v->notes) std::printf("note: %s\n", n.c_str());
+  return v->status == "unknown" ? 2 : 0;
+}
+
+void RegisterVerify(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<VerifyFlags>();
+  CLI::App* c = app.add_subcommand(
+      "verify", "Check a node's verification answer against the genesis validator set");
+  c->add_option("--hash", f->hash, "Document hash (from the QR code)")->required();
+  c->add_option("--node", f->node, "Node API URL to ask");
+  c->add_option("--genesis", f->genesis, "The genesis file you trust")->required();
+  c->add_option("--answer", f->answer, "Check a saved /v1/verify answer instead of asking");
+  c->add_flag("--no-replay", f->no_replay,
+              "Do not replay the chain when the validator set changed since genesis");
+  c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
+}
+
+// ---- audit --------------------------------------------------------------------------------------
+
+void RegisterAudit(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<tools::AuditOptions>();
+  auto report = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("audit", "Replay the whole ledger from genesis and report");
+  c->add_option("--home", o->home, "A stopped node's home directory (or a copy of it)");
+  c->add_option("--node", o->node_url, "Or a node's API URL");
+  c->add_option("--genesis", o->genesis_file,
+                "The genesis you trust (default <home>/genesis.json)");
+  c->add_option("--report", *report, "Write PREFIX.json and PREFIX.csv");
+  c->add_option("--seed", o->seed, "Seed of the certificate sample")->default_val(1);
+  c->add_option("--sample", o->sample_fraction, "Fraction of certificates to sample")
+      ->default_val(0.01);
+  c->callback([o, report, exit_code] {
+    const bool tty = ::isatty(STDOUT_FILENO) == 1;
+    if (tty) {
+      o->progress = [last = -1](uint64_t h, uint64_t top) mutable {
+        const int pct = top == 0 ? 100 : static_cast<int>(h * 100 / top);
+        if (pct == last) return;
+        last = pct;
+        std::string bar(static_cast<size_t>(pct / 2), '#');
+        bar.resize(50, '.');
+        std::printf("\r[%s] %3d%% block %llu/%llu", bar.c_str(), pct,
+                    static_cast<unsigned long long>(h), static_cast<unsigned long long>(top));
+        std::fflush(stdout);
+      };
+    }
+    auto r = tools::RunAudit(*o);
+    if (tty) std::printf("\n");
+    if (!r.ok()) {
+      *exit_code = Fail("audit", r.status().message());
+      return;
+    }
+    std::printf("%s", r->ToText().c_str());
+    if (!report->empty()) {
+      if (auto st = tools::WriteAuditReport(*r, *report); !st.ok()) {
+        *exit_code = Fail("audit", st.message());
+        return;
+      }
+      std::printf("report: %s.json, %s.csv\n", report->c_str(), report->c_str());
+    }
+    *exit_code = r->ok() ? 0 : 1;
+  });
+}
+
+// ---- qr -----------------------------------------------------------------------------------------
+
+void RegisterQr(CLI::App& app, int* exit_code) {
+  auto hash = std::make_shared<std::string>();
+  auto node = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto scale = std::make_shared<int>(8);
+  CLI::App* c = app.add_subcommand("qr", "Write the QR code of a document's verification URL");
+  c->add_option("--hash", *hash, "Document hash")->required();
+  c->add_option("--node", *node, "Node URL the code points at")->required();
+  c->add_option("--out", *out, "Output file, .png or .svg")->required();
+  c->add_option("--scale", *scale, "PNG pixels per module")->default_val(8);
+  c->callback([hash, node, out, scale, exit_code] {
+    auto h = ledger::Hash256::FromHexString(*hash);
+    if (!h) {
+      *exit_code = Fail("qr", "--hash: expected 64 hex characters");
+      return;
+    }
+    const std::string url = tools::VerificationUrl(*node, h->Hex());
+    if (auto st = tools::WriteQr(url, *out, *scale); !st.ok()) {
+      *exit_code = Fail("qr", st.message());
+      return;
+    }
+    std::printf("%s\n%s\n", out->c_str(), url.c_str());
+  });
+}
+
+}  // namespace
+
+void RegisterToolCommands(CLI::App& app, int* exit_code) {
+  RegisterTx(app, exit_code);
+  RegisterVerify(app, exit_code);
+  RegisterAudit(app, exit_code);
+  RegisterQr(app, exit_code);
+}
+
+}  // namespace certledger::node
