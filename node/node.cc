@@ -193,7 +193,22 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
 
   // Transactions.
   RejectedLog rejected_;
-  std::multimap<Hash256, std::function<void(api::TxStatusInfo)>> waiters_;
+  // Callers waiting for a transaction's outcome, by transaction, each with its own id so that
+  // its timeout can find it (or find it gone) without holding an iterator.
+  struct Waiter {
+    uint64_t id;
+    std::function<void(api::TxStatusInfo)> done;
+  };
+  std::map<Hash256, std::vector<Waiter>> waiters_;
+  uint64_t next_waiter_id_ = 1;
+  // Answers and removes every waiter of `h`.
+  void AnswerWaiters(const Hash256& h) {
+    auto it = waiters_.find(h);
+    if (it == waiters_.end()) return;
+    std::vector<Waiter> ws = std::move(it->second);
+    waiters_.erase(it);
+    for (auto& w : ws) w.done(GetTx(h));
+  }
 
   // Metrics (loop thread writes; read under status_mu_ via snapshot strings).
   uint64_t blocks_committed_ = 0, txs_committed_ = 0, rounds_total_ = 0;
@@ -291,8 +306,11 @@ void Node::Impl::Shutdown(const ledger::Status& why) {
   shutting_down_ = true;
   exit_status_ = why;
   if (why.ok()) log_->info("shutting down");
-  for (auto& [h, done] : waiters_) done(GetTx(h));
+  auto all = std::move(waiters_);
   waiters_.clear();
+  for (auto& [h, ws] : all) {
+    for (auto& w : ws) w.done(GetTx(h));
+  }
   if (transport_) transport_->Stop();
   loop_.Stop();
 }
@@ -381,16 +399,19 @@ void Node::Impl::WaitTx(const Hash256& h, uint32_t timeout_ms,
       done(now);
       return;
     }
-    auto it = waiters_.emplace(h, std::move(done));
-    loop_.RunAfter(timeout_ms, [this, h, it]() {
-      // The waiter may have been answered already: find it by identity.
-      for (auto w = waiters_.lower_bound(h); w != waiters_.end() && w->first == h; ++w) {
-        if (w == it) {
-          auto fn = std::move(w->second);
-          waiters_.erase(w);
-          fn(GetTx(h));
-          return;
-        }
+    const uint64_t id = next_waiter_id_++;
+    waiters_[h].push_back({id, std::move(done)});
+    loop_.RunAfter(timeout_ms, [this, h, id]() {
+      auto it = waiters_.find(h);
+      if (it == waiters_.end()) return;  // answered already
+      auto& ws = it->second;
+      for (auto w = ws.begin(); w != ws.end(); ++w) {
+        if (w->id != id) continue;
+        auto fn = std::move(w->done);
+        ws.erase(w);
+        if (ws.empty()) waiters_.erase(it);
+        fn(GetTx(h));
+        return;
       }
     });
   });
@@ -505,11 +526,7 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
       } else {
         rejected_.Add(dropped, "bad-sequence", "an earlier transaction of the agency was rejected");
       }
-      auto range = waiters_.equal_range(dropped);
-      std::vector<std::function<void(api::TxStatusInfo)>> fns;
-      for (auto w = range.first; w != range.second; ++w) fns.push_back(std::move(w->second));
-      waiters_.erase(range.first, range.second);
-      for (auto& fn : fns) fn(GetTx(dropped));
+      AnswerWaiters(dropped);
     }
   }
   const Hash256 id = ledger::BlockHash(built->block.header);
@@ -593,11 +610,7 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
   validated_.clear();
   for (const auto& stx : block.txs) {
     const Hash256 h = ledger::TxHash(stx.tx);
-    auto range = waiters_.equal_range(h);
-    std::vector<std::function<void(api::TxStatusInfo)>> fns;
-    for (auto w = range.first; w != range.second; ++w) fns.push_back(std::move(w->second));
-    waiters_.erase(range.first, range.second);
-    for (auto& fn : fns) fn(GetTx(h));
+    AnswerWaiters(h);
   }
   if (block.header.height % 100 == 0 || !block.txs.empty()) {
     log_->info("committed height {} ({} txs, block {})", block.header.height, block.txs.size(),
