@@ -450,14 +450,15 @@ Result<Verification> Verify(const ledger::Store& store, const Hash256& document_
     auto loc = store.GetLeafLocation(entry.log_index);
     if (!loc.ok()) return loc.status();
     e.location = *loc;
-    auto block = store.GetBlock(loc->height);
-    if (!block.ok()) return block.status();
-    if (loc->index >= block->txs.size() ||
-        ledger::TxHash(block->txs[loc->index].tx) != entry.tx_hash) {
+    // The leaf alone: decoding its whole block for one transaction would dominate the cost.
+    auto leaf = store.GetLeaf(entry.log_index);
+    if (!leaf.ok()) return leaf.status();
+    auto stx = ledger::Decode<ledger::SignedTransaction>(*leaf);
+    if (!stx.ok() || ledger::TxHash(stx->tx) != entry.tx_hash) {
       return Status::Corruption("leaf " + std::to_string(entry.log_index) +
                                 " does not hold the recorded transaction");
     }
-    e.leaf = ledger::TxLeaf(block->txs[loc->index]);
+    e.leaf = std::move(leaf).value();
     auto path = log.InclusionProof(entry.log_index, v.header->log_size, store);
     if (!path.ok()) return path.status();
     e.path = std::move(path).value();
@@ -1104,13 +1105,12 @@ struct Api::Routes {
     if (!root.ok()) return c.reply(StorageError(root.status()));
     auto loc = store().GetLeafLocation(*leaf);
     if (!loc.ok()) return c.reply(StorageError(loc.status()));
-    auto block = store().GetBlock(loc->height);
-    if (!block.ok()) return c.reply(StorageError(block.status()));
-    if (loc->index >= block->txs.size()) {
-      return c.reply(StorageError(Status::Corruption("leaf location out of range")));
-    }
-    const auto& stx = block->txs[loc->index];
-    ledger::Bytes data = ledger::TxLeaf(stx);
+    auto leaf_data = store().GetLeaf(*leaf);
+    if (!leaf_data.ok()) return c.reply(StorageError(leaf_data.status()));
+    auto decoded = ledger::Decode<ledger::SignedTransaction>(*leaf_data);
+    if (!decoded.ok()) return c.reply(StorageError(Status::Corruption("leaf does not decode")));
+    const auto& stx = *decoded;
+    ledger::Bytes data = std::move(leaf_data).value();
     Json path = Json::array();
     for (const auto& h : *proof) path.push_back(h.Hex());
     c.reply(JsonResponse(Json{{"leaf_index", *leaf},

@@ -180,6 +180,12 @@ class LevelDBStore final : public Store {
   Result<TxLocation> GetLeafLocation(uint64_t log_index) const override {
     return ReadLocation(HeightKey('l', log_index), "leaf " + std::to_string(log_index));
   }
+  Result<Bytes> GetLeaf(uint64_t log_index) const override {
+    std::string raw;
+    Status st = RawGet(HeightKey('t', log_index), &raw, "leaf data " + std::to_string(log_index));
+    if (!st.ok()) return st;
+    return Bytes(raw.begin(), raw.end());
+  }
   Result<std::vector<Hash256>> AgencyTxs(const std::string& agency, uint64_t from_sequence,
                                          size_t limit) const override;
 
@@ -311,6 +317,7 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
     Bytes enc = EncodeLocation(loc);
     batch.Put(TxKey(effects.tx_hashes[i]), AsSlice(enc));
     batch.Put(HeightKey('l', loc.log_index), AsSlice(enc));
+    batch.Put(HeightKey('t', loc.log_index), AsSlice(TxLeaf(block.txs[i])));
     const Hash256& th = effects.tx_hashes[i];
     batch.Put(AgencyTxKey(block.txs[i].tx.agency, block.txs[i].tx.sequence),
               leveldb::Slice(reinterpret_cast<const char*>(th.data()), th.size()));

@@ -54,6 +54,9 @@ class Store : public StateReader, public MerkleNodeReader {
   virtual Result<TxLocation> GetTxLocation(const Hash256& tx_hash) const = 0;
   // The location of event-log leaf `log_index`.
   virtual Result<TxLocation> GetLeafLocation(uint64_t log_index) const = 0;
+  // The data of event-log leaf `log_index`: the encoded SignedTransaction (TxLeaf), without
+  // reading its whole block.
+  virtual Result<Bytes> GetLeaf(uint64_t log_index) const = 0;
   // Hashes of the committed transactions of `agency` with sequence >= `from_sequence`,
   // ascending, at most `limit`.
   virtual Result<std::vector<Hash256>> AgencyTxs(const std::string& agency, uint64_t from_sequence,

@@ -205,6 +205,7 @@ class LaggingStore : public Store {
   Result<TxLocation> GetLeafLocation(uint64_t i) const override {
     return inner_->GetLeafLocation(i);
   }
+  Result<ledger::Bytes> GetLeaf(uint64_t i) const override { return inner_->GetLeaf(i); }
   Result<std::vector<Hash256>> AgencyTxs(const std::string& a, uint64_t from,
                                          size_t limit) const override {
     return inner_->AgencyTxs(a, from, limit);

@@ -133,6 +133,10 @@ TEST(LevelDBStoreTest, AppendReadBackAndReopen) {
   auto leaf = store->GetLeafLocation(9);
   ASSERT_TRUE(leaf.ok());
   EXPECT_EQ(leaf->height, 3u);
+  auto leaf_data = store->GetLeaf(9);
+  ASSERT_TRUE(leaf_data.ok());
+  EXPECT_EQ(*leaf_data, TxLeaf(tx));
+  EXPECT_TRUE(store->GetLeaf(20).status().IsNotFound());
   EXPECT_TRUE(store->GetTxLocation(Sha256(AsBytes("nope"))).status().IsNotFound());
   auto agency_txs = store->AgencyTxs(f.id(1), 1, 100);
   ASSERT_TRUE(agency_txs.ok());
