@@ -244,5 +244,77 @@ TEST(ClusterTest, ObserverFollowsTheChainAndServesReads) {
   EXPECT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(via_observer.tx)); }));
 }
 
+// The HTTP API of a real node process answers bad requests with the documented status and
+// error code (the handler tests cover the same against a fake node, 503 included).
+TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
+  Cluster c(4);
+  // node3 gets a tight rate limit, to see 429.
+  {
+    const fs::path cfg = fs::path(c.node(3).home) / "config.json";
+    std::ifstream in(cfg);
+    Json j = Json::parse(in);
+    in.close();
+    j["api"]["rate_limit_per_second"] = 1;
+    j["api"]["rate_limit_burst"] = 2;
+    std::ofstream(cfg) << j.dump(2);
+  }
+  c.StartAll();
+  for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  auto code_of = [](const tools::HttpResponse& r) {
+    Json j = Json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+  };
+  auto client = c.Client(0);
+  auto r = client->Post("/v1/tx", "{not json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(code_of(*r), "bad-json");
+  r = client->Get("/v1/verify/zz");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  r = client->Get("/v1/blocks/999999");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(code_of(*r), "not-found");
+  r = client->Raw("DELETE /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 405);
+  r = client->Post("/v1/tx", std::string(2 << 20, ' '));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 413);
+  // 422: a rule rejection carries the state machine's reason code unchanged.
+  auto bad = c.IssueTx(0, "ER1000");
+  bad.signatures[0].signature.bytes[7] ^= 1;
+  r = client->Post("/v1/tx", Json{{"encoded", ToHex(Encode(bad))}}.dump());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 422);
+  EXPECT_EQ(code_of(*r), "bad-signature");
+  // 409: a second, different transaction with a sequence that is taken.
+  auto first = c.IssueTx(1, "ER2000");
+  ASSERT_TRUE(c.Submit(0, first));
+  SignedTransaction clash = first;
+  std::get<IssueEvent>(clash.tx.event).not_after -= 86400;
+  clash.signatures.clear();
+  auto key = node::ReadKeyFile(
+      Json::parse(std::ifstream(c.dir() / "network.json"))["agencies"][1]["issuing_key_file"]
+          .get<std::string>());
+  ASSERT_TRUE(key.ok());
+  ChainFixture::SignWith(&clash, *key);
+  r = client->Post("/v1/tx", Json{{"encoded", ToHex(Encode(clash))}}.dump());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 409) << r->body;
+  // 429 from the rate-limited node.
+  auto limited = c.Client(3);
+  int too_many = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto q = limited->Get("/v1/status");
+    if (q.ok() && q->status == 429) {
+      ++too_many;
+      EXPECT_EQ(code_of(*q), "rate-limited");
+    }
+  }
+  EXPECT_GT(too_many, 0);
+}
+
 }  // namespace
 }  // namespace certledger::testing
