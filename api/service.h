@@ -24,11 +24,11 @@ struct PeerStatus {
 struct NodeStatus {
   std::string moniker;
   std::string chain_id;
-  bool validator = false;     // false: observer
+  bool validator = false;  // false: observer
   ledger::PublicKey node_key;
-  uint64_t height = 0;        // last committed block
-  uint32_t round = 0;         // consensus round of height + 1
-  bool syncing = false;       // behind peers and catching up (reads may be stale)
+  uint64_t height = 0;   // last committed block
+  uint32_t round = 0;    // consensus round of height + 1
+  bool syncing = false;  // behind peers and catching up (reads may be stale)
   uint64_t best_peer_height = 0;
   size_t mempool_txs = 0;
   uint64_t mempool_bytes = 0;

@@ -68,10 +68,9 @@ class Cluster {
   explicit Cluster(int validators, int observers = 0) {
     std::random_device rd;
     dir_ = fs::temp_directory_path() / ("certledger-cluster-" + std::to_string(rd()));
-    Process gen = Process::Spawn(
-        {kBinary, "testnet", "--validators", std::to_string(validators), "--observers",
-         std::to_string(observers), "--out", dir_.string()},
-        (fs::temp_directory_path() / "certledger-testnet.log").string());
+    Process gen = Process::Spawn({kBinary, "testnet", "--validators", std::to_string(validators),
+                                  "--observers", std::to_string(observers), "--out", dir_.string()},
+                                 (fs::temp_directory_path() / "certledger-testnet.log").string());
     EXPECT_TRUE(gen.Wait(30000));
     std::ifstream in(dir_ / "network.json");
     Json net = Json::parse(in);

@@ -1,10 +1,10 @@
 #include "tests/testing/process.h"
 
-#include <cstdio>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include <chrono>
 #include <thread>
