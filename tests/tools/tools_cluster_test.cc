@@ -308,6 +308,81 @@ TEST(ToolsClusterTest, IssueVerifyChangeRevokeAcrossAgenciesAndRejectTamperedAns
   EXPECT_NE(out.find("--annual-quantity"), std::string::npos) << out;
 }
 
+// Transfer of authority through the CLI (both agencies sign), and `certledger verify` trusting
+// only genesis after the validator set changed (it replays the chain to learn the new set).
+TEST(ToolsClusterTest, TransferThenVerifyAcrossAValidatorSetChange) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 1, 30000)) << "node" << i;
+  Net n = Load(c);
+  std::string out;
+  const fs::path d1 = c.dir() / "t1.json", d2 = c.dir() / "t2.json";
+  ASSERT_EQ(RunCli(c.dir(), IssueArgs(n, 0, 0, "TR0001", d1), &out), 0) << out;
+  const std::string to = n.network["agencies"][1]["id"].get<std::string>();
+  ASSERT_EQ(RunCli(c.dir(),
+                   {"tx", "transfer", "--node", n.api(0), "--key", n.key(0), "--doc", d1.string(),
+                    "--to-agency", to, "--cosign-key", n.key(1)},
+                   &out),
+            0)
+      << out;
+  // The receiving agency now controls it; the issuing agency no longer does.
+  ASSERT_EQ(RunCli(c.dir(),
+                   {"tx", "change", "--node", n.api(1), "--key", n.key(1), "--doc", d1.string(),
+                    "--annual-quantity", "900000", "--out", d2.string()},
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(RunCli(c.dir(),
+                   {"tx", "suspend", "--node", n.api(0), "--key", n.key(0), "--doc", d2.string(),
+                    "--reason", "检查"},
+                   &out),
+            0);
+  EXPECT_NE(out.find("not-issuer"), std::string::npos) << out;
+
+  // Governance: the same validators with new powers, signed by three of four validators.
+  ValidatorSet next = c.genesis().validators;
+  next.validators[0].power = 20;
+  const std::string ministry = n.network["agencies"][3]["id"].get<std::string>();
+  tools::HttpClient client(*tools::ParseUrl(n.api(0)), 5000);
+  auto listing = client.Get("/v1/agencies");
+  ASSERT_TRUE(listing.ok());
+  uint64_t last = 0;
+  for (const auto& a : Json::parse(listing->body)["agencies"]) {
+    if (a["id"] == ministry) last = a["sequence"].get<uint64_t>();
+  }
+  SignedTransaction gov;
+  gov.tx.chain_id = c.genesis().params.chain_id;
+  gov.tx.agency = ministry;
+  gov.tx.sequence = last + 1;
+  gov.tx.event = UpdateValidatorsEvent{next};
+  for (size_t i = 0; i < 3; ++i) {
+    auto key = node::ReadKeyFile((fs::path(c.node(i).home) / "validator_key.json").string());
+    ASSERT_TRUE(key.ok());
+    ChainFixture::SignWith(&gov, *key);
+  }
+  ASSERT_TRUE(c.Submit(0, gov));
+  ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(gov.tx)); }));
+  const int64_t changed_at = c.Height(0);
+  ASSERT_TRUE(c.WaitHeight(0, changed_at + 3, 30000));
+
+  // A certificate issued under the new set verifies against genesis through the replay ...
+  const fs::path d3 = c.dir() / "t3.json";
+  ASSERT_EQ(RunCli(c.dir(), IssueArgs(n, 2, 2, "TR0003", d3), &out), 0) << out;
+  const std::string h3 = DocHash(d3);
+  ASSERT_EQ(
+      RunCli(c.dir(), {"verify", "--hash", h3, "--node", n.api(3), "--genesis", n.genesis()}, &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("Valid"), std::string::npos) << out;
+  // ... and without the replay the verifier says it cannot check the changed set.
+  EXPECT_NE(
+      RunCli(c.dir(),
+             {"verify", "--hash", h3, "--node", n.api(3), "--genesis", n.genesis(), "--no-replay"},
+             &out),
+      0);
+  EXPECT_NE(out.find("validator set changed"), std::string::npos) << out;
+}
+
 TEST(ToolsClusterTest, AuditReplaysAStoppedNodeAndNamesATamperedHeight) {
   Cluster c(4);
   c.StartAll();
