@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "ledger/chain.h"
 #include "node/config.h"
@@ -44,6 +45,33 @@ int FindFreePort(const std::string& host) {
   }
   ::close(fd);
   return port;
+}
+
+std::vector<int> FindFreePorts(const std::string& host, int n) {
+  // Hold every bound socket until all are chosen, so that no port is handed out twice.
+  std::vector<int> fds, ports;
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  for (int attempt = 0; attempt < 2000 && static_cast<int>(ports.size()) < n; ++attempt) {
+    const int port = pick(rng);
+    if (std::find(ports.begin(), ports.end(), port) != ports.end()) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      fds.push_back(fd);
+      ports.push_back(port);
+    } else {
+      ::close(fd);
+    }
+  }
+  for (int fd : fds) ::close(fd);
+  if (static_cast<int>(ports.size()) < n) return {};
+  return ports;
 }
 
 namespace {
@@ -181,12 +209,17 @@ Status GenerateTestnet(const TestnetOptions& o) {
   const int nodes = o.validators + o.observers;
   std::vector<NodeConfig> configs(static_cast<size_t>(nodes));
   std::vector<ledger::PrivateKey> node_keys;
+  std::vector<int> free_ports;
+  if (!o.base_port) {
+    free_ports = FindFreePorts(o.host, 2 * nodes);
+    if (free_ports.empty()) return Status::IOError("no free ports on " + o.host);
+  }
   for (int i = 0; i < nodes; ++i) {
     NodeConfig& c = configs[static_cast<size_t>(i)];
     c.moniker = "node" + std::to_string(i);
-    const int p2p = o.base_port ? o.base_port + i : FindFreePort(o.host);
-    const int api = o.base_port ? o.base_port + 100 + i : FindFreePort(o.host);
-    if (p2p == 0 || api == 0) return Status::IOError("no free port on " + o.host);
+    const int p2p = o.base_port ? o.base_port + i : free_ports[static_cast<size_t>(2 * i)];
+    const int api =
+        o.base_port ? o.base_port + 100 + i : free_ports[static_cast<size_t>(2 * i + 1)];
     c.p2p_listen = {o.host, static_cast<uint16_t>(p2p)};
     c.api_listen = {o.host, static_cast<uint16_t>(api)};
     c.api_rate_limit_per_second = 0;  // a local network: the load generator must not be throttled

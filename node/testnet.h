@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ledger/status.h"
 
@@ -23,5 +24,8 @@ ledger::Status GenerateTestnet(const TestnetOptions& options);
 
 // A TCP port on `host` that was free a moment ago (bind to 0, read, close).
 int FindFreePort(const std::string& host);
+// `n` distinct TCP ports on `host`, free a moment ago, chosen below the kernel's ephemeral range
+// (so outgoing connections do not take them before the nodes start). Empty on failure.
+std::vector<int> FindFreePorts(const std::string& host, int n);
 
 }  // namespace certledger::node

@@ -167,8 +167,10 @@ TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
   std::ifstream cin(fs::path(c.node(3).home) / "config.json");
   Json cfg = Json::parse(cin);
   cfg["moniker"] = "rogue";
-  cfg["p2p"]["listen"] = "127.0.0.1:" + std::to_string(node::FindFreePort("127.0.0.1"));
-  cfg["api"]["listen"] = "127.0.0.1:" + std::to_string(node::FindFreePort("127.0.0.1"));
+  const std::vector<int> ports = node::FindFreePorts("127.0.0.1", 2);
+  ASSERT_EQ(ports.size(), 2u);
+  cfg["p2p"]["listen"] = "127.0.0.1:" + std::to_string(ports[0]);
+  cfg["api"]["listen"] = "127.0.0.1:" + std::to_string(ports[1]);
   std::ofstream(rogue / "config.json") << cfg.dump(2);
   ASSERT_TRUE(
       node::WriteKeyFile((rogue / "validator_key.json").string(), PrivateKey::Generate()).ok());

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "ledger/chain.h"
 #include "node/keyfile.h"
@@ -97,6 +98,14 @@ TEST(TestnetTest, GeneratesAConsistentNetwork) {
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     EXPECT_EQ(c->IsObserver(), i == 4);
     EXPECT_EQ(c->peers.size(), i == 4 ? 4u : 4u);  // validators: 3 validators + the observer
+  }
+  // Every port of every node is distinct (regression: free ports were once handed out twice).
+  std::set<int> ports;
+  for (int i = 0; i < 5; ++i) {
+    auto c = LoadConfig((dir / ("node" + std::to_string(i))).string());
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(ports.insert(c->p2p_listen.port).second);
+    EXPECT_TRUE(ports.insert(c->api_listen.port).second);
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "network.json"));
   EXPECT_TRUE(std::filesystem::exists(dir / "agencies" / "jiangsu" / "issuing_key.json"));

@@ -347,7 +347,8 @@ TEST(ToolsClusterTest, TransferThenVerifyAcrossAValidatorSetChange) {
   auto listing = client.Get("/v1/agencies");
   ASSERT_TRUE(listing.ok());
   uint64_t last = 0;
-  for (const auto& a : Json::parse(listing->body)["agencies"]) {
+  const Json agencies = Json::parse(listing->body);  // named: it must outlive the loop
+  for (const auto& a : agencies["agencies"]) {
     if (a["id"] == ministry) last = a["sequence"].get<uint64_t>();
   }
   SignedTransaction gov;
