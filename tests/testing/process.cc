@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
@@ -15,6 +16,8 @@ Process Process::Spawn(const std::vector<std::string>& argv, const std::string& 
   Process p;
   pid_t pid = ::fork();
   if (pid == 0) {
+    // If the test process dies (a crash, a sanitizer abort), its children die with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
