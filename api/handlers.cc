@@ -784,35 +784,37 @@ struct Api::Routes {
     NodeService* node = node_;
     uint32_t timeout_ms = static_cast<uint32_t>(*timeout);
     Reply reply = c.reply;
-    node_->SubmitTx(std::move(stx), [node, wait, timeout_ms, reply](SubmitResult r) {
-      const std::string hash = r.tx_hash.Hex();
-      switch (r.code) {
-        case SubmitResult::Code::kAccepted:
-          if (!wait) {
-            reply(JsonResponse(Json{{"tx_hash", hash}, {"state", "pending"}}, 202));
-            return;
+    node_->SubmitTx(
+        std::move(stx), "client:" + c.request.client,
+        [node, wait, timeout_ms, reply](SubmitResult r) {
+          const std::string hash = r.tx_hash.Hex();
+          switch (r.code) {
+            case SubmitResult::Code::kAccepted:
+              if (!wait) {
+                reply(JsonResponse(Json{{"tx_hash", hash}, {"state", "pending"}}, 202));
+                return;
+              }
+              node->WaitTx(r.tx_hash, timeout_ms,
+                           [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
+              return;
+            case SubmitResult::Code::kCommitted:
+              reply(TxStateResponse(node->GetTx(r.tx_hash), true));
+              return;
+            case SubmitResult::Code::kRejected:
+              reply(TxError(422, r.reason.empty() ? "rejected" : r.reason, r.message, hash));
+              return;
+            case SubmitResult::Code::kConflict:
+              reply(TxError(409, r.reason.empty() ? "conflict" : r.reason, r.message, hash));
+              return;
+            case SubmitResult::Code::kBusy:
+              reply(TxError(429, r.reason.empty() ? "mempool-full" : r.reason, r.message, hash));
+              return;
+            case SubmitResult::Code::kUnavailable:
+              reply(TxError(503, r.reason.empty() ? "unavailable" : r.reason, r.message, hash));
+              return;
           }
-          node->WaitTx(r.tx_hash, timeout_ms,
-                       [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
-          return;
-        case SubmitResult::Code::kCommitted:
-          reply(TxStateResponse(node->GetTx(r.tx_hash), true));
-          return;
-        case SubmitResult::Code::kRejected:
-          reply(TxError(422, r.reason.empty() ? "rejected" : r.reason, r.message, hash));
-          return;
-        case SubmitResult::Code::kConflict:
-          reply(TxError(409, r.reason.empty() ? "conflict" : r.reason, r.message, hash));
-          return;
-        case SubmitResult::Code::kBusy:
-          reply(TxError(429, r.reason.empty() ? "mempool-full" : r.reason, r.message, hash));
-          return;
-        case SubmitResult::Code::kUnavailable:
-          reply(TxError(503, r.reason.empty() ? "unavailable" : r.reason, r.message, hash));
-          return;
-      }
-      reply(Error(500, "internal", "unknown submit result"));
-    });
+          reply(Error(500, "internal", "unknown submit result"));
+        });
   }
 
   static Response TxError(int status, const std::string& code, const std::string& message,

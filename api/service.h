@@ -71,8 +71,10 @@ class NodeService {
   [[nodiscard]] virtual NodeStatus Status() const = 0;
   // The node's committed chain. Reads only.
   [[nodiscard]] virtual const ledger::Store& store() const = 0;
-  // Validates and admits `tx` to the mempool (and gossips it); `done` gets the result.
-  virtual void SubmitTx(ledger::SignedTransaction tx, std::function<void(SubmitResult)> done) = 0;
+  // Validates and admits `tx` to the mempool (and gossips it); `done` gets the result. `source`
+  // names the submitter ("client:<address>") for the mempool's per-source quota.
+  virtual void SubmitTx(ledger::SignedTransaction tx, std::string source,
+                        std::function<void(SubmitResult)> done) = 0;
   [[nodiscard]] virtual TxStatusInfo GetTx(const ledger::Hash256& tx_hash) const = 0;
   // Calls `done` once `tx_hash` is committed or rejected, or with its state at the deadline.
   virtual void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,

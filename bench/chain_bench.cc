@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "bench/accept_all_verifier.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
 #include "ledger/leveldb_store.h"
@@ -104,8 +105,7 @@ void BM_StoreAppend(benchmark::State& state) {
       auto txs = SignedIssues(f, per_block, /*sign=*/false, done);
       auto t0 = std::chrono::steady_clock::now();
       auto built = BuildBlock(store, store.Tip(), store.Log(), txs, store.Tip().time_ms + 1000,
-                              f.validator_keys[0].public_key(),
-                              /*verified=*/true);
+                              f.validator_keys[0].public_key(), bench::AcceptAllVerifier());
       auto t1 = std::chrono::steady_clock::now();
       if (!built.ok() || built->block.txs.size() != per_block) {
         state.SkipWithError(!built.ok() ? built.status().ToString().c_str()

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "bench/accept_all_verifier.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
     }
     const ledger::ChainTip tip = (*store)->Tip();
     auto built = ledger::BuildBlock(**store, tip, (*store)->Log(), txs, tip.time_ms + 1,
-                                    validator->public_key(), /*verified=*/true);
+                                    validator->public_key(), bench::AcceptAllVerifier());
     if (!built.ok() || !built->rejected.empty()) {
       return std::fprintf(stderr, "block building failed at %llu\n",
                           static_cast<unsigned long long>(done)),

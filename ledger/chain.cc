@@ -81,6 +81,9 @@ Result<Genesis> ParseGenesisJson(std::string_view text) {
     if (params.contains("max_tx_bytes") &&
         !(st = Field(params, "max_tx_bytes", "genesis.params", &g.params.max_tx_bytes)).ok())
       return st;
+    if (params.contains("max_block_bytes") &&
+        !(st = Field(params, "max_block_bytes", "genesis.params", &g.params.max_block_bytes)).ok())
+      return st;
     if (!(st = Field(params, "water_permit_type_code", "genesis.params",
                      &g.params.water_permit_type_code))
              .ok())
@@ -145,6 +148,7 @@ std::string GenesisToJson(const Genesis& g) {
   doc["params"] = {{"max_validity_seconds", g.params.max_validity_seconds},
                    {"max_block_txs", g.params.max_block_txs},
                    {"max_tx_bytes", g.params.max_tx_bytes},
+                   {"max_block_bytes", g.params.max_block_bytes},
                    {"water_permit_type_code", g.params.water_permit_type_code}};
   doc["agencies"] = json::array();
   for (const auto& a : g.agencies) {
@@ -182,6 +186,11 @@ Status ValidateGenesis(const Genesis& g) {
   }
   if (p.max_tx_bytes < 1024 || p.max_tx_bytes > 4 * 1024 * 1024) {
     return Status::InvalidArgument("genesis.params.max_tx_bytes: 1024 to 4 MiB");
+  }
+  // A block must hold at least one largest transaction, and fit a peer frame (32 MiB).
+  if (p.max_block_bytes < p.max_tx_bytes + 4096 || p.max_block_bytes > (24u << 20)) {
+    return Status::InvalidArgument(
+        "genesis.params.max_block_bytes: from max_tx_bytes + 4096 to 24 MiB");
   }
   if (p.water_permit_type_code.size() != 21) {
     return Status::InvalidArgument("genesis.params.water_permit_type_code: 21 characters");
@@ -271,7 +280,8 @@ struct Execution {
 
 Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const MerkleLog& log,
                           const std::vector<SignedTransaction>& txs, uint64_t height,
-                          int64_t time_ms, bool verify, bool skip_rejected, size_t max_txs) {
+                          int64_t time_ms, const SignatureVerifier& verifier, bool skip_rejected,
+                          size_t max_txs, uint64_t max_bytes) {
   Execution ex;
   StateOverlay overlay(&state);
   auto begin = BeginBlockChanges(state, height);
@@ -284,10 +294,14 @@ Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const M
                               " differs from the tip's " + std::to_string(tip.log_size));
   }
   std::vector<Hash256> leaves;
+  uint64_t bytes = 0;
   for (size_t i = 0; i < txs.size(); ++i) {
     if (ex.accepted.size() >= max_txs) break;
+    const Bytes leaf_bytes = TxLeaf(txs[i]);
+    // A block builder stops before the byte limit (validation checked it in PrecheckBlock).
+    if (skip_rejected && bytes + leaf_bytes.size() > max_bytes) break;
     ApplyContext ctx{height, time_ms, block_log.size()};
-    auto outcome = verify ? Apply(overlay, txs[i], ctx) : ApplyVerified(overlay, txs[i], ctx);
+    auto outcome = Apply(overlay, txs[i], ctx, verifier);
     if (!outcome.ok()) return outcome.status();
     if (!outcome->accepted()) {
       if (!skip_rejected) {
@@ -299,7 +313,8 @@ Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const M
       continue;
     }
     for (auto& c : outcome->changes) overlay.Put(std::move(c.key), std::move(c.value));
-    Hash256 leaf = MerkleLeafHash(TxLeaf(txs[i]));
+    bytes += leaf_bytes.size();
+    Hash256 leaf = MerkleLeafHash(leaf_bytes);
     leaves.push_back(leaf);
     block_log.Append(leaf, &ex.effects.log_nodes);
     ex.effects.tx_hashes.push_back(TxHash(txs[i].tx));
@@ -316,14 +331,17 @@ Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const M
 
 Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
                                  const MerkleLog& log, const std::vector<SignedTransaction>& txs,
-                                 int64_t time_ms, const PublicKey& proposer, bool verified) {
+                                 int64_t time_ms, const PublicKey& proposer,
+                                 const SignatureVerifier& verifier) {
   auto params = ReadParams(state);
   if (!params.ok()) return params.status();
   const uint64_t height = tip.height + 1;
   // Time must increase strictly: a proposer whose clock lags still moves it forward.
   time_ms = std::max(time_ms, tip.time_ms + 1);
-  auto ex = Execute(state, tip, log, txs, height, time_ms, !verified, /*skip_rejected=*/true,
-                    params->max_block_txs);
+  // The header and the block's framing take well under 1 KiB; the rest is for transactions.
+  const uint64_t budget = params->max_block_bytes > 1024 ? params->max_block_bytes - 1024 : 0;
+  auto ex = Execute(state, tip, log, txs, height, time_ms, verifier, /*skip_rejected=*/true,
+                    params->max_block_txs, budget);
   if (!ex.ok()) return ex.status();
   auto validators = ValidatorsForHeight(state, height);
   if (!validators.ok()) return validators.status();
@@ -348,7 +366,7 @@ Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
 
 Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip,
                                    const MerkleLog& log, const Block& block,
-                                   bool verify_signatures) {
+                                   const SignatureVerifier& verifier) {
   const BlockHeader& h = block.header;
   auto bad = [&](const std::string& what) {
     return Status::InvalidArgument("block " + std::to_string(h.height) + ": " + what);
@@ -367,8 +385,8 @@ Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip
   if (h.validator_set_hash != validators->Hash()) return bad("validator set hash");
   if (validators->Find(h.proposer) == nullptr) return bad("proposer is not a validator");
 
-  auto ex = Execute(state, tip, log, block.txs, h.height, h.time_ms, verify_signatures,
-                    /*skip_rejected=*/false, block.txs.size());
+  auto ex = Execute(state, tip, log, block.txs, h.height, h.time_ms, verifier,
+                    /*skip_rejected=*/false, block.txs.size(), UINT64_MAX);
   if (!ex.ok()) {
     if (ex.status().IsInvalidArgument()) return bad(ex.status().message());
     return ex.status();
@@ -378,6 +396,37 @@ Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip
   if (h.log_root != ex->effects.log_after.Root()) return bad("event-log root");
   if (h.state_root != ex->state_root) return bad("state root");
   return std::move(ex->effects);
+}
+
+Status PrecheckBlock(const ChainParams& params, const Block& block, size_t encoded_bytes) {
+  auto bad = [&](const std::string& what) {
+    return Status::InvalidArgument("block " + std::to_string(block.header.height) + ": " + what);
+  };
+  if (encoded_bytes > params.max_block_bytes) {
+    return bad(std::to_string(encoded_bytes) + " bytes exceed the chain's limit of " +
+               std::to_string(params.max_block_bytes));
+  }
+  if (block.txs.size() > params.max_block_txs) {
+    return bad(std::to_string(block.txs.size()) + " transactions exceed the chain's limit of " +
+               std::to_string(params.max_block_txs));
+  }
+  std::vector<Hash256> leaves;
+  leaves.reserve(block.txs.size());
+  std::set<Hash256> ids;
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    const Bytes leaf = TxLeaf(block.txs[i]);
+    if (leaf.size() > params.max_tx_bytes) {
+      return bad("transaction " + std::to_string(i) + " exceeds max_tx_bytes");
+    }
+    if (!ids.insert(TxHash(block.txs[i].tx)).second) {
+      return bad("transaction " + std::to_string(i) + " appears twice");
+    }
+    leaves.push_back(MerkleLeafHash(leaf));
+  }
+  if (MerkleRootOf(leaves) != block.header.tx_root) {
+    return bad("transactions root does not match the transactions carried");
+  }
+  return Status::Ok();
 }
 
 }  // namespace certledger::ledger

@@ -76,8 +76,9 @@ struct BlockEffects {
 
 // Builds a block from candidate transactions in order: each is applied to the state left by the
 // ones before it; rejected candidates are left out and reported in *rejected (index, rejection).
-// At most params.max_block_txs transactions. Signatures are verified unless `verified` says the
-// caller did (e.g. the mempool on admission).
+// At most params.max_block_txs transactions and params.max_block_bytes encoded bytes. Every
+// signature is checked through `verifier` (the node's cache makes that free for transactions
+// whose exact signatures it verified on admission).
 struct ProposedBlock {
   Block block;
   BlockEffects effects;
@@ -85,13 +86,21 @@ struct ProposedBlock {
 };
 Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
                                  const MerkleLog& log, const std::vector<SignedTransaction>& txs,
-                                 int64_t time_ms, const PublicKey& proposer, bool verified);
+                                 int64_t time_ms, const PublicKey& proposer,
+                                 const SignatureVerifier& verifier);
 
 // Validates `block` on top of `tip` (see the file comment) and returns its effects.
 // InvalidArgument with the first violation found for an invalid block; another Status if the
 // state could not be read.
 Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip,
                                    const MerkleLog& log, const Block& block,
-                                   bool verify_signatures = true);
+                                   const SignatureVerifier& verifier = DirectVerifier());
+
+// The cheap checks of a received block, before any signature or state work: its encoding is at
+// most params.max_block_bytes (`encoded_bytes`), at most params.max_block_txs transactions, each
+// at most params.max_tx_bytes, no transaction twice, and the header's transactions root is the
+// root of the transactions carried. InvalidArgument names the first violation. A block that
+// passes may still be invalid; one that fails is invalid whatever the state.
+Status PrecheckBlock(const ChainParams& params, const Block& block, size_t encoded_bytes);
 
 }  // namespace certledger::ledger

@@ -143,6 +143,20 @@ Signature PrivateKey::Sign(const Hash256& digest) const {
   return Sign(digest.span(), aux);
 }
 
+namespace {
+class Direct final : public SignatureVerifier {
+ public:
+  bool Verify(const PublicKey& key, const Hash256& digest, const Signature& sig) const override {
+    return ledger::Verify(key, digest, sig);
+  }
+};
+}  // namespace
+
+const SignatureVerifier& DirectVerifier() {
+  static const Direct direct;
+  return direct;
+}
+
 bool VerifySchnorr(ByteSpan pubkey32, ByteSpan msg, ByteSpan sig64) {
   if (pubkey32.size() != 32 || sig64.size() != 64) return false;
   secp256k1_xonly_pubkey pk;

@@ -110,6 +110,18 @@ class PrivateKey {
   return VerifySchnorr(key.span(), digest.span(), sig.span());
 }
 
+// Checks BIP-340 signatures for the state machine and block validation. An implementation may
+// remember what it verified (the node's cache, node/sig_cache.h), but only keyed by exactly what
+// was verified: the key, the digest and the signature. Implementations must be thread-safe.
+class SignatureVerifier {
+ public:
+  virtual ~SignatureVerifier() = default;
+  [[nodiscard]] virtual bool Verify(const PublicKey& key, const Hash256& digest,
+                                    const Signature& sig) const = 0;
+};
+// Verifies every call afresh (no memory).
+const SignatureVerifier& DirectVerifier();
+
 // Fills `out` from OpenSSL's CSPRNG; aborts if the generator fails (no safe fallback exists).
 void RandomBytes(std::span<uint8_t> out);
 

@@ -204,7 +204,7 @@ void serialize(Archive& ar, StateChange& c) {
 template <class Archive>
 void serialize(Archive& ar, ChainParams& p) {
   ar(VersionTag{kFormatV1}, p.chain_id, p.max_validity_seconds, p.max_block_txs, p.max_tx_bytes,
-     p.water_permit_type_code);
+     p.max_block_bytes, p.water_permit_type_code);
 }
 
 template <class Archive>

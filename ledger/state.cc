@@ -330,7 +330,8 @@ class Applier {
   Applier(const StateReader& base, const SignedTransaction& stx, const ApplyContext& ctx)
       : state_(&base), stx_(stx), tx_(stx.tx), ctx_(ctx) {}
 
-  Result<ApplyOutcome> Run(bool verify_signatures);
+  // `verifier` null: signatures are not verified (ApplyVerified).
+  Result<ApplyOutcome> Run(const SignatureVerifier* verifier);
 
  private:
   Result<ApplyOutcome> Certificate(const Agency& actor);
@@ -374,7 +375,7 @@ class Applier {
   std::set<PublicKey> signers_;
 };
 
-Result<ApplyOutcome> Applier::Run(bool verify_signatures) {
+Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
   overlay_ = StateOverlay(state_);
   auto params = ReadParams(*state_);
   if (!params.ok()) return params.status();
@@ -418,7 +419,7 @@ Result<ApplyOutcome> Applier::Run(bool verify_signatures) {
       return Reject::With(Reason::kMalformed, "signatures must be in ascending signer-key order");
     }
     previous = &sig.signer;
-    if (verify_signatures && !Verify(sig.signer, digest, sig.signature)) {
+    if (verifier != nullptr && !verifier->Verify(sig.signer, digest, sig.signature)) {
       return Reject::With(Reason::kBadSignature,
                           "signature by " + sig.signer.Hex() + " does not verify");
     }
@@ -746,13 +747,13 @@ Result<ApplyOutcome> Applier::DoTransfer(const TransferEvent& e) {
 }  // namespace
 
 Result<ApplyOutcome> Apply(const StateReader& state, const SignedTransaction& stx,
-                           const ApplyContext& ctx) {
-  return Applier(state, stx, ctx).Run(/*verify_signatures=*/true);
+                           const ApplyContext& ctx, const SignatureVerifier& verifier) {
+  return Applier(state, stx, ctx).Run(&verifier);
 }
 
 Result<ApplyOutcome> ApplyVerified(const StateReader& state, const SignedTransaction& stx,
                                    const ApplyContext& ctx) {
-  return Applier(state, stx, ctx).Run(/*verify_signatures=*/false);
+  return Applier(state, stx, ctx).Run(nullptr);
 }
 
 Result<std::vector<StateChange>> BeginBlockChanges(const StateReader& state, uint64_t height) {

@@ -27,6 +27,8 @@ struct ChainParams {
   int64_t max_validity_seconds = 10LL * 366 * 24 * 3600;  // "at most 10 years"
   uint32_t max_block_txs = 10000;
   uint32_t max_tx_bytes = 64 * 1024;
+  // Largest encoded Block a proposal may carry: checked before anything else is done with it.
+  uint32_t max_block_bytes = 8u << 20;
   // GB/T 36904 type code (21 characters) of the water-abstraction permit.
   std::string water_permit_type_code;
   bool operator==(const ChainParams&) const = default;
@@ -195,13 +197,16 @@ struct ApplyOutcome {
   [[nodiscard]] bool accepted() const { return !rejection.has_value(); }
 };
 
-// Checks signatures and rules and computes the changes of `stx` against `state`.
-// A Status error means the state could not be read (the caller must stop, not reject).
+// Checks signatures (through `verifier`) and rules and computes the changes of `stx` against
+// `state`. A Status error means the state could not be read (the caller must stop, not reject).
 Result<ApplyOutcome> Apply(const StateReader& state, const SignedTransaction& stx,
-                           const ApplyContext& ctx);
+                           const ApplyContext& ctx,
+                           const SignatureVerifier& verifier = DirectVerifier());
 
-// Same, minus signature verification: for callers that verified signatures already (the
-// mempool verifies on admission). Rules that depend on who signed are still enforced.
+// Same, minus signature verification. Only for a caller that has just verified these very
+// signatures over this very transaction's signing digest and asks "what if it had another
+// sequence?" (the mempool's probe of a transaction queued behind pending ones). Blocks are never
+// built or validated with it. Rules that depend on who signed are still enforced.
 Result<ApplyOutcome> ApplyVerified(const StateReader& state, const SignedTransaction& stx,
                                    const ApplyContext& ctx);
 

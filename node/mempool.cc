@@ -13,24 +13,51 @@ namespace {
 Admission Reject(Admission::Code code, std::string reason, std::string message) {
   return Admission{code, std::move(reason), std::move(message)};
 }
+
+// Rejections of a transaction queued behind pending ones of its agency that an earlier pending
+// transaction may cure: the certificate it acts on is issued by one, its version follows one, its
+// status changes after one, or a pending transfer makes the agency its controller. Nothing else
+// can become valid by waiting.
+bool MayDependOnPending(ledger::Reason r) {
+  return r == ledger::Reason::kCertNotFound || r == ledger::Reason::kBadVersion ||
+         r == ledger::Reason::kInvalidTransition || r == ledger::Reason::kNotIssuer;
+}
 }  // namespace
 
-std::optional<std::string> VerifySignatures(const SignedTransaction& stx) {
+std::optional<std::string> VerifySignatures(const SignedTransaction& stx,
+                                            const ledger::SignatureVerifier& verifier) {
   const Hash256 digest = ledger::TxSigningDigest(stx.tx);
   for (const auto& s : stx.signatures) {
-    if (!ledger::Verify(s.signer, digest, s.signature)) return s.signer.Hex();
+    if (!verifier.Verify(s.signer, digest, s.signature)) return s.signer.Hex();
   }
   return std::nullopt;
 }
 
 Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
                        const ledger::StateReader& state, const ledger::ApplyContext& ctx,
-                       bool signatures_verified, bool check_rules) {
+                       const ledger::SignatureVerifier& verifier, const std::string& source,
+                       int64_t now_ms) {
   if (by_hash_.count(hash)) return {Admission::Code::kDuplicate, "", "already pending"};
   const size_t size = ledger::Encode(stx).size();
   if (by_hash_.size() >= options_.max_txs || bytes_ + size > options_.max_bytes) {
     return Reject(Admission::Code::kFull, "mempool-full",
                   "the mempool holds " + std::to_string(by_hash_.size()) + " transactions");
+  }
+  if (auto a = per_agency_.find(stx.tx.agency); a != per_agency_.end()) {
+    if (a->second.txs >= options_.max_txs_per_agency ||
+        a->second.bytes + size > options_.max_bytes_per_agency) {
+      return Reject(Admission::Code::kFull, "agency-quota",
+                    "agency has " + std::to_string(a->second.txs) +
+                        " transactions pending, its share of the mempool");
+    }
+  }
+  if (auto s = per_source_.find(source); s != per_source_.end()) {
+    if (s->second.txs >= options_.max_txs_per_source ||
+        s->second.bytes + size > options_.max_bytes_per_source) {
+      return Reject(Admission::Code::kFull, "source-quota",
+                    "this source has " + std::to_string(s->second.txs) +
+                        " transactions pending, its share of the mempool");
+    }
   }
   auto committed = ledger::ReadSequence(state, stx.tx.agency);
   if (!committed.ok())
@@ -52,50 +79,45 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
         Admission::Code::kConflict, "sequence-taken",
         "another transaction with sequence " + std::to_string(stx.tx.sequence) + " is pending");
   }
-  // Full check, signatures included, as if this were the next transaction: for the agency's
-  // next sequence that is exact; for later ones everything but the sequence and what the
-  // earlier pending transactions change is checked now, the rest at block building.
+  // The full rules, as if this were the agency's next transaction. For the next sequence that is
+  // exact (signatures included). For a later one the rules run on a copy with the next sequence
+  // (cheap checks first), and then the real signatures.
   const bool exact = stx.tx.sequence == next;
-  if (check_rules) {
-    std::optional<ledger::SignedTransaction> probe;
-    if (!exact) {
-      probe = stx;
-      probe->tx.sequence = next;
-    }
-    auto outcome = exact && !signatures_verified
-                       ? ledger::Apply(state, stx, ctx)
-                       : ledger::ApplyVerified(state, exact ? stx : *probe, ctx);
+  if (exact) {
+    auto outcome = ledger::Apply(state, stx, ctx, verifier);
     if (!outcome.ok()) {
       return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
     }
     if (!outcome->accepted()) {
       const auto& r = *outcome->rejection;
-      const bool depends_on_pending =
-          !exact &&
-          (r.reason == ledger::Reason::kCertNotFound || r.reason == ledger::Reason::kBadVersion ||
-           r.reason == ledger::Reason::kInvalidTransition ||
-           r.reason == ledger::Reason::kNotIssuer || r.reason == ledger::Reason::kUnknownAgency);
-      if (!depends_on_pending) return Reject(Admission::Code::kRejected, r.code(), r.message);
+      return Reject(Admission::Code::kRejected, r.code(), r.message);
     }
   } else {
-    auto params = ledger::ReadParams(state);
-    if (!params.ok())
-      return Reject(Admission::Code::kRejected, "internal", params.status().ToString());
-    if (stx.tx.chain_id != params->chain_id) {
-      return Reject(Admission::Code::kRejected, "wrong-chain", "transaction for another chain");
+    SignedTransaction probe = stx;
+    probe.tx.sequence = next;
+    auto outcome = ledger::ApplyVerified(state, probe, ctx);
+    if (!outcome.ok()) {
+      return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
     }
-  }
-  if ((!exact || !check_rules) && !signatures_verified) {
-    // The probe skipped signatures (they cover the real sequence): verify them now.
-    if (auto bad = VerifySignatures(stx)) {
+    if (!outcome->accepted() && !MayDependOnPending(outcome->rejection->reason)) {
+      const auto& r = *outcome->rejection;
+      return Reject(Admission::Code::kRejected, r.code(), r.message);
+    }
+    if (auto bad = VerifySignatures(stx, verifier)) {
       return Reject(Admission::Code::kRejected, "bad-signature",
                     "signature by " + *bad + " does not verify");
     }
   }
-  Entry e{stx, hash, arrivals_++, size};
+  Entry e{stx, hash, source, arrivals_++, now_ms, size};
   by_agency_[stx.tx.agency].emplace(stx.tx.sequence, std::move(e));
   by_hash_.emplace(hash, std::make_pair(stx.tx.agency, stx.tx.sequence));
   bytes_ += size;
+  Usage& ua = per_agency_[stx.tx.agency];
+  ua.txs += 1;
+  ua.bytes += size;
+  Usage& us = per_source_[source];
+  us.txs += 1;
+  us.bytes += size;
   return {};
 }
 
@@ -129,15 +151,50 @@ std::vector<SignedTransaction> Mempool::Reap(const ledger::StateReader& state, s
   return out;
 }
 
+size_t Mempool::ReadyAgencies(const ledger::StateReader& state) const {
+  size_t ready = 0;
+  for (const auto& [agency, txs] : by_agency_) {
+    auto committed = ledger::ReadSequence(state, agency);
+    if (committed.ok() && txs.count(*committed + 1)) ++ready;
+  }
+  return ready;
+}
+
 void Mempool::Erase(const std::string& agency, uint64_t sequence) {
   auto a = by_agency_.find(agency);
   if (a == by_agency_.end()) return;
   auto it = a->second.find(sequence);
   if (it == a->second.end()) return;
-  bytes_ -= it->second.bytes;
-  by_hash_.erase(it->second.hash);
+  const Entry& e = it->second;
+  bytes_ -= e.bytes;
+  for (auto* table : {&per_agency_, &per_source_}) {
+    const std::string& key = table == &per_agency_ ? agency : e.source;
+    auto u = table->find(key);
+    if (u == table->end()) continue;
+    u->second.txs -= 1;
+    u->second.bytes -= e.bytes;
+    if (u->second.txs == 0) table->erase(u);
+  }
+  by_hash_.erase(e.hash);
   a->second.erase(it);
   if (a->second.empty()) by_agency_.erase(a);
+}
+
+void Mempool::DropFrom(const std::string& agency, uint64_t sequence, const std::string& reason,
+                       const std::string& message, std::vector<Dropped>* out) {
+  auto a = by_agency_.find(agency);
+  if (a == by_agency_.end()) return;
+  std::vector<uint64_t> seqs;
+  for (auto it = a->second.lower_bound(sequence); it != a->second.end(); ++it) {
+    seqs.push_back(it->first);
+    if (it->first == sequence) {
+      out->push_back({it->second.hash, reason, message});
+    } else {
+      out->push_back({it->second.hash, "bad-sequence",
+                      "an earlier transaction of the agency was dropped (" + reason + ")"});
+    }
+  }
+  for (uint64_t s : seqs) Erase(agency, s);
 }
 
 void Mempool::Committed(const ledger::Block& block, const ledger::StateReader& state_after) {
@@ -156,19 +213,54 @@ void Mempool::Committed(const ledger::Block& block, const ledger::StateReader& s
   }
 }
 
+std::vector<Dropped> Mempool::Recheck(const ledger::StateReader& state,
+                                      const ledger::ApplyContext& ctx,
+                                      const ledger::SignatureVerifier& verifier) {
+  std::vector<Dropped> out;
+  std::vector<std::pair<std::string, std::pair<uint64_t, ledger::Rejection>>> rejected;
+  for (const auto& [agency, txs] : by_agency_) {
+    auto committed = ledger::ReadSequence(state, agency);
+    if (!committed.ok()) continue;
+    auto head = txs.find(*committed + 1);
+    if (head == txs.end()) continue;
+    auto outcome = ledger::Apply(state, head->second.stx, ctx, verifier);
+    if (outcome.ok() && !outcome->accepted()) {
+      rejected.push_back({agency, {head->first, *outcome->rejection}});
+    }
+  }
+  for (const auto& [agency, r] : rejected) {
+    DropFrom(agency, r.first, r.second.code(), r.second.message, &out);
+  }
+  return out;
+}
+
+std::vector<Dropped> Mempool::Expire(int64_t now_ms) {
+  std::vector<Dropped> out;
+  std::vector<std::pair<std::string, uint64_t>> old;
+  for (const auto& [agency, txs] : by_agency_) {
+    for (const auto& [seq, e] : txs) {
+      if (now_ms - e.arrival_ms > options_.max_age_ms) {
+        old.emplace_back(agency, seq);
+        break;  // the later ones go with it
+      }
+    }
+  }
+  for (const auto& [agency, seq] : old) {
+    DropFrom(agency, seq, "expired",
+             "pending for more than " + std::to_string(options_.max_age_ms / 1000) + " s", &out);
+  }
+  return out;
+}
+
 std::vector<Hash256> Mempool::Drop(const Hash256& hash) {
   std::vector<Hash256> dropped;
   auto h = by_hash_.find(hash);
   if (h == by_hash_.end()) return dropped;
   const std::string agency = h->second.first;
   const uint64_t sequence = h->second.second;
-  auto a = by_agency_.find(agency);
-  std::vector<uint64_t> seqs;
-  for (auto it = a->second.lower_bound(sequence); it != a->second.end(); ++it) {
-    seqs.push_back(it->first);
-    dropped.push_back(it->second.hash);
-  }
-  for (uint64_t s : seqs) Erase(agency, s);
+  std::vector<Dropped> out;
+  DropFrom(agency, sequence, "", "", &out);
+  for (auto& d : out) dropped.push_back(d.hash);
   return dropped;
 }
 

@@ -31,6 +31,7 @@
 #include "node/keyfile.h"
 #include "node/mempool.h"
 #include "node/peer_messages.h"
+#include "node/sig_cache.h"
 #include "node/wal.h"
 #include "node/worker_pool.h"
 
@@ -68,6 +69,19 @@ class RejectedLog {
   std::map<Hash256, std::pair<std::string, std::string>> map_;
 };
 
+// The mempool's bounds: one acting agency may hold a quarter of the pool, one source (a peer, a
+// client address) half of it, so that no single key holder or connection can pin it.
+MempoolOptions MempoolOptionsFrom(const NodeConfig& c) {
+  MempoolOptions o;
+  o.max_txs = c.mempool_max_txs;
+  o.max_bytes = c.mempool_max_bytes;
+  o.max_txs_per_agency = std::max<size_t>(1, o.max_txs / 4);
+  o.max_bytes_per_agency = std::max<uint64_t>(1, o.max_bytes / 4);
+  o.max_txs_per_source = std::max<size_t>(1, o.max_txs / 2);
+  o.max_bytes_per_source = std::max<uint64_t>(1, o.max_bytes / 2);
+  return o;
+}
+
 }  // namespace
 
 class Node::Impl : public network::Handler, public consensus::ValueValidator {
@@ -81,7 +95,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
         validator_key_(std::move(validator_key)),
         node_key_(std::move(node_key)),
         wal_(std::move(wal)),
-        mempool_(MempoolOptions{config_.mempool_max_txs, config_.mempool_max_bytes, 10000}) {
+        mempool_(MempoolOptionsFrom(config_)) {
     log_ = spdlog::stdout_color_mt("node-" + config_.moniker);
     log_->set_level(spdlog::level::from_str(config_.log_level));
     log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ " + config_.moniker + " %v");
@@ -100,10 +114,11 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
     return status_;
   }
   const ledger::Store& store() const { return *store_; }
-  void SubmitTx(ledger::SignedTransaction tx, std::function<void(api::SubmitResult)> done) {
-    // Signatures are checked here, on the API thread, so that the event loop only runs the
-    // stateful part of admission.
-    if (auto bad = VerifySignatures(tx)) {
+  void SubmitTx(ledger::SignedTransaction tx, std::string source,
+                std::function<void(api::SubmitResult)> done) {
+    // Signatures are checked here, on the API thread, through the cache, so that the event loop
+    // only runs the stateful part of admission (and finds the signatures in the cache).
+    if (auto bad = VerifySignatures(tx, sig_cache_)) {
       api::SubmitResult r;
       r.code = api::SubmitResult::Code::kRejected;
       r.tx_hash = ledger::TxHash(tx.tx);
@@ -111,9 +126,10 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
       r.message = "signature by " + *bad + " does not verify";
       return done(std::move(r));
     }
-    loop_.Post([this, tx = std::move(tx), done = std::move(done)]() mutable {
-      done(Admit(tx, /*from_client=*/true));
-    });
+    loop_.Post(
+        [this, tx = std::move(tx), source = std::move(source), done = std::move(done)]() mutable {
+          done(Admit(tx, source, /*from_client=*/true));
+        });
   }
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
@@ -133,7 +149,22 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
     log_->critical("halting: {}: {}", what, st.ToString());
     Shutdown(ledger::Status::IOError(what + ": " + st.ToString()));
   }
-  api::SubmitResult Admit(const ledger::SignedTransaction& tx, bool from_client);
+  api::SubmitResult Admit(const ledger::SignedTransaction& tx, const std::string& source,
+                          bool from_client);
+  // Records transactions the mempool dropped and answers their waiters.
+  void NoteDropped(const std::vector<Dropped>& dropped);
+
+  // Proposals: cheap checks on the loop, signatures on the workers, then the state rules on the
+  // loop (with every signature in the cache); only then does the engine see the proposal.
+  void OnProposalMessage(const PublicKey& peer, consensus::Proposal p);
+  void FinishProposal(const PublicKey& peer, uint64_t height, const Hash256& id,
+                      std::shared_ptr<ledger::Block> block, bool signatures_ok);
+  // The header checks that do not need the state: height, time bound, proposer.
+  std::optional<std::string> CheckHeader(const ledger::BlockHeader& h, uint64_t height,
+                                         const consensus::Proposal* p) const;
+  // A peer sent something provably invalid: its messages are ignored for a while.
+  void Penalise(const PublicKey& peer, const std::string& why);
+  [[nodiscard]] bool Banned(const PublicKey& peer) const;
 
   // Consensus.
   void StartHeight();
@@ -160,6 +191,9 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   ledger::PrivateKey node_key_;
   std::unique_ptr<Wal> wal_;
   Mempool mempool_;
+  // Every signature this node verified; used by admission, block building and validation.
+  // Declared before the worker pool, whose tasks use it.
+  SignatureCache sig_cache_{1u << 18};
   std::shared_ptr<spdlog::logger> log_;
 
   network::EventLoop loop_;
@@ -183,6 +217,22 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
 
   // Effects of blocks validated by IsValid, by block id, for the commit that follows.
   std::map<Hash256, std::pair<ledger::Block, ledger::BlockEffects>> validated_;
+  // Proposals of the current height: ids found invalid (never validated again), ids whose
+  // signatures are being verified (with the proposal messages waiting for the outcome), and the
+  // ids checked per round (at most kMaxValuesPerRound: the proposer's budget).
+  static constexpr size_t kMaxValuesPerRound = 2;
+  static constexpr size_t kMaxWaitingPerValue = 4;
+  std::set<Hash256> invalid_ids_;
+  std::map<Hash256, std::vector<consensus::Proposal>> verifying_;
+  std::map<uint32_t, std::set<Hash256>> values_per_round_;
+  // Bytes of gossiped transactions queued for verification, per peer (loop thread only).
+  std::map<PublicKey, uint64_t> verify_queue_bytes_;
+  uint64_t verify_queue_total_ = 0;
+  static constexpr uint64_t kMaxVerifyBytesPerPeer = 8u << 20;
+  static constexpr uint64_t kMaxVerifyBytesTotal = 32u << 20;
+  // Misbehaving peers: ignored until the time given (monotonic ms).
+  std::map<PublicKey, int64_t> banned_until_;
+  uint64_t peer_penalties_ = 0, invalid_proposals_ = 0, dropped_gossip_ = 0;
 
   // Peers.
   std::set<PublicKey> connected_;
@@ -317,7 +367,8 @@ void Node::Impl::Shutdown(const ledger::Status& why) {
 
 // ---- transactions -----------------------------------------------------------------------------
 
-api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, bool from_client) {
+api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, const std::string& source,
+                                    bool from_client) {
   api::SubmitResult r;
   r.tx_hash = ledger::TxHash(tx.tx);
   using Code = api::SubmitResult::Code;
@@ -334,15 +385,14 @@ api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, bool fr
   const ledger::ChainTip tip = store_->Tip();
   ledger::ApplyContext ctx{tip.height + 1, std::max(network::EventLoop::WallMs(), tip.time_ms + 1),
                            tip.log_size};
-  // A transaction relayed by a peer was checked against the rules by that peer's node; block
-  // building checks them again in any case, so only the cheap checks run here.
-  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, /*signatures_verified=*/true,
-                             /*check_rules=*/from_client);
+  // One rule set whatever the path; the signatures were verified through the cache already.
+  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, sig_cache_, source,
+                             network::EventLoop::MonotonicMs());
   switch (a.code) {
     case Admission::Code::kAccepted:
       r.code = Code::kAccepted;
       if (from_client) transport_->Broadcast(kMsgTx, ledger::Encode(tx));
-      if (pending_proposal_) {
+      if (pending_proposal_ && mempool_.ReadyAgencies(*store_) > 0) {
         auto [h, round] = *pending_proposal_;
         loop_.Post([this, h, round] { Propose(h, round); });
       }
@@ -422,6 +472,9 @@ void Node::Impl::WaitTx(const Hash256& h, uint32_t timeout_ms,
 void Node::Impl::StartHeight() {
   const uint64_t height = store_->Height() + 1;
   height_started_ms_ = network::EventLoop::MonotonicMs();
+  invalid_ids_.clear();
+  verifying_.clear();
+  values_per_round_.clear();
   pending_proposal_.reset();
   if (pending_proposal_timer_) loop_.Cancel(pending_proposal_timer_);
   pending_proposal_timer_ = 0;
@@ -494,8 +547,8 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   const int64_t now = network::EventLoop::WallMs();
   // Without transactions, wait (up to the empty-block interval) for one to arrive, so that an
   // idle chain makes one block per interval instead of as many as consensus allows.
-  if (mempool_.size() == 0 &&
-      now < last_block_wall_ms_ + static_cast<int64_t>(config_.empty_block_interval_ms)) {
+  if (now < last_block_wall_ms_ + static_cast<int64_t>(config_.empty_block_interval_ms) &&
+      mempool_.ReadyAgencies(*store_) == 0) {
     if (!pending_proposal_) {
       pending_proposal_ = {height, round};
       const auto delay = static_cast<uint64_t>(
@@ -516,7 +569,7 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   if (tip.height + 1 != height) return;
   auto candidates = mempool_.Reap(*store_, config_.max_block_txs);
   auto built = ledger::BuildBlock(*store_, tip, store_->Log(), candidates, now,
-                                  validator_key_->public_key(), /*verified=*/true);
+                                  validator_key_->public_key(), sig_cache_);
   if (!built.ok()) return Fatal("build block", built.status());
   for (const auto& [index, rejection] : built->rejected) {
     const Hash256 h = ledger::TxHash(candidates[index].tx);
@@ -537,35 +590,199 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   Step(consensus::ProposalReady{height, round, std::move(value)});
 }
 
+std::optional<std::string> Node::Impl::CheckHeader(const ledger::BlockHeader& h, uint64_t height,
+                                                   const consensus::Proposal* p) const {
+  if (h.height != height) return "header height " + std::to_string(h.height);
+  // A proposer's clock may run ahead a little, not far.
+  if (h.time_ms > network::EventLoop::WallMs() + 30000) return "block time is in the future";
+  if (p != nullptr && engine_) {
+    // A fresh value is built by the round's proposer; a re-proposed one (valid_round set) by the
+    // proposer of the round that first proposed it, at most valid_round.
+    if (!p->valid_round) {
+      if (h.proposer != p->proposer) return "header proposer is not the round's proposer";
+    } else {
+      bool found = false;
+      for (uint32_t r = 0; r <= *p->valid_round && !found; ++r) {
+        found = engine_->Proposer(r) == h.proposer;
+      }
+      if (!found)
+        return "header proposer proposed in none of rounds 0.." + std::to_string(*p->valid_round);
+    }
+  }
+  return std::nullopt;
+}
+
 bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
+  // Proposals reach the engine only after OnProposalMessage validated them; this synchronous
+  // path serves the rare value that did not come that way (e.g. a decision this node never saw
+  // proposed), with the same checks in the same order.
   if (validated_.count(value.id)) return true;
+  if (invalid_ids_.count(value.id)) return false;
   const ledger::ChainTip tip = store_->Tip();
   if (height != tip.height + 1) return false;
+  auto params = ledger::ReadParams(*store_);
+  if (!params.ok()) {
+    Fatal("read chain parameters", params.status());
+    return false;
+  }
+  if (value.payload.size() > params->max_block_bytes) return false;
   auto block = ledger::Decode<ledger::Block>(value.payload);
   if (!block.ok()) {
     log_->warn("proposal for height {} does not decode: {}", height, block.status().message());
     return false;
   }
   if (ledger::BlockHash(block->header) != value.id) return false;
-  // A proposer's clock may run ahead a little, not far.
-  if (block->header.time_ms > network::EventLoop::WallMs() + 30000) return false;
-  // Signatures of transactions this node has not verified on admission.
-  for (const auto& stx : block->txs) {
-    const Hash256 h = ledger::TxHash(stx.tx);
-    if (mempool_.Verified(h)) continue;
-    const Hash256 digest = ledger::TxSigningDigest(stx.tx);
-    for (const auto& s : stx.signatures) {
-      if (!ledger::Verify(s.signer, digest, s.signature)) return false;
-    }
+  if (auto why = CheckHeader(block->header, height, nullptr)) {
+    log_->warn("invalid proposal for height {}: {}", height, *why);
+    return false;
   }
-  auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), *block, /*verify=*/false);
+  if (ledger::Status st = ledger::PrecheckBlock(*params, *block, value.payload.size()); !st.ok()) {
+    log_->warn("invalid proposal for height {}: {}", height, st.message());
+    return false;
+  }
+  auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) Fatal("validate block", effects.status());
     log_->warn("invalid proposal for height {}: {}", height, effects.status().message());
+    invalid_ids_.insert(value.id);
     return false;
   }
   validated_[value.id] = {std::move(*block), std::move(*effects)};
   return true;
+}
+
+void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p) {
+  const uint64_t height = store_->Height() + 1;
+  const Hash256 id = p.value.id;
+  // Not this height, not yet a started height, or a round too far ahead: the engine's own checks
+  // (no validation of the value happens there).
+  if (p.height != height || engine_->height() != height ||
+      p.round > engine_->round() + engine_->options().max_rounds_ahead) {
+    Step(consensus::Receive{std::move(p)});
+    return;
+  }
+  if (validated_.count(id)) {
+    Step(consensus::Receive{std::move(p)});
+    return;
+  }
+  // Honest nodes never relay what they found invalid: whoever sends it again misbehaves.
+  if (invalid_ids_.count(id)) return Penalise(peer, "relayed an invalid proposal");
+  if (p.proposer != engine_->Proposer(p.round)) return Penalise(peer, "proposal by a non-proposer");
+  if (auto it = verifying_.find(id); it != verifying_.end()) {
+    if (it->second.size() < kMaxWaitingPerValue) it->second.push_back(std::move(p));
+    return;
+  }
+  auto& per_round = values_per_round_[p.round];
+  if (!per_round.count(id) && per_round.size() >= kMaxValuesPerRound) return;  // over budget
+  // One signature check before anything is done with the payload: only the round's proposer
+  // can make us spend more.
+  const consensus::Proposal& msg = p;
+  if (!sig_cache_.Verify(msg.proposer, consensus::SigningDigestOf(genesis_.params.chain_id, msg),
+                         msg.signature)) {
+    return Penalise(peer, "proposal signature does not verify");
+  }
+  // From here the proposer signed the id; the payload bytes are not signed (a relay could have
+  // changed them), so a payload that does not match the id blames the sender, not the id.
+  auto params = ledger::ReadParams(*store_);
+  if (!params.ok()) return Fatal("read chain parameters", params.status());
+  if (p.value.payload.size() > params->max_block_bytes) {
+    return Penalise(peer, "proposal of " + std::to_string(p.value.payload.size()) + " bytes");
+  }
+  auto block = ledger::Decode<ledger::Block>(p.value.payload);
+  if (!block.ok()) return Penalise(peer, "proposal does not decode: " + block.status().message());
+  if (ledger::BlockHash(block->header) != id) return Penalise(peer, "proposal id mismatch");
+  if (ledger::Status st = ledger::PrecheckBlock(*params, *block, p.value.payload.size());
+      !st.ok()) {
+    return Penalise(peer, st.message());
+  }
+  per_round.insert(id);
+  if (auto why = CheckHeader(block->header, height, &p)) {
+    // The header is signed through the id: the value itself is invalid.
+    invalid_ids_.insert(id);
+    ++invalid_proposals_;
+    log_->warn("invalid proposal {} for height {} round {}: {}", Short(id), height, p.round, *why);
+    return;
+  }
+  // The signatures, on the workers, in chunks so that every core helps; the outcome comes back
+  // to the loop once every chunk is done.
+  auto shared_block = std::make_shared<ledger::Block>(std::move(*block));
+  verifying_[id].push_back(std::move(p));
+  struct Job {
+    std::atomic<size_t> left{0};
+    std::atomic<bool> ok{true};
+  };
+  auto job = std::make_shared<Job>();
+  constexpr size_t kChunk = 128;
+  const size_t n = shared_block->txs.size();
+  const size_t chunks = std::max<size_t>(1, (n + kChunk - 1) / kChunk);
+  job->left = chunks;
+  for (size_t c = 0; c < chunks; ++c) {
+    verifiers_.Submit([this, job, shared_block, c, n, peer, height, id] {
+      for (size_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk) && job->ok; ++i) {
+        if (VerifySignatures(shared_block->txs[i], sig_cache_)) job->ok = false;
+      }
+      if (job->left.fetch_sub(1) == 1) {
+        const bool ok = job->ok;
+        loop_.Post([this, peer, height, id, shared_block, ok] {
+          FinishProposal(peer, height, id, shared_block, ok);
+        });
+      }
+    });
+  }
+}
+
+void Node::Impl::FinishProposal(const PublicKey& peer, uint64_t height, const Hash256& id,
+                                std::shared_ptr<ledger::Block> block, bool signatures_ok) {
+  if (shutting_down_) return;
+  auto waiting = verifying_.find(id);
+  if (waiting == verifying_.end() || height != store_->Height() + 1) return;  // height moved on
+  std::vector<consensus::Proposal> proposals = std::move(waiting->second);
+  verifying_.erase(waiting);
+  if (!signatures_ok) {
+    invalid_ids_.insert(id);
+    ++invalid_proposals_;
+    return Penalise(peer, "proposal " + Short(id) + " carries a transaction with a bad signature");
+  }
+  // Every signature is in the cache now: the state rules cost no verification.
+  auto effects = ledger::ValidateBlock(*store_, store_->Tip(), store_->Log(), *block, sig_cache_);
+  if (!effects.ok()) {
+    if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
+    invalid_ids_.insert(id);
+    ++invalid_proposals_;
+    log_->warn("invalid proposal {} for height {}: {}", Short(id), height,
+               effects.status().message());
+    return;
+  }
+  validated_[id] = {std::move(*block), std::move(*effects)};
+  for (auto& p : proposals) {
+    if (shutting_down_ || store_->Height() + 1 != height) return;
+    Step(consensus::Receive{std::move(p)});
+  }
+}
+
+void Node::Impl::Penalise(const PublicKey& peer, const std::string& why) {
+  ++peer_penalties_;
+  const int64_t now = network::EventLoop::MonotonicMs();
+  const bool was_banned = Banned(peer);
+  banned_until_[peer] = now + 30000;
+  if (!was_banned) {
+    log_->warn("peer {} misbehaved ({}); ignoring it for 30 s",
+               peer_names_.count(peer) ? peer_names_[peer] : Short(peer), why);
+  }
+  peer_heights_.erase(peer);
+  if (sync_peer_ == peer) sync_peer_.reset();
+}
+
+bool Node::Impl::Banned(const PublicKey& peer) const {
+  auto it = banned_until_.find(peer);
+  return it != banned_until_.end() && network::EventLoop::MonotonicMs() < it->second;
+}
+
+void Node::Impl::NoteDropped(const std::vector<Dropped>& dropped) {
+  for (const auto& d : dropped) {
+    rejected_.Add(d.hash, d.reason, d.message);
+    AnswerWaiters(d.hash);
+  }
 }
 
 void Node::Impl::OnCommit(const consensus::Commit& c) {
@@ -608,6 +825,13 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
   ++commit_latency_buckets_[11];
   mempool_.Committed(block, *store_);
   validated_.clear();
+  {
+    // What the block changed may make pending transactions invalid: check each agency's next one.
+    const ledger::ChainTip tip = store_->Tip();
+    ledger::ApplyContext ctx{tip.height + 1,
+                             std::max(network::EventLoop::WallMs(), tip.time_ms + 1), tip.log_size};
+    NoteDropped(mempool_.Recheck(*store_, ctx, sig_cache_));
+  }
   for (const auto& stx : block.txs) {
     const Hash256 h = ledger::TxHash(stx.tx);
     AnswerWaiters(h);
@@ -641,25 +865,51 @@ void Node::Impl::OnPeerDisconnected(const PublicKey& peer, const std::string& re
 
 void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan payload) {
   if (shutting_down_) return;
+  if (Banned(peer)) {
+    ++dropped_gossip_;
+    return;
+  }
   switch (type) {
     case kMsgConsensus: {
       if (!engine_) return;
       auto m = consensus::DecodeMessage(payload);
-      if (!m.ok()) {
-        log_->debug("bad consensus message from {}: {}", Short(peer), m.status().message());
-        return;
+      if (!m.ok()) return Penalise(peer, "consensus message: " + m.status().message());
+      if (auto* p = std::get_if<consensus::Proposal>(&*m)) {
+        return OnProposalMessage(peer, std::move(*p));
       }
       Step(consensus::Receive{std::move(*m)});
       return;
     }
     case kMsgTx: {
+      // Cheap checks first: size, encoding, already known; then the signatures on a worker,
+      // within a per-peer and a total budget of queued bytes; then admission on the loop.
+      if (payload.size() > genesis_.params.max_tx_bytes) {
+        return Penalise(peer, "transaction frame of " + std::to_string(payload.size()) + " bytes");
+      }
       auto tx = ledger::Decode<ledger::SignedTransaction>(payload);
-      if (!tx.ok()) return;
+      if (!tx.ok()) return Penalise(peer, "transaction does not decode");
       if (mempool_.Contains(ledger::TxHash(tx->tx))) return;
-      // Verify on a worker, admit on the loop.
-      verifiers_.Submit([this, tx = std::move(*tx)]() mutable {
-        if (VerifySignatures(tx)) return;  // a peer relayed a badly signed transaction: drop it
-        loop_.Post([this, tx = std::move(tx)] { Admit(tx, /*from_client=*/false); });
+      const uint64_t bytes = payload.size();
+      uint64_t& queued = verify_queue_bytes_[peer];
+      if (queued + bytes > kMaxVerifyBytesPerPeer ||
+          verify_queue_total_ + bytes > kMaxVerifyBytesTotal) {
+        ++dropped_gossip_;  // the sender's node keeps it; it reaches us in a block
+        return;
+      }
+      queued += bytes;
+      verify_queue_total_ += bytes;
+      verifiers_.Submit([this, peer, bytes, tx = std::move(*tx)]() mutable {
+        const bool ok = !VerifySignatures(tx, sig_cache_);
+        loop_.Post([this, peer, bytes, ok, tx = std::move(tx)] {
+          uint64_t& q = verify_queue_bytes_[peer];
+          q -= bytes;
+          verify_queue_total_ -= bytes;
+          if (q == 0) verify_queue_bytes_.erase(peer);
+          if (shutting_down_) return;
+          // Honest nodes relay only what verified on their side.
+          if (!ok) return Penalise(peer, "relayed a transaction with a bad signature");
+          Admit(tx, "peer:" + peer.Hex(), /*from_client=*/false);
+        });
       });
       return;
     }
@@ -744,7 +994,7 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
                  st.message());
       break;
     }
-    auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), block, /*verify=*/true);
+    auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), block, sig_cache_);
     if (!effects.ok()) {
       if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
       // A block with a valid commit that does not validate here: diverged state.
@@ -776,6 +1026,7 @@ void Node::Impl::Tick() {
     }
   }
   transport_->Broadcast(kMsgStatus, EncodeStatus(store_->Height()));
+  NoteDropped(mempool_.Expire(now));
   MaybeRequestBlocks();
   PublishStatus();
   loop_.RunAfter(500, [this] { Tick(); });
@@ -812,6 +1063,20 @@ void Node::Impl::PublishStatus() {
   m << "# TYPE certledger_evidence_total counter\ncertledger_evidence_total " << evidence_seen_
     << "\n";
   m << "# TYPE certledger_mempool_txs gauge\ncertledger_mempool_txs " << s.mempool_txs << "\n";
+  m << "# TYPE certledger_peer_penalties_total counter\ncertledger_peer_penalties_total "
+    << peer_penalties_ << "\n";
+  m << "# TYPE certledger_invalid_proposals_total counter\ncertledger_invalid_proposals_total "
+    << invalid_proposals_ << "\n";
+  m << "# TYPE certledger_p2p_dropped_messages_total counter\n"
+       "certledger_p2p_dropped_messages_total "
+    << dropped_gossip_ << "\n";
+  {
+    auto cs = sig_cache_.stats();
+    m << "# TYPE certledger_signature_cache_hits_total counter\n"
+         "certledger_signature_cache_hits_total "
+      << cs.hits << "\n# TYPE certledger_signature_verifications_total counter\n"
+      << "certledger_signature_verifications_total " << cs.misses << "\n";
+  }
   m << "# TYPE certledger_mempool_bytes gauge\ncertledger_mempool_bytes " << s.mempool_bytes
     << "\n";
   m << "# TYPE certledger_peers_connected gauge\ncertledger_peers_connected " << connected_.size()
@@ -907,8 +1172,9 @@ ledger::Status Node::Run() { return impl_->Run(this); }
 void Node::Stop() { impl_->Stop(); }
 api::NodeStatus Node::Status() const { return impl_->Status(); }
 const ledger::Store& Node::store() const { return impl_->store(); }
-void Node::SubmitTx(ledger::SignedTransaction tx, std::function<void(api::SubmitResult)> done) {
-  impl_->SubmitTx(std::move(tx), std::move(done));
+void Node::SubmitTx(ledger::SignedTransaction tx, std::string source,
+                    std::function<void(api::SubmitResult)> done) {
+  impl_->SubmitTx(std::move(tx), std::move(source), std::move(done));
 }
 api::TxStatusInfo Node::GetTx(const Hash256& h) const {
   // Mempool state lives on the loop thread: ask it there.

@@ -47,7 +47,8 @@ class FakeNode : public api::NodeService {
     return status;
   }
   [[nodiscard]] const Store& store() const override { return *store_; }
-  void SubmitTx(SignedTransaction tx, std::function<void(api::SubmitResult)> done) override {
+  void SubmitTx(SignedTransaction tx, std::string /*source*/,
+                std::function<void(api::SubmitResult)> done) override {
     api::SubmitResult r;
     {
       std::lock_guard lock(mu_);

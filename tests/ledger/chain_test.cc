@@ -72,7 +72,7 @@ TEST(BuildBlockTest, LeavesOutRejectedTransactionsAndValidates) {
   auto replay = good;  // same sequence again: rejected
   auto other = f.Tx(1, f.Issue(1, "B0001"));
   auto built = BuildBlock(c.state, c.tip, c.log, {good, replay, other}, c.next_time_ms(),
-                          f.validator_keys[0].public_key(), false);
+                          f.validator_keys[0].public_key(), DirectVerifier());
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   ASSERT_EQ(built->block.txs.size(), 2u);
   ASSERT_EQ(built->rejected.size(), 1u);
@@ -90,7 +90,7 @@ TEST(BuildBlockTest, TimeAlwaysIncreases) {
   ChainFixture f;
   ChainBuilder c(&f);
   auto built = BuildBlock(c.state, c.tip, c.log, {}, c.tip.time_ms - 5000,
-                          f.validator_keys[0].public_key(), false);
+                          f.validator_keys[0].public_key(), DirectVerifier());
   ASSERT_TRUE(built.ok());
   EXPECT_EQ(built->block.header.time_ms, c.tip.time_ms + 1);
 }

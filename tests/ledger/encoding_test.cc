@@ -447,7 +447,9 @@ StateChangeList SampleChanges() {
           {SequenceKey("12100000000133057R"), Bytes{5, 0, 0, 0, 0, 0, 0, 0}}};
 }
 
-ChainParams SampleParams() { return {"cn-water", 315360000, 5000, 65536, "11100000000013338W011"}; }
+ChainParams SampleParams() {
+  return {"cn-water", 315360000, 5000, 65536, 8u << 20, "11100000000013338W011"};
+}
 
 // ---- generic checks ----------------------------------------------------------------------------
 
@@ -829,7 +831,7 @@ TEST(EncodingRejectTest, ForgedCounts) {
   {
     ChainParams p = SampleParams();
     ExpectForgedCountRejected(p, 1, "ChainParams");
-    ExpectForgedCountRejected(p, 1 + 4 + p.chain_id.size() + 8 + 4 + 4, "ChainParams");
+    ExpectForgedCountRejected(p, 1 + 4 + p.chain_id.size() + 8 + 4 + 4 + 4, "ChainParams");
   }
 }
 

@@ -157,7 +157,7 @@ ChainBuilder::ChainBuilder(ChainFixture* f) : fixture(f), tip(GenesisTip(f->gene
 
 BuiltBlock ChainBuilder::Next(const std::vector<SignedTransaction>& txs) {
   auto built = BuildBlock(state, tip, log, txs, next_time_ms(),
-                          fixture->validator_keys[0].public_key(), /*verified=*/false);
+                          fixture->validator_keys[0].public_key(), DirectVerifier());
   if (!built.ok()) {
     std::fprintf(stderr, "ChainBuilder: %s\n", built.status().ToString().c_str());
     std::abort();
