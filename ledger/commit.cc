@@ -5,8 +5,9 @@
 
 namespace certledger::ledger {
 
-Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, uint64_t height,
-                    const Hash256& block_id, const CommitCertificate& commit) {
+namespace {
+Status CheckCommitTarget(uint64_t height, const Hash256& block_id,
+                         const CommitCertificate& commit) {
   if (commit.height != height) {
     return Status::InvalidArgument("commit is for height " + std::to_string(commit.height) +
                                    ", expected " + std::to_string(height));
@@ -15,6 +16,38 @@ Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, u
     return Status::InvalidArgument("commit is for block " + commit.block_id.Hex() + ", expected " +
                                    block_id.Hex());
   }
+  return Status::Ok();
+}
+}  // namespace
+
+Status VerifyCommitTrusting(std::string_view chain_id, const ValidatorSet& trusted, uint64_t height,
+                            const Hash256& block_id, const CommitCertificate& commit,
+                            const SignatureVerifier& verifier) {
+  if (Status st = CheckCommitTarget(height, block_id, commit); !st.ok()) return st;
+  const Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height,
+                                           commit.round, commit.block_id);
+  std::set<PublicKey> seen;
+  uint64_t power = 0;
+  for (const auto& s : commit.signatures) {
+    const Validator* v = trusted.Find(s.validator);
+    if (v == nullptr || !seen.insert(s.validator).second) continue;
+    if (!verifier.Verify(s.validator, digest, s.signature)) {
+      return Status::InvalidArgument("commit signature by " + s.validator.Hex() + " is invalid");
+    }
+    power += v->power;
+  }
+  if (power * 3 <= trusted.TotalPower()) {
+    return Status::InvalidArgument("commit power " + std::to_string(power) + " of the trusted " +
+                                   std::to_string(trusted.TotalPower()) +
+                                   " is not more than a third");
+  }
+  return Status::Ok();
+}
+
+Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, uint64_t height,
+                    const Hash256& block_id, const CommitCertificate& commit,
+                    const SignatureVerifier& verifier) {
+  if (Status st = CheckCommitTarget(height, block_id, commit); !st.ok()) return st;
   Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height, commit.round,
                                      commit.block_id);
   std::set<PublicKey> seen;
@@ -28,7 +61,7 @@ Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, u
     if (!seen.insert(s.validator).second) {
       return Status::InvalidArgument("commit has two signatures by " + s.validator.Hex());
     }
-    if (!Verify(s.validator, digest, s.signature)) {
+    if (!verifier.Verify(s.validator, digest, s.signature)) {
       return Status::InvalidArgument("commit signature by " + s.validator.Hex() + " is invalid");
     }
     power += v->power;

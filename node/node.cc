@@ -201,7 +201,17 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   WorkerPool verifiers_{std::max(1u, std::thread::hardware_concurrency())};
   std::unique_ptr<network::Transport> transport_;
   std::unique_ptr<consensus::KeySigner> signer_;
-  consensus::Bip340Verifier verifier_;
+  // Votes and proposals are verified through the same cache, so that a commit certificate made of
+  // precommits this node already saw costs nothing to check again (status proofs, block sync).
+  struct CachedVerifier final : consensus::Verifier {
+    explicit CachedVerifier(const SignatureCache* c) : cache(c) {}
+    bool Verify(const PublicKey& key, const Hash256& digest,
+                const ledger::Signature& sig) const override {
+      return cache->Verify(key, digest, sig);
+    }
+    const SignatureCache* cache;
+  };
+  CachedVerifier verifier_{&sig_cache_};
   std::unique_ptr<consensus::Engine> engine_;
   std::unique_ptr<api::Api> handlers_;
   std::unique_ptr<api::Server> api_server_;
@@ -234,9 +244,17 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::map<PublicKey, int64_t> banned_until_;
   uint64_t peer_penalties_ = 0, invalid_proposals_ = 0, dropped_gossip_ = 0;
 
-  // Peers.
+  // Peers. peer_heights_ holds only heights this node verified (a commit certificate checked),
+  // or heights at most its own; best_verified_height_ the highest of them and of its own.
   std::set<PublicKey> connected_;
   std::map<PublicKey, uint64_t> peer_heights_;
+  uint64_t best_verified_height_ = 0;
+  std::map<PublicKey, int64_t> last_status_check_ms_;
+  // This node's own status message (height and proof), rebuilt when the height changes.
+  ledger::Bytes status_payload_;
+  uint64_t status_payload_height_ = UINT64_MAX;
+  const ledger::Bytes& OwnStatus();
+  void OnStatus(const PublicKey& peer, const StatusMessage& s);
   std::map<PublicKey, std::string> peer_names_;
   std::optional<PublicKey> sync_peer_;
   int64_t sync_deadline_ms_ = 0;
@@ -842,7 +860,7 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
   }
   if (!start_next) return;
   StartHeight();
-  if (transport_) transport_->Broadcast(kMsgStatus, EncodeStatus(store_->Height()));
+  if (transport_) transport_->Broadcast(kMsgStatus, OwnStatus());
 }
 
 // ---- peers ------------------------------------------------------------------------------------
@@ -850,7 +868,7 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
 void Node::Impl::OnPeerConnected(const PublicKey& peer) {
   connected_.insert(peer);
   log_->info("peer {} connected", peer_names_.count(peer) ? peer_names_[peer] : Short(peer));
-  transport_->Send(peer, kMsgStatus, EncodeStatus(store_->Height()));
+  transport_->Send(peer, kMsgStatus, OwnStatus());
   PublishStatus();
 }
 
@@ -914,10 +932,9 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
       return;
     }
     case kMsgStatus: {
-      auto h = DecodeStatus(payload);
-      if (!h.ok()) return;
-      peer_heights_[peer] = *h;
-      MaybeRequestBlocks();
+      auto s = DecodeStatus(payload);
+      if (!s.ok()) return Penalise(peer, "status: " + s.status().message());
+      OnStatus(peer, *s);
       return;
     }
     case kMsgBlockRequest: {
@@ -939,11 +956,74 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
   }
 }
 
+const ledger::Bytes& Node::Impl::OwnStatus() {
+  const uint64_t h = store_->Height();
+  if (h != status_payload_height_) {
+    StatusMessage s;
+    s.height = h;
+    if (h > 0) {
+      auto block = store_->GetBlock(h);
+      auto commit = store_->GetCommit(h);
+      if (block.ok() && commit.ok()) s.proof = std::make_pair(block->header, std::move(*commit));
+    }
+    status_payload_ = EncodeStatus(s);
+    status_payload_height_ = h;
+  }
+  return status_payload_;
+}
+
+void Node::Impl::OnStatus(const PublicKey& peer, const StatusMessage& s) {
+  const uint64_t ours = store_->Height();
+  best_verified_height_ = std::max(best_verified_height_, ours);
+  if (s.height <= ours) {
+    // Nothing to believe or fear: it claims no more than we have.
+    peer_heights_[peer] = s.height;
+    return;
+  }
+  auto known = peer_heights_.find(peer);
+  if (known != peer_heights_.end() && known->second >= s.height) return;  // verified before
+  if (!s.proof)
+    return Penalise(peer, "status height " + std::to_string(s.height) + " without proof");
+  // One proof check per peer per second at most: a peer cannot make us verify at its pace.
+  const int64_t now = network::EventLoop::MonotonicMs();
+  auto& last = last_status_check_ms_[peer];
+  if (now - last < 1000) return;
+  last = now;
+  const auto& [header, commit] = *s.proof;
+  const Hash256 id = ledger::BlockHash(header);
+  if (header.chain_id != genesis_.params.chain_id)
+    return Penalise(peer, "status for another chain");
+  auto trusted = ledger::ValidatorsForHeight(*store_, ours + 1);
+  if (!trusted.ok()) return Fatal("validator set", trusted.status());
+  // The next height: the exact rule. Further: the skipping rule over the set we know.
+  ledger::Status st = s.height == ours + 1
+                          ? ledger::VerifyCommit(genesis_.params.chain_id, *trusted, s.height, id,
+                                                 commit, sig_cache_)
+                          : ledger::VerifyCommitTrusting(genesis_.params.chain_id, *trusted,
+                                                         s.height, id, commit, sig_cache_);
+  if (!st.ok()) {
+    if (s.height > ours + 1 && st.message().find("not more than a third") != std::string::npos) {
+      // Not enough of the set we know signed: the set may have changed too much to skip to it.
+      // Not a lie; block sync from peers that prove smaller steps gets us there.
+      return;
+    }
+    return Penalise(peer, "status proof: " + st.message());
+  }
+  peer_heights_[peer] = s.height;
+  best_verified_height_ = std::max(best_verified_height_, s.height);
+  MaybeRequestBlocks();
+}
+
 void Node::Impl::MaybeRequestBlocks() {
   const uint64_t ours = store_->Height();
   const int64_t now = network::EventLoop::MonotonicMs();
   if (sync_peer_ && now < sync_deadline_ms_) return;  // one request in flight
-  sync_peer_.reset();
+  if (sync_peer_) {
+    // It did not answer in time: ask someone else next (a slow or withholding peer cannot
+    // keep us behind), and forget its height until it proves one again.
+    peer_heights_.erase(*sync_peer_);
+    sync_peer_.reset();
+  }
   // The peer with the highest height. A node one block behind usually decides it through
   // consensus in a moment, so sync starts at two blocks behind, or one after a quiet second.
   const PublicKey* best = nullptr;
@@ -988,10 +1068,10 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
     if (!validators.ok()) return Fatal("validator set", validators.status());
     ledger::Status st =
         ledger::VerifyCommit(genesis_.params.chain_id, *validators, block.header.height,
-                             ledger::BlockHash(block.header), commit);
+                             ledger::BlockHash(block.header), commit, sig_cache_);
     if (!st.ok()) {
-      log_->warn("synced block {} from {} has a bad commit: {}", block.header.height, Short(peer),
-                 st.message());
+      Penalise(peer, "synced block " + std::to_string(block.header.height) +
+                         " has a bad commit: " + st.message());
       break;
     }
     auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), block, sig_cache_);
@@ -1004,11 +1084,15 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
     ++applied;
     if (shutting_down_) return;
   }
+  if (applied == 0 && store_->Height() < best_verified_height_) {
+    // Nothing useful from this peer: ask another next time.
+    peer_heights_.erase(peer);
+  }
   if (applied > 0) {
     synced_blocks_ += applied;
     log_->info("synced {} block(s) from {}; height {}", applied, Short(peer), store_->Height());
     StartHeight();
-    transport_->Broadcast(kMsgStatus, EncodeStatus(store_->Height()));
+    transport_->Broadcast(kMsgStatus, OwnStatus());
   }
   MaybeRequestBlocks();
 }
@@ -1025,7 +1109,7 @@ void Node::Impl::Tick() {
       transport_->Broadcast(kMsgConsensus, consensus::EncodeMessage(m));
     }
   }
-  transport_->Broadcast(kMsgStatus, EncodeStatus(store_->Height()));
+  transport_->Broadcast(kMsgStatus, OwnStatus());
   NoteDropped(mempool_.Expire(now));
   MaybeRequestBlocks();
   PublishStatus();
@@ -1042,8 +1126,9 @@ void Node::Impl::PublishStatus() {
   s.round = engine_ ? engine_->round() : 0;
   uint64_t best = 0;
   for (const auto& [p, h] : peer_heights_) best = std::max(best, h);
-  s.best_peer_height = best;
-  s.syncing = best > s.height + 1;
+  s.best_peer_height = std::max(best, best_verified_height_);
+  // Only verified heights count: an announced number cannot make this node refuse submissions.
+  s.syncing = s.best_peer_height > s.height + 1;
   s.mempool_txs = mempool_.size();
   s.mempool_bytes = mempool_.bytes();
   for (const auto& p : config_.peers) {

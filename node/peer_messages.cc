@@ -40,17 +40,44 @@ class Cursor {
 
 }  // namespace
 
-Bytes EncodeStatus(uint64_t height) {
+Bytes EncodeStatus(const StatusMessage& s) {
   Bytes b;
-  Put(&b, height, 8);
+  Put(&b, s.height, 8);
+  b.push_back(s.proof ? 1 : 0);
+  if (s.proof) {
+    for (const Bytes& part : {ledger::Encode(s.proof->first), ledger::Encode(s.proof->second)}) {
+      Put(&b, part.size(), 4);
+      b.insert(b.end(), part.begin(), part.end());
+    }
+  }
   return b;
 }
 
-ledger::Result<uint64_t> DecodeStatus(ByteSpan in) {
+ledger::Result<StatusMessage> DecodeStatus(ByteSpan in) {
   Cursor c(in);
-  uint64_t h = 0;
-  if (!c.Get(&h, 8) || !c.done()) return Status::InvalidArgument("status message: 8 bytes");
-  return h;
+  StatusMessage s;
+  uint64_t flag = 0;
+  if (!c.Get(&s.height, 8) || !c.Get(&flag, 1) || flag > 1) {
+    return Status::InvalidArgument("status message: u64 height and a 0/1 proof flag");
+  }
+  if (flag == 1) {
+    uint64_t len = 0;
+    ByteSpan part;
+    if (!c.Get(&len, 4) || !c.Take(len, &part))
+      return Status::InvalidArgument("status message: truncated header");
+    auto header = ledger::Decode<ledger::BlockHeader>(part);
+    if (!header.ok()) return header.status();
+    if (!c.Get(&len, 4) || !c.Take(len, &part))
+      return Status::InvalidArgument("status message: truncated commit");
+    auto commit = ledger::Decode<ledger::CommitCertificate>(part);
+    if (!commit.ok()) return commit.status();
+    if (header->height != s.height || commit->height != s.height) {
+      return Status::InvalidArgument("status message: proof is for another height");
+    }
+    s.proof = std::make_pair(std::move(*header), std::move(*commit));
+  }
+  if (!c.done()) return Status::InvalidArgument("status message: trailing bytes");
+  return s;
 }
 
 Bytes EncodeBlockRequest(const BlockRequest& r) {

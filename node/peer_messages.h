@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -13,7 +14,7 @@ namespace certledger::node {
 
 inline constexpr uint8_t kMsgConsensus = 16;     // consensus::EncodeMessage(proposal or vote)
 inline constexpr uint8_t kMsgTx = 17;            // Encode(SignedTransaction)
-inline constexpr uint8_t kMsgStatus = 18;        // u64le committed height
+inline constexpr uint8_t kMsgStatus = 18;        // StatusMessage
 inline constexpr uint8_t kMsgBlockRequest = 19;  // u64le from || u32le count
 inline constexpr uint8_t kMsgBlockResponse =
     20;  // u32le n || n × (u32le len || Block, u32le len || CommitCertificate)
@@ -29,8 +30,14 @@ struct BlockResponse {
   std::vector<std::pair<ledger::Block, ledger::CommitCertificate>> blocks;
 };
 
-ledger::Bytes EncodeStatus(uint64_t height);
-ledger::Result<uint64_t> DecodeStatus(ledger::ByteSpan in);
+// A node's committed height, with the proof of it (the header and commit certificate of that
+// height) from height 1 on: a receiver believes a height only once the commit verifies.
+struct StatusMessage {
+  uint64_t height = 0;
+  std::optional<std::pair<ledger::BlockHeader, ledger::CommitCertificate>> proof;
+};
+ledger::Bytes EncodeStatus(const StatusMessage& s);
+ledger::Result<StatusMessage> DecodeStatus(ledger::ByteSpan in);
 ledger::Bytes EncodeBlockRequest(const BlockRequest& r);
 ledger::Result<BlockRequest> DecodeBlockRequest(ledger::ByteSpan in);
 ledger::Bytes EncodeBlockResponse(const BlockResponse& r);

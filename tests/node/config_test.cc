@@ -118,9 +118,34 @@ TEST(TestnetTest, GeneratesAConsistentNetwork) {
 }
 
 TEST(PeerMessagesTest, RoundTripAndBounds) {
-  auto s = DecodeStatus(EncodeStatus(42));
+  StatusMessage bare;
+  bare.height = 0;
+  auto s = DecodeStatus(EncodeStatus(bare));
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(*s, 42u);
+  EXPECT_EQ(s->height, 0u);
+  EXPECT_FALSE(s->proof.has_value());
+  StatusMessage proved;
+  proved.height = 42;
+  ledger::BlockHeader h;
+  h.chain_id = "c";
+  h.height = 42;
+  ledger::CommitCertificate c;
+  c.height = 42;
+  proved.proof = std::make_pair(h, c);
+  s = DecodeStatus(EncodeStatus(proved));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->height, 42u);
+  ASSERT_TRUE(s->proof.has_value());
+  EXPECT_EQ(s->proof->first, h);
+  // A proof of another height, a bad flag, trailing bytes, truncation: refused.
+  proved.proof->second.height = 41;
+  EXPECT_FALSE(DecodeStatus(EncodeStatus(proved)).ok());
+  ledger::Bytes flag2 = EncodeStatus(bare);
+  flag2[8] = 2;
+  EXPECT_FALSE(DecodeStatus(flag2).ok());
+  ledger::Bytes trailing = EncodeStatus(bare);
+  trailing.push_back(0);
+  EXPECT_FALSE(DecodeStatus(trailing).ok());
   EXPECT_FALSE(DecodeStatus(ledger::Bytes{1, 2}).ok());
   auto r = DecodeBlockRequest(EncodeBlockRequest({5, 10}));
   ASSERT_TRUE(r.ok());

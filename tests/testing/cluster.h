@@ -121,6 +121,18 @@ class Cluster {
   [[nodiscard]] const NodeInfo& node(size_t i) const { return nodes_[i]; }
   [[nodiscard]] const Genesis& genesis() const { return genesis_; }
   [[nodiscard]] const fs::path& dir() const { return dir_; }
+  [[nodiscard]] size_t agency_count() const { return agencies_.size(); }
+  AgencyInfo& agency(size_t a) { return agencies_[a]; }
+
+  // Resident memory of node `i`'s process in KiB (0 if it cannot be read).
+  uint64_t RssKb(size_t i) {
+    std::ifstream in("/proc/" + std::to_string(procs_[i].pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+    }
+    return 0;
+  }
 
   std::unique_ptr<tools::HttpClient> Client(size_t i, int timeout_ms = 3000) {
     return std::make_unique<tools::HttpClient>(*tools::ParseUrl(nodes_[i].api), timeout_ms);
