@@ -675,6 +675,7 @@ struct Api::Routes {
         {"GET", "/v1/agencies", &Routes::GetAgencies},
         {"GET", "/v1/status", &Routes::GetStatus},
         {"GET", "/v1/genesis", &Routes::GetGenesis},
+        {"GET", "/v1/evidence", &Routes::GetEvidence},
         {"GET", "/metrics", &Routes::GetMetrics},
         {"GET", "/v/{hash}", &Routes::VerifyPage},
     };
@@ -1215,6 +1216,36 @@ struct Api::Routes {
     if (!g.ok()) return c.reply(StorageError(g.status()));
     c.reply(JsonResponse(Json{{"genesis_hash", ledger::GenesisHash(*g).Hex()},
                               {"genesis", Json::parse(ledger::GenesisToJson(*g))}}));
+  }
+
+  // Recorded double votes, oldest first: ?from=N (default 0), ?limit=L (1..1000, default 100).
+  void GetEvidence(Ctx& c) {
+    auto from = U64Param(c, "from", 0);
+    if (!from) return;
+    auto limit = U64Param(c, "limit", 100);
+    if (!limit) return;
+    if (*limit == 0 || *limit > 1000) {
+      return c.reply(Error(400, "bad-parameter", "limit: 1 to 1000"));
+    }
+    auto count = ledger::ReadEvidenceCount(store());
+    if (!count.ok()) return c.reply(StorageError(count.status()));
+    Json items = Json::array();
+    for (uint64_t n = *from; n < *count && n < *from + *limit; ++n) {
+      auto rec = ledger::ReadEvidence(store(), n);
+      if (!rec.ok()) return c.reply(StorageError(rec.status()));
+      if (!rec->has_value()) continue;
+      const ledger::EvidenceRecord& e = **rec;
+      items.push_back(
+          Json{{"index", n},
+               {"validator", e.validator.Hex()},
+               {"vote_type", e.type == ledger::VoteType::kPrevote ? "prevote" : "precommit"},
+               {"vote_height", e.vote_height},
+               {"round", e.round},
+               {"recorded_height", e.height},
+               {"log_index", e.log_index},
+               {"tx_hash", e.tx_hash.Hex()}});
+    }
+    c.reply(JsonResponse(Json{{"count", *count}, {"evidence", std::move(items)}}));
   }
 
   void GetMetrics(Ctx& c) {

@@ -70,6 +70,7 @@ constexpr ledger::EventType kEventTypes[] = {
     ledger::EventType::kTransfer,
     ledger::EventType::kRegisterAgency,
     ledger::EventType::kUpdateValidators,
+    ledger::EventType::kDuplicateVote,
 };
 
 template <class E, size_t N>
@@ -167,6 +168,17 @@ struct EventToJson {
   }
   Json operator()(const ledger::UpdateValidatorsEvent& e) const {
     return Json{{"validators", ToJson(e.validators)}};
+  }
+  Json operator()(const ledger::DuplicateVoteEvent& e) const {
+    return Json{{"first", VoteToJson(e.first)}, {"second", VoteToJson(e.second)}};
+  }
+  static Json VoteToJson(const ledger::SignedVote& v) {
+    return Json{{"type", v.type == ledger::VoteType::kPrevote ? "prevote" : "precommit"},
+                {"height", v.height},
+                {"round", v.round},
+                {"block_id", v.block_id ? Json(v.block_id->Hex()) : Json(nullptr)},
+                {"validator", v.validator.Hex()},
+                {"signature", v.signature.Hex()}};
   }
 };
 
@@ -580,6 +592,29 @@ ledger::Event DecodeEvent(const Json& j, const std::string& path) {
       Obj o(j, path, {"type", "validators"});
       return ledger::UpdateValidatorsEvent{
           DecodeValidatorSet(o.At("validators"), o.PathOf("validators"))};
+    }
+    case ledger::EventType::kDuplicateVote: {
+      Obj o(j, path, {"type", "first", "second"});
+      auto vote = [&](std::string_view k) {
+        Obj v(o.At(k), o.PathOf(k),
+              {"type", "height", "round", "block_id", "validator", "signature"});
+        ledger::SignedVote out;
+        const std::string vt = Str(v, "type");
+        if (vt == "prevote") {
+          out.type = ledger::VoteType::kPrevote;
+        } else if (vt == "precommit") {
+          out.type = ledger::VoteType::kPrecommit;
+        } else {
+          throw DecodeError{v.PathOf("type"), "expected prevote or precommit"};
+        }
+        out.height = U64(v, "height");
+        out.round = U32(v, "round");
+        if (v.Has("block_id") && !v.At("block_id").is_null()) out.block_id = Hash(v, "block_id");
+        out.validator = Key(v, "validator");
+        out.signature = Sig(v.At("signature"), v.PathOf("signature"));
+        return out;
+      };
+      return ledger::DuplicateVoteEvent{vote("first"), vote("second")};
     }
   }
   throw DecodeError{Join(path, "type"), "unsupported event type"};

@@ -202,6 +202,9 @@ StepResult Engine::OnStart(const StartHeight& in) {
       if (p->valid_round && *p->valid_round >= r) continue;
       signed_.emplace(SignedKey{r, RoundStep::kPropose}, m);
       StoreProposal(*p);
+      // A lock on its own proposal needs that proposal as the valid value too, or after the
+      // restart it could neither re-propose nor unlock (found by the simulator, seed 101580).
+      lock_proposals.push_back(p);
     } else {
       const Vote& v = std::get<Vote>(m);
       if (!ledger::IsKnown(v.type)) continue;

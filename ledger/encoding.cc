@@ -113,6 +113,14 @@ template <class Archive>
 void serialize(Archive& ar, UpdateValidatorsEvent& e) {
   ar(e.validators);
 }
+template <class Archive>
+void serialize(Archive& ar, SignedVote& v) {
+  ar(Enum(v.type), v.height, v.round, v.block_id, v.validator, v.signature);
+}
+template <class Archive>
+void serialize(Archive& ar, DuplicateVoteEvent& e) {
+  ar(e.first, e.second);
+}
 
 // Event: u8 EventType (variant index + 1), then the event body.
 // A template, so that an alternative never converts implicitly to the variant.
@@ -194,6 +202,11 @@ void serialize(Archive& ar, DocumentRef& d) {
   ar(d.base_id, d.version);
 }
 template <class Archive>
+void serialize(Archive& ar, EvidenceRecord& e) {
+  ar(VersionTag{kFormatV1}, e.validator, Enum(e.type), e.vote_height, e.round, e.height,
+     e.log_index, e.tx_hash);
+}
+template <class Archive>
 void serialize(Archive& ar, PendingValidators& p) {
   ar(p.effective_height, p.validators);
 }
@@ -246,6 +259,7 @@ CERTLEDGER_RECORD(CommitCertificate)
 CERTLEDGER_RECORD(CertificateState)
 CERTLEDGER_RECORD(DocumentRef)
 CERTLEDGER_RECORD(PendingValidators)
+CERTLEDGER_RECORD(EvidenceRecord)
 CERTLEDGER_RECORD(StateChange)
 using StateChangeList = std::vector<StateChange>;
 CERTLEDGER_RECORD(StateChangeList)

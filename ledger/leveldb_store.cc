@@ -319,8 +319,11 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
     batch.Put(HeightKey('l', loc.log_index), AsSlice(enc));
     batch.Put(HeightKey('t', loc.log_index), AsSlice(TxLeaf(block.txs[i])));
     const Hash256& th = effects.tx_hashes[i];
-    batch.Put(AgencyTxKey(block.txs[i].tx.agency, block.txs[i].tx.sequence),
-              leveldb::Slice(reinterpret_cast<const char*>(th.data()), th.size()));
+    // Evidence belongs to no agency (and has no sequence): it is listed through the state.
+    if (!block.txs[i].tx.agency.empty()) {
+      batch.Put(AgencyTxKey(block.txs[i].tx.agency, block.txs[i].tx.sequence),
+                leveldb::Slice(reinterpret_cast<const char*>(th.data()), th.size()));
+    }
   }
   Meta m{meta_.genesis_hash, TipAfter(h)};
   batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));

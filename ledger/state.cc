@@ -61,6 +61,28 @@ Result<uint64_t> ReadSequence(const StateReader& s, std::string_view agency_id) 
   for (size_t i = 0; i < 8; ++i) v |= static_cast<uint64_t>(raw[i]) << (8 * i);
   return v;
 }
+std::string EvidenceKey(uint64_t n) {
+  std::string digits = std::to_string(n);
+  return "evidence/n/" + std::string(16 - std::min<size_t>(16, digits.size()), '0') + digits;
+}
+std::string EvidenceVoteKey(const PublicKey& validator, VoteType type, uint64_t height,
+                            uint32_t round) {
+  return "evidence/v/" + validator.Hex() + "/" + std::to_string(height) + "/" +
+         std::to_string(round) + "/" + std::to_string(static_cast<int>(type));
+}
+Result<uint64_t> ReadEvidenceCount(const StateReader& s) {
+  Bytes raw;
+  Status st = s.Get(kEvidenceCountKey, &raw);
+  if (st.IsNotFound()) return uint64_t{0};
+  if (!st.ok()) return st;
+  if (raw.size() != 8) return Status::Corruption("evidence count record");
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v |= static_cast<uint64_t>(raw[i]) << (8 * i);
+  return v;
+}
+Result<std::optional<EvidenceRecord>> ReadEvidence(const StateReader& s, uint64_t n) {
+  return ReadRecord<EvidenceRecord>(s, EvidenceKey(n));
+}
 Result<ValidatorSet> ReadValidators(const StateReader& s) {
   auto r = ReadRecord<ValidatorSet>(s, kValidatorsKey);
   if (!r.ok()) return r.status();
@@ -172,6 +194,8 @@ const char* ReasonCode(Reason r) {
       return "missing-signature";
     case Reason::kTooLarge:
       return "too-large";
+    case Reason::kEvidenceExists:
+      return "evidence-exists";
   }
   return "unknown";
 }
@@ -342,6 +366,7 @@ class Applier {
   Result<ApplyOutcome> DoStatus(std::string_view base, EventType type, CertStatus from,
                                 CertStatus to, std::string_view reason);
   Result<ApplyOutcome> DoTransfer(const TransferEvent& e);
+  Result<ApplyOutcome> Evidence(const SignatureVerifier* verifier);
 
   // Loads the certificate controlled by the acting agency, or a rejection.
   Result<std::optional<CertificateState>> LoadControlled(std::string_view base,
@@ -395,6 +420,7 @@ Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
   if (stx_.signatures.size() > kMaxSignatures) {
     return Reject::With(Reason::kMalformed, "more than 256 signatures");
   }
+  if (TypeOf(tx_.event) == EventType::kDuplicateVote) return Evidence(verifier);
   auto actor = ReadAgency(*state_, tx_.agency);
   if (!actor.ok()) return actor.status();
   if (!actor->has_value()) {
@@ -494,8 +520,64 @@ Result<ApplyOutcome> Applier::Certificate(const Agency& actor) {
     Result<ApplyOutcome> operator()(const UpdateValidatorsEvent&) {
       return Status::InvalidArgument("unreachable");
     }
+    Result<ApplyOutcome> operator()(const DuplicateVoteEvent&) {
+      return Status::InvalidArgument("unreachable");
+    }
   };
   return std::visit(Visitor{this}, tx_.event);
+}
+
+Result<ApplyOutcome> Applier::Evidence(const SignatureVerifier* verifier) {
+  if (!tx_.agency.empty() || tx_.sequence != 0 || !stx_.signatures.empty()) {
+    return Reject::With(Reason::kMalformed,
+                        "evidence carries no agency, sequence or signature of its own");
+  }
+  const auto& e = std::get<DuplicateVoteEvent>(tx_.event);
+  const SignedVote& a = e.first;
+  const SignedVote& b = e.second;
+  if (a.validator != b.validator || a.type != b.type || a.height != b.height ||
+      a.round != b.round) {
+    return Reject::With(Reason::kMalformed,
+                        "the two votes differ in validator, type, height or round");
+  }
+  if (!(a.block_id < b.block_id)) {
+    return Reject::With(Reason::kMalformed,
+                        "the votes must name different blocks, in canonical order (nil first)");
+  }
+  if (a.height > ctx_.height) {
+    return Reject::With(Reason::kMalformed, "evidence of a vote for a height not reached");
+  }
+  auto validators = ReadValidators(*state_);
+  if (!validators.ok()) return validators.status();
+  if (validators->Find(a.validator) == nullptr) {
+    return Reject::With(Reason::kUnknownSigner,
+                        "validator " + a.validator.Hex() + " is not a current validator");
+  }
+  for (const SignedVote* v : {&a, &b}) {
+    const Hash256 digest =
+        VoteSigningDigest(params_.chain_id, v->type, v->height, v->round, v->block_id);
+    if (verifier != nullptr && !verifier->Verify(v->validator, digest, v->signature)) {
+      return Reject::With(Reason::kBadSignature,
+                          "vote signature by " + v->validator.Hex() + " does not verify");
+    }
+  }
+  const std::string vote_key = EvidenceVoteKey(a.validator, a.type, a.height, a.round);
+  Bytes existing;
+  Status got = state_->Get(vote_key, &existing);
+  if (got.ok()) {
+    return Reject::With(Reason::kEvidenceExists, "this double vote is recorded already");
+  }
+  if (!got.IsNotFound()) return got;
+  auto count = ReadEvidenceCount(*state_);
+  if (!count.ok()) return count.status();
+  EvidenceRecord rec{a.validator, a.type,         a.height,   a.round,
+                     ctx_.height, ctx_.log_index, TxHash(tx_)};
+  overlay_.Put(EvidenceKey(*count), Encode(rec));
+  overlay_.Put(vote_key, EncodeU64(*count));
+  overlay_.Put(std::string(kEvidenceCountKey), EncodeU64(*count + 1));
+  ApplyOutcome o;  // no agency sequence moves
+  o.changes = overlay_.Changes();
+  return o;
 }
 
 Result<ApplyOutcome> Applier::Governance() {

@@ -78,6 +78,18 @@ struct DocumentRef {
   bool operator==(const DocumentRef&) const = default;
 };
 
+// Recorded equivocation evidence, the n-th (from 0) at "evidence/n/<16-digit n>".
+struct EvidenceRecord {
+  PublicKey validator;
+  VoteType type = VoteType::kPrevote;
+  uint64_t vote_height = 0;
+  uint32_t round = 0;
+  uint64_t height = 0;     // the block that recorded it
+  uint64_t log_index = 0;  // its event-log leaf
+  Hash256 tx_hash;
+  bool operator==(const EvidenceRecord&) const = default;
+};
+
 // A validator set waiting to take effect.
 struct PendingValidators {
   uint64_t effective_height = 0;
@@ -101,6 +113,12 @@ std::string SequenceKey(std::string_view agency_id);  // "seq/<id>"  value: u64 
 inline constexpr std::string_view kValidatorsKey = "validators/current";
 inline constexpr std::string_view kPendingValidatorsKey = "validators/pending";
 inline constexpr std::string_view kParamsKey = "params";
+// Evidence: the count ("evidence/count", u64le), the n-th record, and the per-vote index that
+// keeps a double vote from being recorded twice (value: u64le n).
+inline constexpr std::string_view kEvidenceCountKey = "evidence/count";
+std::string EvidenceKey(uint64_t n);  // "evidence/n/<16-digit n>"
+std::string EvidenceVoteKey(const PublicKey& validator, VoteType type, uint64_t height,
+                            uint32_t round);  // "evidence/v/<64 hex>/<height>/<round>/<type>"
 
 // ---- reading state ----------------------------------------------------------------------------
 
@@ -120,6 +138,8 @@ Result<uint64_t> ReadSequence(const StateReader& s, std::string_view agency_id);
 Result<ValidatorSet> ReadValidators(const StateReader& s);
 Result<std::optional<PendingValidators>> ReadPendingValidators(const StateReader& s);
 Result<ChainParams> ReadParams(const StateReader& s);
+Result<uint64_t> ReadEvidenceCount(const StateReader& s);  // 0 if none
+Result<std::optional<EvidenceRecord>> ReadEvidence(const StateReader& s, uint64_t n);
 // The validator set that must commit block `height`, given the state after block height - 1.
 Result<ValidatorSet> ValidatorsForHeight(const StateReader& s, uint64_t height);
 
@@ -173,8 +193,9 @@ enum class Reason : uint8_t {
   kUnknownCertType,     // "unknown-cert-type"
   kMissingSignature,    // "missing-signature": no signature by an issuing key of the acting agency
   kTooLarge,            // "too-large": the encoded transaction exceeds the chain's limit
+  kEvidenceExists,      // "evidence-exists": this double vote is recorded already
 };
-inline constexpr int kReasonCount = 20;
+inline constexpr int kReasonCount = 21;
 const char* ReasonCode(Reason r);
 
 struct Rejection {

@@ -58,6 +58,8 @@ const char* EventTypeName(EventType t) {
       return "register-agency";
     case EventType::kUpdateValidators:
       return "update-validators";
+    case EventType::kDuplicateVote:
+      return "duplicate-vote";
   }
   return "unknown";
 }

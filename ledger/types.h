@@ -227,8 +227,33 @@ struct UpdateValidatorsEvent {
   bool operator==(const UpdateValidatorsEvent&) const = default;
 };
 
-using Event = std::variant<IssueEvent, ChangeEvent, RenewEvent, SuspendEvent, ResumeEvent,
-                           RevokeEvent, TransferEvent, RegisterAgencyEvent, UpdateValidatorsEvent>;
+enum class VoteType : uint8_t { kPrevote = 1, kPrecommit = 2 };
+constexpr bool IsKnown(VoteType t) { return t == VoteType::kPrevote || t == VoteType::kPrecommit; }
+
+// A consensus vote as its validator signed it (consensus::Vote, mirrored so that the ledger can
+// check evidence without depending on consensus). `block_id` nullopt is a nil vote.
+struct SignedVote {
+  VoteType type = VoteType::kPrevote;
+  uint64_t height = 0;
+  uint32_t round = 0;
+  std::optional<Hash256> block_id;
+  PublicKey validator;
+  Signature signature;
+  bool operator==(const SignedVote&) const = default;
+};
+// Evidence: one validator signed two votes of the same type for the same height and round with
+// different block ids. Canonical order: first.block_id < second.block_id, nil first. Submitted by
+// any node that saw both; needs no agency, sequence or signature of its own (the two votes are
+// its authentication). Recorded, not punished: what to do about it is governance's decision.
+struct DuplicateVoteEvent {
+  SignedVote first;
+  SignedVote second;
+  bool operator==(const DuplicateVoteEvent&) const = default;
+};
+
+using Event =
+    std::variant<IssueEvent, ChangeEvent, RenewEvent, SuspendEvent, ResumeEvent, RevokeEvent,
+                 TransferEvent, RegisterAgencyEvent, UpdateValidatorsEvent, DuplicateVoteEvent>;
 
 // Wire tag of each event alternative (FORMAT.md): index + 1.
 enum class EventType : uint8_t {
@@ -241,9 +266,10 @@ enum class EventType : uint8_t {
   kTransfer = 7,
   kRegisterAgency = 8,
   kUpdateValidators = 9,
+  kDuplicateVote = 10,
 };
 constexpr bool IsKnown(EventType t) {
-  return t >= EventType::kIssue && t <= EventType::kUpdateValidators;
+  return t >= EventType::kIssue && t <= EventType::kDuplicateVote;
 }
 EventType TypeOf(const Event& e);
 const char* EventTypeName(EventType t);  // "issue", "change", ...
@@ -298,9 +324,6 @@ struct Block {
   std::vector<SignedTransaction> txs;
   bool operator==(const Block&) const = default;
 };
-
-enum class VoteType : uint8_t { kPrevote = 1, kPrecommit = 2 };
-constexpr bool IsKnown(VoteType t) { return t == VoteType::kPrevote || t == VoteType::kPrecommit; }
 
 // The digest a validator signs for a vote: SigningDigest(kTagVote, chain_id, payload) with
 // payload = u8 type || u64 height || u32 round || optional block id (FORMAT.md).

@@ -37,7 +37,10 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
                        const ledger::StateReader& state, const ledger::ApplyContext& ctx,
                        const ledger::SignatureVerifier& verifier, const std::string& source,
                        int64_t now_ms) {
-  if (by_hash_.count(hash)) return {Admission::Code::kDuplicate, "", "already pending"};
+  if (Contains(hash)) return {Admission::Code::kDuplicate, "", "already pending"};
+  if (ledger::TypeOf(stx.tx.event) == ledger::EventType::kDuplicateVote) {
+    return AddEvidence(stx, hash, state, ctx, verifier, source, now_ms);
+  }
   const size_t size = ledger::Encode(stx).size();
   if (by_hash_.size() >= options_.max_txs || bytes_ + size > options_.max_bytes) {
     return Reject(Admission::Code::kFull, "mempool-full",
@@ -121,6 +124,29 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
   return {};
 }
 
+Admission Mempool::AddEvidence(const SignedTransaction& stx, const Hash256& hash,
+                               const ledger::StateReader& state, const ledger::ApplyContext& ctx,
+                               const ledger::SignatureVerifier& verifier, const std::string& source,
+                               int64_t now_ms) {
+  if (evidence_.size() >= kMaxEvidence) {
+    return Reject(Admission::Code::kFull, "mempool-full", "too much evidence pending");
+  }
+  auto outcome = ledger::Apply(state, stx, ctx, verifier);
+  if (!outcome.ok()) {
+    return Reject(Admission::Code::kRejected, "internal", outcome.status().ToString());
+  }
+  if (!outcome->accepted()) {
+    const auto& r = *outcome->rejection;
+    return Reject(r.reason == ledger::Reason::kEvidenceExists ? Admission::Code::kConflict
+                                                              : Admission::Code::kRejected,
+                  r.code(), r.message);
+  }
+  const size_t size = ledger::Encode(stx).size();
+  evidence_.emplace(hash, Entry{stx, hash, source, arrivals_++, now_ms, size});
+  bytes_ += size;
+  return {};
+}
+
 std::vector<SignedTransaction> Mempool::Reap(const ledger::StateReader& state, size_t max) const {
   // Per agency: the contiguous run after the committed sequence. Across agencies: merge by
   // arrival, so that no agency starves another.
@@ -139,6 +165,9 @@ std::vector<SignedTransaction> Mempool::Reap(const ledger::StateReader& state, s
     heads.push({it->second.arrival, it, txs.end(), *committed + 1});
   }
   std::vector<SignedTransaction> out;
+  for (const auto& [hash, e] : evidence_) {
+    if (out.size() < max) out.push_back(e.stx);
+  }
   while (!heads.empty() && out.size() < max) {
     Head h = heads.top();
     heads.pop();
@@ -152,7 +181,7 @@ std::vector<SignedTransaction> Mempool::Reap(const ledger::StateReader& state, s
 }
 
 size_t Mempool::ReadyAgencies(const ledger::StateReader& state) const {
-  size_t ready = 0;
+  size_t ready = evidence_.empty() ? 0 : 1;
   for (const auto& [agency, txs] : by_agency_) {
     auto committed = ledger::ReadSequence(state, agency);
     if (committed.ok() && txs.count(*committed + 1)) ++ready;
@@ -199,7 +228,17 @@ void Mempool::DropFrom(const std::string& agency, uint64_t sequence, const std::
 
 void Mempool::Committed(const ledger::Block& block, const ledger::StateReader& state_after) {
   std::map<std::string, bool, std::less<>> agencies;
-  for (const auto& stx : block.txs) agencies[stx.tx.agency] = true;
+  for (const auto& stx : block.txs) {
+    if (ledger::TypeOf(stx.tx.event) == ledger::EventType::kDuplicateVote) {
+      auto it = evidence_.find(ledger::TxHash(stx.tx));
+      if (it != evidence_.end()) {
+        bytes_ -= it->second.bytes;
+        evidence_.erase(it);
+      }
+      continue;
+    }
+    agencies[stx.tx.agency] = true;
+  }
   for (const auto& [agency, unused] : agencies) {
     auto committed = ledger::ReadSequence(state_after, agency);
     if (!committed.ok()) continue;
@@ -217,6 +256,16 @@ std::vector<Dropped> Mempool::Recheck(const ledger::StateReader& state,
                                       const ledger::ApplyContext& ctx,
                                       const ledger::SignatureVerifier& verifier) {
   std::vector<Dropped> out;
+  for (auto it = evidence_.begin(); it != evidence_.end();) {
+    auto outcome = ledger::Apply(state, it->second.stx, ctx, verifier);
+    if (outcome.ok() && !outcome->accepted()) {
+      out.push_back({it->first, outcome->rejection->code(), outcome->rejection->message});
+      bytes_ -= it->second.bytes;
+      it = evidence_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::vector<std::pair<std::string, std::pair<uint64_t, ledger::Rejection>>> rejected;
   for (const auto& [agency, txs] : by_agency_) {
     auto committed = ledger::ReadSequence(state, agency);
@@ -254,6 +303,12 @@ std::vector<Dropped> Mempool::Expire(int64_t now_ms) {
 
 std::vector<Hash256> Mempool::Drop(const Hash256& hash) {
   std::vector<Hash256> dropped;
+  if (auto e = evidence_.find(hash); e != evidence_.end()) {
+    bytes_ -= e->second.bytes;
+    evidence_.erase(e);
+    dropped.push_back(hash);
+    return dropped;
+  }
   auto h = by_hash_.find(hash);
   if (h == by_hash_.end()) return dropped;
   const std::string agency = h->second.first;

@@ -10,8 +10,10 @@
 // else (unknown agency, missing or surplus signers, bad fields) is refused at admission.
 // Transactions with later sequences wait until the earlier ones commit. Reap() yields, per
 // agency, the contiguous run of sequences after the committed one, interleaved across agencies
-// in arrival order. After each block Recheck() applies every agency's next transaction again and
-// drops what can no longer become valid; Expire() drops what waited longer than max_age_ms.
+// in arrival order, after any pending evidence of double votes (which has no agency or
+// sequence, and is checked exactly, signatures included, on admission). After each block Recheck()
+// applies every agency's next transaction again and drops what can no longer become valid; Expire()
+// drops what waited longer than max_age_ms.
 //
 // Not thread-safe: the node's event loop owns it.
 #pragma once
@@ -101,8 +103,10 @@ class Mempool {
   // which can no longer apply. Returns the hashes dropped, `hash` first.
   std::vector<ledger::Hash256> Drop(const ledger::Hash256& hash);
 
-  [[nodiscard]] bool Contains(const ledger::Hash256& hash) const { return by_hash_.count(hash); }
-  [[nodiscard]] size_t size() const { return by_hash_.size(); }
+  [[nodiscard]] bool Contains(const ledger::Hash256& hash) const {
+    return by_hash_.count(hash) || evidence_.count(hash);
+  }
+  [[nodiscard]] size_t size() const { return by_hash_.size() + evidence_.size(); }
   [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
  private:
@@ -136,6 +140,13 @@ class Mempool {
   std::unordered_map<ledger::Hash256, std::pair<std::string, uint64_t>, HashKey> by_hash_;
   std::map<std::string, Usage, std::less<>> per_source_;
   std::map<std::string, Usage, std::less<>> per_agency_;
+  // Evidence (no agency, no sequence): a few at most, ready at once, proposed first.
+  static constexpr size_t kMaxEvidence = 64;
+  std::map<ledger::Hash256, Entry> evidence_;
+  Admission AddEvidence(const ledger::SignedTransaction& stx, const ledger::Hash256& hash,
+                        const ledger::StateReader& state, const ledger::ApplyContext& ctx,
+                        const ledger::SignatureVerifier& verifier, const std::string& source,
+                        int64_t now_ms);
   uint64_t bytes_ = 0;
   uint64_t arrivals_ = 0;
 };

@@ -151,6 +151,8 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   }
   api::SubmitResult Admit(const ledger::SignedTransaction& tx, const std::string& source,
                           bool from_client);
+  // Turns a double vote the engine saw into an evidence transaction and admits (and gossips) it.
+  void SubmitEvidence(const consensus::DuplicateVoteEvidence& e);
   // Records transactions the mempool dropped and answers their waiters.
   void NoteDropped(const std::vector<Dropped>& dropped);
 
@@ -553,9 +555,10 @@ void Node::Impl::Execute(consensus::StepResult result) {
       OnCommit(*c);
     } else if (auto* e = std::get_if<consensus::ReportEvidence>(&action)) {
       ++evidence_seen_;
-      log_->warn("evidence of a double vote by validator {} at height {} round {}",
+      log_->warn("evidence of a double vote by validator {} at height {} round {}; submitting it",
                  Short(e->evidence.first.validator), e->evidence.first.height,
                  e->evidence.first.round);
+      SubmitEvidence(e->evidence);
     }
   }
 }
@@ -794,6 +797,20 @@ void Node::Impl::Penalise(const PublicKey& peer, const std::string& why) {
 bool Node::Impl::Banned(const PublicKey& peer) const {
   auto it = banned_until_.find(peer);
   return it != banned_until_.end() && network::EventLoop::MonotonicMs() < it->second;
+}
+
+void Node::Impl::SubmitEvidence(const consensus::DuplicateVoteEvidence& e) {
+  auto mirror = [](const consensus::Vote& v) {
+    return ledger::SignedVote{v.type, v.height, v.round, v.block_id, v.validator, v.signature};
+  };
+  ledger::SignedTransaction stx;
+  stx.tx.chain_id = genesis_.params.chain_id;
+  stx.tx.event = ledger::DuplicateVoteEvent{mirror(e.first), mirror(e.second)};
+  api::SubmitResult r = Admit(stx, "self", /*from_client=*/true);
+  if (r.code != api::SubmitResult::Code::kAccepted) {
+    log_->info("evidence transaction {} not admitted: {} {}", Short(r.tx_hash), r.reason,
+               r.message);
+  }
 }
 
 void Node::Impl::NoteDropped(const std::vector<Dropped>& dropped) {

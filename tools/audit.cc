@@ -243,6 +243,12 @@ Result<AuditReport> RunAudit(const AuditOptions& o) {
         report.revocations.push_back(
             {h, r->certificate, stx.tx.agency, api::RevocationKindName(r->kind), r->reason});
       }
+      if (const auto* d = std::get_if<ledger::DuplicateVoteEvent>(&stx.tx.event)) {
+        report.evidence.push_back(
+            {h, d->first.validator.Hex(),
+             d->first.type == ledger::VoteType::kPrevote ? "prevote" : "precommit", d->first.height,
+             d->first.round});
+      }
     }
     if (o.progress) o.progress(h, report.tip_height);
   }
@@ -316,6 +322,14 @@ Json AuditReport::ToJson() const {
                     {"kind", r.kind},
                     {"reason", r.reason}});
   }
+  Json evid = Json::array();
+  for (const auto& e : evidence) {
+    evid.push_back({{"height", e.height},
+                    {"validator", e.validator},
+                    {"vote_type", e.vote_type},
+                    {"vote_height", e.vote_height},
+                    {"round", e.round}});
+  }
   Json anoms = Json::array();
   for (const auto& a : anomalies) {
     anoms.push_back({{"height", a.height}, {"check", a.check}, {"message", a.message}});
@@ -342,6 +356,7 @@ Json AuditReport::ToJson() const {
               {"seconds", seconds},
               {"events_per_agency", by_agency},
               {"revocations", revs},
+              {"evidence", evid},
               {"anomalies", anoms},
               {"sample_seed", seed},
               {"sample", samp}};
@@ -357,6 +372,10 @@ std::string AuditReport::ToCsv() const {
   for (const auto& r : revocations) {
     o << "revocation," << r.height << "," << r.agency << "," << r.kind << ",," << Csv(r.certificate)
       << "," << Csv(r.reason) << "\n";
+  }
+  for (const auto& e : evidence) {
+    o << "evidence," << e.height << ",," << e.vote_type << ",," << e.validator << ",height "
+      << e.vote_height << " round " << e.round << "\n";
   }
   for (const auto& a : anomalies) {
     o << "anomaly," << a.height << ",," << Csv(a.check) << ",,," << Csv(a.message) << "\n";
@@ -378,8 +397,14 @@ std::string AuditReport::ToText() const {
     << certificates << " certificates in " << seconds << " s";
   if (seconds > 0) o << " (" << static_cast<double>(events) / seconds << " events/s)";
   o << "\n"
-    << consistency_checks << " consistency checks, " << revocations.size()
-    << " revocations, sample of " << sample.size() << " certificates (seed " << seed << ")\n";
+    << consistency_checks << " consistency checks, " << revocations.size() << " revocations, "
+    << evidence.size() << " recorded double votes, sample of " << sample.size()
+    << " certificates (seed " << seed << ")\n";
+  for (const auto& e : evidence) {
+    o << "EVIDENCE at height " << e.height << ": validator " << e.validator.substr(0, 16)
+      << "… signed two " << e.vote_type << "s at height " << e.vote_height << " round " << e.round
+      << "\n";
+  }
   for (const auto& a : anomalies) {
     o << "ANOMALY at height " << a.height << " [" << a.check << "]: " << a.message << "\n";
   }

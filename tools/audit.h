@@ -50,6 +50,13 @@ struct AuditReport {
     uint64_t height = 0;
     std::string certificate, agency, kind, reason;
   };
+  // A double vote recorded on the ledger (an evidence event).
+  struct Evidence {
+    uint64_t height = 0;  // the block that recorded it
+    std::string validator, vote_type;
+    uint64_t vote_height = 0;
+    uint32_t round = 0;
+  };
   struct Sample {
     std::string certificate, issuer, controller, status, document_hash;
     uint32_t version = 0;
@@ -64,6 +71,7 @@ struct AuditReport {
   double seconds = 0;
   std::map<std::string, std::map<std::string, uint64_t>> events_by_agency;  // agency -> type -> n
   std::vector<Revocation> revocations;
+  std::vector<Evidence> evidence;
   std::vector<Anomaly> anomalies;
   std::vector<Sample> sample;
   uint64_t seed = 0;

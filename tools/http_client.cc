@@ -190,10 +190,15 @@ Result<HttpResponse> HttpClient::Request(const std::string& method, const std::s
       if (Status st = Connect(); !st.ok()) return st;
     }
     Status st = SendAll(req);
-    if (st.ok()) {
+    // A server may answer before it has read the whole request (a 413 for a body over its
+    // limit) and close: the send then fails with EPIPE or ECONNRESET, and the answer is waiting.
+    const bool answered_early =
+        !st.ok() && (st.message().find(std::strerror(EPIPE)) != std::string::npos ||
+                     st.message().find(std::strerror(ECONNRESET)) != std::string::npos);
+    if (st.ok() || answered_early) {
       auto r = ReadResponse();
       if (r.ok()) return r;
-      st = r.status();
+      if (st.ok()) st = r.status();
     }
     Close();
     if (!reused) return st;

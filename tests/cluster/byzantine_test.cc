@@ -16,6 +16,7 @@
 #include "node/peer_messages.h"
 #include "tests/testing/byzantine_peer.h"
 #include "tests/testing/cluster.h"
+#include "tools/audit.h"
 
 namespace certledger::testing {
 namespace {
@@ -220,6 +221,41 @@ TEST_F(ByzantineTest, FloodOfLargeTransactionFramesIsBounded) {
   EXPECT_TRUE(WaitFor(
       10000, [&] { return SumMetric("certledger_peer_penalties_total") >= before + kHonest; }));
   ExpectHonestProgress("FL");
+}
+
+// A validator that signs two prevotes for one height and round: every honest node that sees
+// both turns them into an evidence transaction; it is committed once, listed by the API, and
+// the audit report names it.
+TEST_F(ByzantineTest, DoubleVoteEndsUpAsEvidenceOnTheLedger) {
+  ASSERT_TRUE(WaitFor(60000, [&] {
+    const int64_t h = MaxHonestHeight();
+    return h >= 1 && byz->SyncTo(static_cast<uint64_t>(h), 5000) && byz->DoubleVote();
+  })) << "no honest prevote to equivocate against";
+  const std::string who = byz->key().public_key().Hex();
+  for (size_t i = 0; i < kHonest; ++i) {
+    EXPECT_TRUE(WaitFor(30000,
+                        [&] {
+                          auto ev = c.GetJson(i, "/v1/evidence");
+                          return ev && (*ev)["count"].get<uint64_t>() >= 1 &&
+                                 (*ev)["evidence"][0]["validator"].get<std::string>() == who;
+                        }))
+        << "node" << i;
+  }
+  auto ev = c.GetJson(0, "/v1/evidence");
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ((*ev)["count"].get<uint64_t>(), 1u) << "the same double vote was recorded twice";
+  EXPECT_EQ((*ev)["evidence"][0]["vote_type"], "prevote");
+  // The audit replays it (checking both vote signatures again) and reports it.
+  tools::AuditOptions ao;
+  ao.node_url = c.node(1).api;
+  ao.genesis_file = (c.dir() / "genesis.json").string();
+  auto report = tools::RunAudit(ao);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok()) << report->ToText();
+  ASSERT_EQ(report->evidence.size(), 1u) << report->ToText();
+  EXPECT_EQ(report->evidence[0].validator, who);
+  EXPECT_NE(report->ToText().find("EVIDENCE at height"), std::string::npos);
+  ExpectHonestProgress("DV");
 }
 
 // Mempool pinning over HTTP: anyone, with no key, submits transactions of an unknown agency

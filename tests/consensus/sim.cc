@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <set>
 #include <sstream>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -52,8 +54,108 @@ class Rng {
   uint64_t s_[4];
 };
 
-enum class Behaviour : uint8_t { kSilent, kEquivocate, kSplitProposals, kAmnesia, kReplay, kFlood };
-constexpr int kBehaviours = 6;
+bool ProposesInvalidBlocks(Behaviour b) {
+  return b == Behaviour::kForgedTxSignature || b == Behaviour::kBadTxRoot;
+}
+
+// ---- simulated blocks (the layout is in sim.h) ------------------------------------------------
+
+struct SimTx {
+  bool signature_ok = true;  // stands for "its signature verifies"
+  std::string tag;
+};
+
+Bytes EncodeTxs(const std::vector<SimTx>& txs) {
+  Bytes out;
+  out.push_back(static_cast<uint8_t>(txs.size()));
+  for (const auto& t : txs) {
+    out.push_back(t.signature_ok ? 1 : 0);
+    out.push_back(static_cast<uint8_t>(t.tag.size()));
+    out.insert(out.end(), t.tag.begin(), t.tag.end());
+  }
+  return out;
+}
+
+Bytes EncodeHeader(uint64_t height, const Hash256& root) {
+  Bytes out = {'b', 'l', 'k'};
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(height >> (8 * i)));
+  out.insert(out.end(), root.bytes.begin(), root.bytes.end());
+  return out;
+}
+constexpr size_t kHeaderBytes = 3 + 8 + 32;
+
+// A block whose root and id match its transactions.
+Value MakeBlock(uint64_t height, const std::vector<SimTx>& txs) {
+  Bytes body = EncodeTxs(txs);
+  Value v;
+  v.payload = EncodeHeader(height, ledger::Sha256(body));
+  v.id = ledger::Sha256(v.payload);
+  v.payload.insert(v.payload.end(), body.begin(), body.end());
+  return v;
+}
+
+// What a correct proposer builds.
+Value MakeSimValue(uint64_t height, const std::string& tag) {
+  return MakeBlock(height, {SimTx{true, tag}});
+}
+
+struct ParsedBlock {
+  uint64_t height = 0;
+  Hash256 root;
+  std::vector<SimTx> txs;
+};
+
+std::optional<ParsedBlock> ParseBlock(const Bytes& p) {
+  if (p.size() < kHeaderBytes + 1 || p[0] != 'b' || p[1] != 'l' || p[2] != 'k') return std::nullopt;
+  ParsedBlock b;
+  for (size_t i = 0; i < 8; ++i) b.height |= static_cast<uint64_t>(p[3 + i]) << (8 * i);
+  std::copy(p.begin() + 11, p.begin() + kHeaderBytes, b.root.bytes.begin());
+  size_t pos = kHeaderBytes;
+  const size_t count = p[pos++];
+  for (size_t k = 0; k < count; ++k) {
+    if (p.size() - pos < 2 || p[pos] > 1) return std::nullopt;
+    SimTx t;
+    t.signature_ok = p[pos] == 1;
+    const size_t len = p[pos + 1];
+    pos += 2;
+    if (p.size() - pos < len) return std::nullopt;
+    t.tag.assign(p.begin() + static_cast<std::ptrdiff_t>(pos),
+                 p.begin() + static_cast<std::ptrdiff_t>(pos + len));
+    pos += len;
+    b.txs.push_back(std::move(t));
+  }
+  if (pos != p.size()) return std::nullopt;
+  return b;
+}
+
+// valid(v): the checks node/node.cc IsValid makes of a real block, in the same order: it
+// decodes, is for this height, the id is the header's hash (ledger::BlockHash), every
+// transaction's signature verifies, and the transactions match the header's root (part of
+// ledger::ValidateBlock).
+bool SimValueValid(uint64_t height, const Value& v) {
+  auto b = ParseBlock(v.payload);
+  if (!b || b->height != height) return false;
+  ledger::ByteSpan payload(v.payload);
+  if (ledger::Sha256(payload.first(kHeaderBytes)) != v.id) return false;
+  for (const auto& t : b->txs)
+    if (!t.signature_ok) return false;
+  return ledger::Sha256(payload.subspan(kHeaderBytes)) == b->root;
+}
+
+// Each engine's ValueValidator: SimValueValid, counting the values a correct validator refuses.
+class NodeValidator final : public ValueValidator {
+ public:
+  NodeValidator(bool correct, uint64_t* rejections) : correct_(correct), rejections_(rejections) {}
+  [[nodiscard]] bool IsValid(uint64_t height, const Value& value) override {
+    const bool ok = SimValueValid(height, value);
+    if (!ok && correct_) ++*rejections_;
+    return ok;
+  }
+
+ private:
+  const bool correct_;
+  uint64_t* const rejections_;
+};
 
 enum class EventKind : uint8_t {
   kDeliver,
@@ -82,6 +184,8 @@ struct Node {
   uint32_t key = 0;  // index of its TestKey
   bool byzantine = false;
   Behaviour behaviour = Behaviour::kSilent;
+  bool split_invalid = false;  // kForgedTxSignature, kBadTxRoot: also sends a valid block
+  std::unique_ptr<NodeValidator> validator;
   bool up = true;
   uint64_t gen = 0;
   std::unique_ptr<Signer> signer;
@@ -142,7 +246,12 @@ class Simulation {
       Node& nd = nodes_[i];
       nd.key = i;
       nd.byzantine = byz_keys.contains(i);
-      if (nd.byzantine) nd.behaviour = static_cast<Behaviour>(rng_.Range(0, kBehaviours - 1));
+      if (nd.byzantine) {
+        nd.behaviour =
+            c_.behaviour ? *c_.behaviour : static_cast<Behaviour>(rng_.Range(0, kBehaviours - 1));
+        if (ProposesInvalidBlocks(nd.behaviour)) nd.split_invalid = rng_.Chance(500);
+      }
+      nd.validator = std::make_unique<NodeValidator>(!nd.byzantine, &result_.invalid_rejections);
       key_to_node_[testing::TestKey(i).public_key()] = i;
       if (c_.real_signatures) {
         nd.signer = std::make_unique<testing::DeterministicKeySigner>(testing::TestKey(i));
@@ -197,8 +306,8 @@ class Simulation {
     Node& nd = nodes_[i];
     nd.up = true;
     ++nd.gen;
-    nd.engine =
-        std::make_unique<Engine>(NodeOptions(nd), nd.signer.get(), counting_.get(), &values_);
+    nd.engine = std::make_unique<Engine>(NodeOptions(nd), nd.signer.get(), counting_.get(),
+                                         nd.validator.get());
     Feed(i, StartHeight{nd.next_height, SetFor(nd, nd.next_height), nd.record});
   }
 
@@ -423,8 +532,13 @@ class Simulation {
       } else if (const auto* r = std::get_if<RequestProposal>(&a)) {
         std::string tag = "n" + std::to_string(i) + "r" + std::to_string(r->round) + "x" +
                           std::to_string(rng_.Next() % 100000);
-        Value v = testing::MakeValue(r->height, tag);
-        proposed_.insert(v.id);
+        Value v = MakeSimValue(r->height, tag);
+        if (nd.byzantine && ProposesInvalidBlocks(nd.behaviour) && !nd.split_invalid) {
+          // The engine itself signs the invalid block, so its gossip repeats the same proposal.
+          v = InvalidBlock(nd, v, r->height);
+        } else {
+          proposed_.insert(v.id);
+        }
         Event e{now_ + rng_.Range(1, 10),
                 0,
                 EventKind::kProposalReady,
@@ -452,10 +566,22 @@ class Simulation {
     if (const auto* p = std::get_if<Proposal>(&m)) {
       id = p->value.id;
       if (!proposed_.contains(p->value.id)) Fail("node proposed a value nobody built");
+      if (!SimValueValid(p->height, p->value)) {
+        Fail("validity: correct validator " + std::to_string(i) + " proposed an invalid value");
+      }
     } else {
       const Vote& v = std::get<Vote>(m);
       step = static_cast<uint8_t>(v.type);
       id = v.block_id;
+      // Only the id of a valid value can gather a correct validator's vote; an id that only
+      // invalid blocks carry (a forged signature, a bad root) must never get one.
+      if (v.block_id && !proposed_.contains(*v.block_id)) {
+        std::ostringstream os;
+        os << "validity: correct validator " << i << " voted for "
+           << v.block_id->Hex().substr(0, 12) << " at height " << v.height << " round " << v.round
+           << ", which no valid proposal carries";
+        Fail(os.str());
+      }
     }
     auto key = std::make_tuple(i, HeightOf(m), RoundOf(m), step);
     auto [it, inserted] = signed_.emplace(key, id);
@@ -491,7 +617,7 @@ class Simulation {
       std::ostringstream os;
       if (c.height != nd.next_height) {
         os << "node " << i << " committed height " << c.height << " expecting " << nd.next_height;
-      } else if (!proposed_.contains(c.value.id) || !values_.IsValid(c.height, c.value)) {
+      } else if (!proposed_.contains(c.value.id) || !SimValueValid(c.height, c.value)) {
         os << "validity: node " << i << " committed a value that was not proposed or is invalid";
       } else if (auto it = decided_.find(c.height);
                  it != decided_.end() && it->second != c.value.id) {
@@ -550,6 +676,43 @@ class Simulation {
     return m;
   }
 
+  // An application-invalid block derived from the valid `v`, correctly signed by whoever proposes
+  // it, as behaviour kForgedTxSignature or kBadTxRoot of `nd` makes it.
+  Value InvalidBlock(const Node& nd, const Value& v, uint64_t height) {
+    auto b = ParseBlock(v.payload);
+    std::vector<SimTx> txs = b ? b->txs : std::vector<SimTx>{};
+    if (nd.behaviour == Behaviour::kForgedTxSignature) {
+      // Root and id match; only the signature check of a transaction finds the fault.
+      txs.push_back(SimTx{false, "forged" + std::to_string(rng_.Next() % 1000)});
+      return MakeBlock(height, txs);
+    }
+    txs.push_back(SimTx{true, "smuggled"});
+    Value bad;
+    switch (rng_.Range(0, 2)) {
+      case 0:
+        // v's header and id, other transactions: the root does not match them. To a validator
+        // that receives v as well this is the same id with another payload.
+        bad.id = v.id;
+        bad.payload.assign(v.payload.begin(),
+                           v.payload.begin() + static_cast<std::ptrdiff_t>(kHeaderBytes));
+        {
+          Bytes body = EncodeTxs(txs);
+          bad.payload.insert(bad.payload.end(), body.begin(), body.end());
+        }
+        return bad;
+      case 1:
+        // A consistent block under v's id, which is not its header's hash.
+        bad = MakeBlock(height, txs);
+        bad.id = v.id;
+        return bad;
+      default:
+        // An id that is no header's hash.
+        bad = MakeBlock(height, txs);
+        bad.id = testing::MakeValue(0, "junk" + std::to_string(rng_.Next())).id;
+        return bad;
+    }
+  }
+
   // Sends `a` to a random part of the peers and `b` to the rest.
   void Split(uint32_t i, const Message& a, const Message& b) {
     auto sa = std::make_shared<const Message>(a);
@@ -576,13 +739,34 @@ class Simulation {
         if (nd.behaviour == Behaviour::kSplitProposals) {
           Proposal alt = std::get<Proposal>(m);
           bool bad = rng_.Chance(300);
-          alt.value = testing::MakeValue(
-              alt.height, (bad ? "Xbyz" : "byz") + std::to_string(rng_.Next() % 100000));
-          if (!bad) proposed_.insert(alt.value.id);
+          const std::string tag = "byz" + std::to_string(rng_.Next() % 100000);
+          alt.value = MakeSimValue(alt.height, tag);
+          if (bad) {
+            alt.value = MakeBlock(alt.height, {SimTx{true, tag}, SimTx{false, "forged"}});
+            ++result_.invalid_proposals;
+            ++result_.split_invalid_proposals;
+          } else {
+            proposed_.insert(alt.value.id);
+          }
           alt.valid_round.reset();
           return Split(i, m, Resign(nd, alt));
         }
         return SendAll(i, m);
+      case Behaviour::kForgedTxSignature:
+      case Behaviour::kBadTxRoot: {
+        const auto* p = std::get_if<Proposal>(&m);
+        if (p == nullptr) return SendAll(i, m);  // votes as a correct validator would
+        ++result_.invalid_proposals;
+        // Not split: the engine signed an invalid block (see RequestProposal) and it goes to
+        // everyone. A valid block here is a split proposal, or a re-proposal of a valid value
+        // (valid_round) that the proposer replaces; valid_round is kept, as a lie.
+        if (!SimValueValid(p->height, p->value)) return SendAll(i, m);
+        Proposal bad = *p;
+        bad.value = InvalidBlock(nd, p->value, p->height);
+        if (!nd.split_invalid) return SendAll(i, Resign(nd, bad));
+        ++result_.split_invalid_proposals;
+        return Split(i, m, Resign(nd, bad));
+      }
       case Behaviour::kFlood:
         SendAll(i, m);
         if (const auto* v = std::get_if<Vote>(&m)) {
@@ -609,7 +793,6 @@ class Simulation {
   ledger::ValidatorSet base_set_;
   std::unique_ptr<Verifier> verifier_;
   std::unique_ptr<testing::CountingVerifier> counting_;
-  testing::TestValueValidator values_;
   std::vector<Node> nodes_;
   std::map<PublicKey, uint32_t> key_to_node_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
@@ -671,6 +854,27 @@ std::string FaultsString(const Faults& f) {
   return s.empty() ? "none" : s;
 }
 
+namespace {
+constexpr const char* kBehaviourNames[kBehaviours] = {
+    "silent", "equivocate", "split-proposals", "amnesia",
+    "replay", "flood",      "forged-tx-sig",   "bad-tx-root"};
+}  // namespace
+
+bool ParseBehaviour(std::string_view s, Behaviour* out) {
+  for (int b = 0; b < kBehaviours; ++b) {
+    if (s == kBehaviourNames[b]) {
+      *out = static_cast<Behaviour>(b);
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* BehaviourName(Behaviour b) {
+  const auto k = static_cast<int>(b);
+  return k >= 0 && k < kBehaviours ? kBehaviourNames[k] : "?";
+}
+
 SimResult Run(const SimConfig& config) { return Simulation(config).Run(); }
 
 std::string ReplayCommand(const SimConfig& c) {
@@ -678,6 +882,7 @@ std::string ReplayCommand(const SimConfig& c) {
   os << "build/tests/consensus_sim --seed=" << c.seed << " --n=" << c.n
      << " --faults=" << FaultsString(c.faults);
   if (c.byzantine) os << " --byzantine=" << *c.byzantine;
+  if (c.behaviour) os << " --behaviour=" << BehaviourName(*c.behaviour);
   if (c.real_signatures) os << " --real-sigs";
   if (c.disable_locking) os << " --disable-locking";
   if (!c.validator_set_changes) os << " --no-set-changes";

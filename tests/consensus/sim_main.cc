@@ -1,5 +1,7 @@
 // consensus_sim: runs one seed (replay) or a range of seeds (soak) of the consensus simulator.
 //   consensus_sim --seed=N --n=7 --faults=loss,dup,partition,crash,byz [--byzantine=K]
+//                 [--behaviour=silent|equivocate|split-proposals|amnesia|replay|flood|
+//                              forged-tx-sig|bad-tx-root]
 //                 [--real-sigs] [--disable-locking] [--no-set-changes] [--gossip-ms=250]
 //                 [--crash-after-persist=PER_MILLE]
 //                 [--verbose]
@@ -52,6 +54,13 @@ int main(int argc, char** argv) {
       have_faults = true;
     } else if (Flag(a, "--byzantine", &v)) {
       c.byzantine = static_cast<uint32_t>(Num(v));
+    } else if (Flag(a, "--behaviour", &v)) {
+      sim::Behaviour b = sim::Behaviour::kSilent;
+      if (!sim::ParseBehaviour(v, &b)) {
+        std::fprintf(stderr, "bad --behaviour: %s\n", std::string(v).c_str());
+        return 2;
+      }
+      c.behaviour = b;
     } else if (Flag(a, "--real-sigs", &v)) {
       c.real_signatures = true;
     } else if (Flag(a, "--disable-locking", &v)) {
@@ -93,6 +102,7 @@ int main(int argc, char** argv) {
       run.disable_locking = c.disable_locking;
       run.validator_set_changes = c.validator_set_changes;
       run.byzantine = c.byzantine;
+      run.behaviour = c.behaviour;
       run.gossip_ms = c.gossip_ms;
       run.crash_after_persist_per_mille = c.crash_after_persist_per_mille;
     }
@@ -106,14 +116,17 @@ int main(int argc, char** argv) {
     } else if (verbose || !sweep) {
       std::printf(
           "ok seed=%llu n=%u faults=%s heights=%llu..%llu sim_ms=%llu liveness_ms=%llu "
-          "events=%llu crashes=%llu evidence=%llu verifications=%llu\n",
+          "events=%llu crashes=%llu evidence=%llu verifications=%llu invalid_proposals=%llu "
+          "invalid_rejections=%llu\n",
           static_cast<unsigned long long>(s), run.n, sim::FaultsString(run.faults).c_str(),
           static_cast<unsigned long long>(r.min_height),
           static_cast<unsigned long long>(r.max_height),
           static_cast<unsigned long long>(r.sim_time_ms),
           static_cast<unsigned long long>(r.liveness_ms), static_cast<unsigned long long>(r.events),
           static_cast<unsigned long long>(r.crashes), static_cast<unsigned long long>(r.evidence),
-          static_cast<unsigned long long>(r.verifications));
+          static_cast<unsigned long long>(r.verifications),
+          static_cast<unsigned long long>(r.invalid_proposals),
+          static_cast<unsigned long long>(r.invalid_rejections));
     }
     if (sweep && (s - first + 1) % 10000 == 0) {
       std::printf("... %llu seeds, %llu failures\n", static_cast<unsigned long long>(s - first + 1),

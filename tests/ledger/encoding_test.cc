@@ -258,8 +258,8 @@ TEST(EncodingGoldenTest, ErrorMessagesQuotedInFormatDocument) {
   const Bytes tx = HexBytes(kExampleTxHex);
   const Bytes stx = HexBytes(
       Cat({kExampleTxHex, kExampleSignatureListHex, kExamplePublicKey, kExampleSignature}));
-  EXPECT_EQ(Decode<Transaction>(WithByte(tx, 51, 10)).status().message(),
-            "decode Transaction: unknown enum value 10 at offset 51");
+  EXPECT_EQ(Decode<Transaction>(WithByte(tx, 51, 11)).status().message(),
+            "decode Transaction: unknown enum value 11 at offset 51");
   EXPECT_EQ(Decode<SignedTransaction>(WithU32(stx, 408, 0xFFFFFFFF)).status().message(),
             "decode SignedTransaction: length 4294967295 at offset 408 exceeds the 96 bytes that "
             "remain");
@@ -718,7 +718,7 @@ TEST(EncodingRejectTest, UnknownEnumValues) {
   }
   {  // EventType: the event tag.
     Bytes e = Encode(Event{SuspendEvent{"x", "y"}});
-    ExpectEnumChecked<Event>(e, 0, {4, 5}, {0, 10, 11, 255});
+    ExpectEnumChecked<Event>(e, 0, {4, 5}, {0, 11, 12, 255});
     // A known tag with the wrong body fails too (here: an issue event body is much longer).
     ExpectDecodeError<Event>(WithByte(e, 0, 1), "Event", "truncated");
   }
@@ -770,7 +770,7 @@ TEST(EncodingRejectTest, UnknownEnumValues) {
     d = c;
     d.history[4].type = EventType::kIssue;
     ExpectEnumChecked<CertificateState>(base, OnlyDifference(base, Encode(d)),
-                                        {1, 2, 3, 4, 5, 6, 7, 8, 9}, {0, 10, 255});
+                                        {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {0, 11, 255});
   }
 }
 

@@ -74,6 +74,20 @@ class StateTest : public ::testing::Test {
     for (size_t v : validators) keys.push_back(f.validator_keys[v]);
     return MakeSigned(acting, std::move(event), keys);
   }
+  // Evidence that validator `v` prevoted nil and for a block at (height, round).
+  SignedTransaction Evidence(size_t v, uint64_t vote_height, uint32_t round) const {
+    auto vote = [&](std::optional<Hash256> id) {
+      SignedVote sv{
+          VoteType::kPrevote, vote_height, round, id, f.validator_keys[v].public_key(), {}};
+      sv.signature = f.validator_keys[v].Sign(
+          VoteSigningDigest(f.genesis.params.chain_id, sv.type, sv.height, sv.round, id));
+      return sv;
+    };
+    SignedTransaction stx;
+    stx.tx.chain_id = f.genesis.params.chain_id;
+    stx.tx.event = DuplicateVoteEvent{vote(std::nullopt), vote(Sha256(AsBytes("block")))};
+    return stx;
+  }
   // Transfer of `serial`'s certificate from `from` to `to`, signed by both agencies.
   SignedTransaction Transfer(size_t from, const std::string& base, size_t to) {
     return MakeSigned(from, TransferEvent{base, f.id(to)},
@@ -158,7 +172,8 @@ TEST(ReasonCodeTest, StableDistinctCodes) {
       "unknown-agency",     "unknown-signer",    "duplicate-signature", "not-issuer",
       "cert-exists",        "cert-not-found",    "document-exists",     "invalid-transition",
       "bad-identifier",     "bad-version",       "bad-validity",        "missing-cosignature",
-      "insufficient-power", "unknown-cert-type", "missing-signature",   "too-large"};
+      "insufficient-power", "unknown-cert-type", "missing-signature",   "too-large",
+      "evidence-exists"};
   std::set<std::string> codes;
   for (int i = 0; i < kReasonCount; ++i) {
     const char* c = ReasonCode(static_cast<Reason>(i));
@@ -634,7 +649,7 @@ struct Case {
 TEST_F(RejectionTest, EveryReasonIsCovered) {
   const std::string long_text(513, 'x');
   const PrivateKey outsider = TestKey("outsider");
-  const std::vector<Case> cases = {
+  std::vector<Case> cases = {
       // -- malformed: summary fields
       {"empty purpose", Reason::kMalformed,
        [&] { return Make(0, Fresh([](auto& s) { s.purpose.clear(); })); }},
@@ -1262,6 +1277,40 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
          return Gov(3, RegisterAgencyEvent{a}, {0, 1, 2});
        }},
   };
+
+  // -- evidence-exists (and the other ways evidence is refused)
+  cases.push_back({"the same double vote twice", Reason::kEvidenceExists, [&] {
+                     Accept(Evidence(1, 1, 0));
+                     return Evidence(1, 1, 0);
+                   }});
+  cases.push_back({"evidence with an agency", Reason::kMalformed, [&] {
+                     auto e = Evidence(1, 1, 1);
+                     e.tx.agency = f.id(0);
+                     return e;
+                   }});
+  cases.push_back({"evidence with one vote altered", Reason::kBadSignature,
+                   [&] {
+                     auto e = Evidence(1, 1, 2);
+                     std::get<DuplicateVoteEvent>(e.tx.event).second.signature.bytes[5] ^= 1;
+                     return e;
+                   },
+                   /*also_verified=*/false});
+  cases.push_back({"evidence of two votes of one block", Reason::kMalformed, [&] {
+                     auto e = Evidence(1, 1, 3);
+                     auto& d = std::get<DuplicateVoteEvent>(e.tx.event);
+                     d.first = d.second;
+                     return e;
+                   }});
+  cases.push_back({"evidence against a non-validator", Reason::kUnknownSigner,
+                   [&] {
+                     auto e = Evidence(1, 1, 4);
+                     auto& d = std::get<DuplicateVoteEvent>(e.tx.event);
+                     d.first.validator = d.second.validator = f.agencies[0].issuing[0].public_key();
+                     return e;
+                   },
+                   /*also_verified=*/false});
+  cases.push_back(
+      {"evidence from the future", Reason::kMalformed, [&] { return Evidence(1, 1000, 0); }});
 
   std::set<Reason> listed;
   for (const auto& c : cases) {

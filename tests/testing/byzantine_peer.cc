@@ -53,6 +53,10 @@ class ByzantinePeer::Handler : public network::Handler {
       auto m = consensus::DecodeMessage(payload);
       if (m.ok() && consensus::HeightOf(*m) == self_->replayer_.tip().height + 1) {
         self_->seen_round_ = std::max(self_->seen_round_, consensus::RoundOf(*m));
+        const auto* v = std::get_if<consensus::Vote>(&*m);
+        if (v != nullptr && v->type == VoteType::kPrevote && v->block_id) {
+          self_->last_prevote_ = *v;
+        }
       }
     }
   }
@@ -187,6 +191,27 @@ consensus::Proposal ByzantinePeer::MakeProposal(uint32_t round, const ledger::Bl
   p.proposer = key_.public_key();
   p.signature = key_.Sign(consensus::SigningDigestOf(cluster_.genesis().params.chain_id, p));
   return p;
+}
+
+bool ByzantinePeer::DoubleVote() {
+  std::optional<consensus::Vote> seen;
+  {
+    std::lock_guard lock(mu_);
+    if (last_prevote_ && last_prevote_->height == replayer_.tip().height + 1) seen = last_prevote_;
+  }
+  if (!seen) return false;
+  const std::string& chain = cluster_.genesis().params.chain_id;
+  for (std::optional<Hash256> id : {std::optional<Hash256>{}, seen->block_id}) {
+    consensus::Vote v;
+    v.type = VoteType::kPrevote;
+    v.height = seen->height;
+    v.round = seen->round;
+    v.block_id = id;
+    v.validator = key_.public_key();
+    v.signature = key_.Sign(consensus::SigningDigestOf(chain, v));
+    Broadcast(node::kMsgConsensus, consensus::EncodeMessage(v));
+  }
+  return true;
 }
 
 void ByzantinePeer::Broadcast(uint8_t type, const ledger::Bytes& payload) {

@@ -61,6 +61,10 @@ class ByzantinePeer {
   consensus::Proposal MakeProposal(uint32_t round, const ledger::Block& block,
                                    std::optional<ledger::Bytes> payload = std::nullopt);
 
+  // Equivocates: signs and sends a nil prevote and a prevote for the block that an honest prevote
+  // of height() + 1 named, for that height and round. False if no such prevote was seen yet.
+  bool DoubleVote();
+
   // Raw frames (type >= 16) to every connected honest peer.
   void Broadcast(uint8_t type, const ledger::Bytes& payload);
   void BroadcastProposal(const consensus::Proposal& p);
@@ -85,6 +89,7 @@ class ByzantinePeer {
   size_t connected_ = 0;
   uint32_t seen_round_ = 0;
   uint64_t best_peer_height_ = 0;
+  std::optional<consensus::Vote> last_prevote_;  // a non-nil honest prevote of height() + 1
 };
 
 }  // namespace certledger::testing
