@@ -9,7 +9,7 @@ namespace {
 // Baseline: the raw BIP-340 verification rate of this machine.
 void BM_Bip340Verify(benchmark::State& state) {
   PrivateKey k = PrivateKey::Generate();
-  Hash256 d = SigningDigest(kTagTx, "bench", AsBytes("payload"));
+  Hash256 d = SigningDigest(kTagTx, {"bench", {}}, AsBytes("payload"));
   Signature s = k.Sign(d);
   for (auto _ : state) {
     benchmark::DoNotOptimize(Verify(k.public_key(), d, s));
@@ -20,7 +20,7 @@ BENCHMARK(BM_Bip340Verify);
 
 void BM_Bip340Sign(benchmark::State& state) {
   PrivateKey k = PrivateKey::Generate();
-  Hash256 d = SigningDigest(kTagTx, "bench", AsBytes("payload"));
+  Hash256 d = SigningDigest(kTagTx, {"bench", {}}, AsBytes("payload"));
   for (auto _ : state) {
     benchmark::DoNotOptimize(k.Sign(d));
   }

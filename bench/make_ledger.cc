@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   gs << gin.rdbuf();
   auto genesis = ledger::ParseGenesisJson(gs.str());
   if (!genesis.ok()) return std::fprintf(stderr, "%s\n", genesis.status().ToString().c_str()), 1;
+  const ledger::ChainDomain domain{genesis->params.chain_id, ledger::GenesisHash(*genesis)};
   const std::filesystem::path home = network["nodes"][0]["home"].get<std::string>();
   auto validator = node::ReadKeyFile((home / "validator_key.json").string());
   auto issuer = node::ReadKeyFile(network["agencies"][0]["issuing_key_file"].get<std::string>());
@@ -79,8 +80,8 @@ int main(int argc, char** argv) {
       stx.tx.agency = agency;
       stx.tx.sequence = sequence++;
       stx.tx.event = std::move(e);
-      stx.signatures.push_back(
-          {issuer->public_key(), issuer->Sign(ledger::TxSigningDigest(stx.tx))});
+      stx.signatures.push_back({issuer->public_key(), issuer->Sign(ledger::TxSigningDigest(
+                                                          stx.tx, domain.genesis_hash))});
       hashes << std::get<ledger::IssueEvent>(stx.tx.event).document_hash.Hex() << "\n";
       txs.push_back(std::move(stx));
     }
@@ -95,10 +96,9 @@ int main(int argc, char** argv) {
     ledger::CommitCertificate commit;
     commit.height = built->block.header.height;
     commit.block_id = ledger::BlockHash(built->block.header);
-    commit.signatures.push_back(
-        {validator->public_key(), validator->Sign(ledger::VoteSigningDigest(
-                                      genesis->params.chain_id, ledger::VoteType::kPrecommit,
-                                      commit.height, 0, commit.block_id))});
+    commit.signatures.push_back({validator->public_key(), validator->Sign(ledger::VoteSigningDigest(
+                                                              domain, ledger::VoteType::kPrecommit,
+                                                              commit.height, 0, commit.block_id))});
     if (auto st = (*store)->AppendBlock(built->block, commit, built->effects); !st.ok()) {
       return std::fprintf(stderr, "%s\n", st.ToString().c_str()), 1;
     }

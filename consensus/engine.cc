@@ -56,7 +56,7 @@ const char* RejectCode(Reject r) {
 }
 
 ledger::Status Options::Validate() const {
-  if (chain_id.empty()) return ledger::Status::InvalidArgument("chain_id is empty");
+  if (domain.chain_id.empty()) return ledger::Status::InvalidArgument("chain id is empty");
   if (timeout_propose_ms == 0 || timeout_prevote_ms == 0 || timeout_precommit_ms == 0) {
     return ledger::Status::InvalidArgument("initial timeouts must be > 0");
   }
@@ -291,7 +291,7 @@ void Engine::SendProposal(const Value& v, std::optional<uint32_t> valid_round,
   p.valid_round = valid_round;
   p.value = v;
   p.proposer = signer_->public_key();
-  p.signature = signer_->Sign(SigningDigestOf(options_.chain_id, p));
+  p.signature = signer_->Sign(SigningDigestOf(options_.domain, p));
   signed_.emplace(SignedKey{round_, RoundStep::kPropose}, p);
   out.emplace_back(PersistSigned{p});
   out.emplace_back(Broadcast{p});
@@ -313,7 +313,7 @@ void Engine::SendVote(VoteType type, std::optional<Hash256> id, std::vector<Acti
   v.round = round_;
   v.block_id = id;
   v.validator = signer_->public_key();
-  v.signature = signer_->Sign(SigningDigestOf(options_.chain_id, v));
+  v.signature = signer_->Sign(SigningDigestOf(options_.domain, v));
   signed_.emplace(SignedKey{round_, s}, v);
   out.emplace_back(PersistSigned{v});
   out.emplace_back(Broadcast{v});
@@ -367,7 +367,7 @@ StepResult Engine::OnProposal(const Proposal& p) {
       if (!backed || count >= 4) return Rejected(Reject::kConflictingProposal);
     }
   }
-  if (!verifier_->Verify(p.proposer, SigningDigestOf(options_.chain_id, p), p.signature)) {
+  if (!verifier_->Verify(p.proposer, SigningDigestOf(options_.domain, p), p.signature)) {
     return Rejected(Reject::kBadSignature);
   }
   StepResult out;
@@ -431,7 +431,7 @@ StepResult Engine::OnVote(const Vote& v) {
       }
     }
   }
-  if (!verifier_->Verify(v.validator, SigningDigestOf(options_.chain_id, v), v.signature)) {
+  if (!verifier_->Verify(v.validator, SigningDigestOf(options_.domain, v), v.signature)) {
     return Rejected(Reject::kBadSignature);
   }
   StepResult out;

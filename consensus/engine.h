@@ -63,7 +63,8 @@ inline constexpr uint64_t kValidatorSetDelay = 2;
 inline constexpr size_t kMaxConflictingVotes = 4;
 
 struct Options {
-  std::string chain_id;  // required; part of every signing digest
+  // Required (a non-empty chain id): the chain id and genesis hash every signature binds.
+  ledger::ChainDomain domain;
 
   // timeoutX(round) = timeout_X_ms + round * timeout_X_delta_ms (the paper's growing timeouts).
   // Termination needs timeoutPropose(r) > 2 * Delta + timeoutPrecommit(r - 1) and the others
@@ -84,7 +85,7 @@ struct Options {
   // exists to show that the simulator catches the bug.
   bool TEST_disable_locking = false;
 
-  // OK iff chain_id is non-empty, every initial timeout is > 0 and max_rounds_ahead >= 1.
+  // OK iff the chain id is non-empty, every initial timeout is > 0 and max_rounds_ahead >= 1.
   [[nodiscard]] ledger::Status Validate() const;
 };
 

@@ -82,7 +82,7 @@ DuplicateVoteEvidence MakeEvidence(Vote a, Vote b) {
   return DuplicateVoteEvidence{std::move(a), std::move(b)};
 }
 
-Hash256 ProposalSigningDigest(std::string_view chain_id, uint64_t height, uint32_t round,
+Hash256 ProposalSigningDigest(const ledger::ChainDomain& domain, uint64_t height, uint32_t round,
                               std::optional<uint32_t> valid_round, const Hash256& block_id) {
   Bytes p;
   p.reserve(8 + 4 + 1 + 4 + 32);
@@ -91,15 +91,15 @@ Hash256 ProposalSigningDigest(std::string_view chain_id, uint64_t height, uint32
   p.push_back(valid_round ? 1 : 0);
   if (valid_round) PutU32(p, *valid_round);
   p.insert(p.end(), block_id.bytes.begin(), block_id.bytes.end());
-  return ledger::SigningDigest(ledger::kTagProposal, chain_id, p);
+  return ledger::SigningDigest(ledger::kTagProposal, domain, p);
 }
 
-Hash256 SigningDigestOf(std::string_view chain_id, const Proposal& p) {
-  return ProposalSigningDigest(chain_id, p.height, p.round, p.valid_round, p.value.id);
+Hash256 SigningDigestOf(const ledger::ChainDomain& domain, const Proposal& p) {
+  return ProposalSigningDigest(domain, p.height, p.round, p.valid_round, p.value.id);
 }
 
-Hash256 SigningDigestOf(std::string_view chain_id, const Vote& v) {
-  return ledger::VoteSigningDigest(chain_id, v.type, v.height, v.round, v.block_id);
+Hash256 SigningDigestOf(const ledger::ChainDomain& domain, const Vote& v) {
+  return ledger::VoteSigningDigest(domain, v.type, v.height, v.round, v.block_id);
 }
 
 const PublicKey& SignerOf(const Message& m) {

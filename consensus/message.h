@@ -72,13 +72,13 @@ struct DuplicateVoteEvidence {
 // round and type, different block ids).
 DuplicateVoteEvidence MakeEvidence(Vote a, Vote b);
 
-// SigningDigest(kTagProposal, chain_id, u64 height || u32 round || optional u32 valid_round ||
+// SigningDigest(kTagProposal, domain, u64 height || u32 round || optional u32 valid_round ||
 // block id). FORMAT.md §9.
-Hash256 ProposalSigningDigest(std::string_view chain_id, uint64_t height, uint32_t round,
+Hash256 ProposalSigningDigest(const ledger::ChainDomain& domain, uint64_t height, uint32_t round,
                               std::optional<uint32_t> valid_round, const Hash256& block_id);
-Hash256 SigningDigestOf(std::string_view chain_id, const Proposal& p);
+Hash256 SigningDigestOf(const ledger::ChainDomain& domain, const Proposal& p);
 // ledger::VoteSigningDigest of the vote's fields.
-Hash256 SigningDigestOf(std::string_view chain_id, const Vote& v);
+Hash256 SigningDigestOf(const ledger::ChainDomain& domain, const Vote& v);
 
 // The signer of a message (proposer or validator), its height and its round.
 const PublicKey& SignerOf(const Message& m);
@@ -89,7 +89,7 @@ uint32_t RoundOf(const Message& m);
 // ids, canonical order, and both signatures valid under `verify` (a function of key, digest,
 // signature). Membership of the validator in a set is the caller's check.
 template <class VerifyFn>
-ledger::Status CheckEvidence(std::string_view chain_id, const DuplicateVoteEvidence& e,
+ledger::Status CheckEvidence(const ledger::ChainDomain& domain, const DuplicateVoteEvidence& e,
                              VerifyFn&& verify);
 
 // Canonical wire encoding (FORMAT.md §9). Decode accepts exactly the bytes Encode
@@ -104,12 +104,12 @@ ledger::Result<DuplicateVoteEvidence> DecodeEvidence(ByteSpan in);
 ledger::Status CheckEvidenceShape(const DuplicateVoteEvidence& e);
 
 template <class VerifyFn>
-ledger::Status CheckEvidence(std::string_view chain_id, const DuplicateVoteEvidence& e,
+ledger::Status CheckEvidence(const ledger::ChainDomain& domain, const DuplicateVoteEvidence& e,
                              VerifyFn&& verify) {
   ledger::Status s = CheckEvidenceShape(e);
   if (!s.ok()) return s;
-  if (!verify(e.first.validator, SigningDigestOf(chain_id, e.first), e.first.signature) ||
-      !verify(e.second.validator, SigningDigestOf(chain_id, e.second), e.second.signature)) {
+  if (!verify(e.first.validator, SigningDigestOf(domain, e.first), e.first.signature) ||
+      !verify(e.second.validator, SigningDigestOf(domain, e.second), e.second.signature)) {
     return ledger::Status::InvalidArgument("evidence vote signature is invalid");
   }
   return ledger::Status::Ok();

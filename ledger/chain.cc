@@ -230,6 +230,9 @@ Hash256 GenesisHash(const Genesis& g) { return Sha256(Encode(g)); }
 std::vector<StateChange> GenesisChanges(const Genesis& g) {
   std::vector<StateChange> out;
   out.push_back({std::string(kParamsKey), Encode(g.params)});
+  const Hash256 genesis_hash = GenesisHash(g);
+  out.push_back(
+      {std::string(kGenesisHashKey), Bytes(genesis_hash.bytes.begin(), genesis_hash.bytes.end())});
   for (const auto& a : g.agencies) out.push_back({AgencyKey(a.id), Encode(a)});
   out.push_back({std::string(kValidatorsKey), Encode(g.validators)});
   return out;

@@ -20,12 +20,12 @@ Status CheckCommitTarget(uint64_t height, const Hash256& block_id,
 }
 }  // namespace
 
-Status VerifyCommitTrusting(std::string_view chain_id, const ValidatorSet& trusted, uint64_t height,
+Status VerifyCommitTrusting(const ChainDomain& domain, const ValidatorSet& trusted, uint64_t height,
                             const Hash256& block_id, const CommitCertificate& commit,
                             const SignatureVerifier& verifier) {
   if (Status st = CheckCommitTarget(height, block_id, commit); !st.ok()) return st;
-  const Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height,
-                                           commit.round, commit.block_id);
+  const Hash256 digest =
+      VoteSigningDigest(domain, VoteType::kPrecommit, commit.height, commit.round, commit.block_id);
   std::set<PublicKey> seen;
   uint64_t power = 0;
   for (const auto& s : commit.signatures) {
@@ -44,12 +44,12 @@ Status VerifyCommitTrusting(std::string_view chain_id, const ValidatorSet& trust
   return Status::Ok();
 }
 
-Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, uint64_t height,
+Status VerifyCommit(const ChainDomain& domain, const ValidatorSet& validators, uint64_t height,
                     const Hash256& block_id, const CommitCertificate& commit,
                     const SignatureVerifier& verifier) {
   if (Status st = CheckCommitTarget(height, block_id, commit); !st.ok()) return st;
-  Hash256 digest = VoteSigningDigest(chain_id, VoteType::kPrecommit, commit.height, commit.round,
-                                     commit.block_id);
+  Hash256 digest =
+      VoteSigningDigest(domain, VoteType::kPrecommit, commit.height, commit.round, commit.block_id);
   std::set<PublicKey> seen;
   uint64_t power = 0;
   for (const auto& s : commit.signatures) {

@@ -11,7 +11,7 @@ namespace certledger::ledger {
 // OK iff `commit` is for (`height`, `block_id`) and carries valid precommit signatures, each by a
 // distinct member of `validators`, whose power is more than two thirds of the set's total.
 // InvalidArgument with the cause otherwise (unknown signer, duplicate, bad signature, ...).
-Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, uint64_t height,
+Status VerifyCommit(const ChainDomain& domain, const ValidatorSet& validators, uint64_t height,
                     const Hash256& block_id, const CommitCertificate& commit,
                     const SignatureVerifier& verifier = DirectVerifier());
 
@@ -20,7 +20,7 @@ Status VerifyCommit(std::string_view chain_id, const ValidatorSet& validators, u
 // signatures by distinct members of `trusted` whose power is more than a third of its total, so
 // that at least one correct validator of the trusted set vouches for the block. Signers outside
 // `trusted` are ignored (the set may have changed since).
-Status VerifyCommitTrusting(std::string_view chain_id, const ValidatorSet& trusted, uint64_t height,
+Status VerifyCommitTrusting(const ChainDomain& domain, const ValidatorSet& trusted, uint64_t height,
                             const Hash256& block_id, const CommitCertificate& commit,
                             const SignatureVerifier& verifier);
 

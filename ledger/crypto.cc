@@ -70,12 +70,13 @@ Hash256 TaggedHash(std::string_view tag, ByteSpan msg) {
   return h.Finish();
 }
 
-Hash256 SigningDigest(std::string_view tag, std::string_view chain_id, ByteSpan payload) {
+Hash256 SigningDigest(std::string_view tag, const ChainDomain& domain, ByteSpan payload) {
   Hash256 tag_hash = Sha256(AsBytes(tag));
-  uint16_t len = static_cast<uint16_t>(chain_id.size());
+  uint16_t len = static_cast<uint16_t>(domain.chain_id.size());
   uint8_t len_le[2] = {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>(len >> 8)};
   Sha256Hasher h;
-  h.Update(tag_hash.span()).Update(tag_hash.span()).Update(len_le).Update(AsBytes(chain_id));
+  h.Update(tag_hash.span()).Update(tag_hash.span()).Update(len_le);
+  h.Update(AsBytes(domain.chain_id)).Update(domain.genesis_hash.span());
   h.Update(payload);
   return h.Finish();
 }

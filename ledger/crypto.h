@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "ledger/bytes.h"
@@ -50,8 +51,18 @@ class Sha256Hasher {
 // BIP-340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || msg).
 Hash256 TaggedHash(std::string_view tag, ByteSpan msg);
 
-// The digest that certledger signs: TaggedHash(tag, u16le(len(chain_id)) || chain_id || payload).
-Hash256 SigningDigest(std::string_view tag, std::string_view chain_id, ByteSpan payload);
+// The chain a signature belongs to: its id and the hash of its genesis (FORMAT.md §2.3). Binding
+// both means a signature made for one chain never verifies on another, not even on a relaunch
+// of the chain under the same id.
+struct ChainDomain {
+  std::string chain_id;
+  Hash256 genesis_hash;
+  bool operator==(const ChainDomain&) const = default;
+};
+
+// The digest that certledger signs:
+// TaggedHash(tag, u16le(len(chain_id)) || chain_id || genesis_hash || payload).
+Hash256 SigningDigest(std::string_view tag, const ChainDomain& domain, ByteSpan payload);
 
 // Domain tags. One per kind of signed message; never reuse a tag for another layout.
 inline constexpr std::string_view kTagTx = "certledger/tx";

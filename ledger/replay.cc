@@ -5,7 +5,7 @@
 namespace certledger::ledger {
 
 Replayer::Replayer(const Genesis& genesis)
-    : chain_id_(genesis.params.chain_id), tip_(GenesisTip(genesis)) {
+    : domain_{genesis.params.chain_id, GenesisHash(genesis)}, tip_(GenesisTip(genesis)) {
   state_.Apply(GenesisChanges(genesis));
 }
 
@@ -17,7 +17,7 @@ Status Replayer::Next(const Block& block, const CommitCertificate& commit) {
   }
   auto validators = ValidatorsForHeight(state_, height);
   if (!validators.ok()) return validators.status();
-  if (Status st = VerifyCommit(chain_id_, *validators, height, BlockHash(block.header), commit);
+  if (Status st = VerifyCommit(domain_, *validators, height, BlockHash(block.header), commit);
       !st.ok()) {
     return Status::InvalidArgument("block " + std::to_string(height) + ": " + st.message());
   }

@@ -35,7 +35,7 @@ class Replayer {
   [[nodiscard]] uint64_t events() const { return log_.size(); }
 
  private:
-  std::string chain_id_;
+  ChainDomain domain_;
   ChainTip tip_;
   MemoryState state_;
   MerkleLog log_;

@@ -83,6 +83,16 @@ Result<uint64_t> ReadEvidenceCount(const StateReader& s) {
 Result<std::optional<EvidenceRecord>> ReadEvidence(const StateReader& s, uint64_t n) {
   return ReadRecord<EvidenceRecord>(s, EvidenceKey(n));
 }
+Result<ChainDomain> ReadChainDomain(const StateReader& s) {
+  auto params = ReadParams(s);
+  if (!params.ok()) return params.status();
+  Bytes raw;
+  if (Status st = s.Get(kGenesisHashKey, &raw); !st.ok()) return st;
+  if (raw.size() != 32) return Status::Corruption("genesis hash record");
+  ChainDomain d{params->chain_id, {}};
+  std::copy(raw.begin(), raw.end(), d.genesis_hash.bytes.begin());
+  return d;
+}
 Result<ValidatorSet> ReadValidators(const StateReader& s) {
   auto r = ReadRecord<ValidatorSet>(s, kValidatorsKey);
   if (!r.ok()) return r.status();
@@ -397,6 +407,7 @@ class Applier {
   const Transaction& tx_;
   const ApplyContext& ctx_;
   ChainParams params_;
+  ChainDomain domain_;
   std::set<PublicKey> signers_;
 };
 
@@ -405,6 +416,9 @@ Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
   auto params = ReadParams(*state_);
   if (!params.ok()) return params.status();
   params_ = std::move(params).value();
+  auto domain = ReadChainDomain(*state_);
+  if (!domain.ok()) return domain.status();
+  domain_ = std::move(domain).value();
 
   if (tx_.chain_id != params_.chain_id) {
     return Reject::With(Reason::kWrongChain, "transaction for chain '" +
@@ -433,7 +447,7 @@ Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
     return Reject::With(Reason::kBadSequence, "sequence " + std::to_string(tx_.sequence) +
                                                   ", expected " + std::to_string(*last + 1));
   }
-  const Hash256 digest = TxSigningDigest(tx_);
+  const Hash256 digest = TxSigningDigest(tx_, domain_.genesis_hash);
   // Signatures in strictly ascending signer order, so that a transaction has exactly one
   // encoding (and one event-log leaf) whoever assembles its signatures.
   const PublicKey* previous = nullptr;
@@ -554,8 +568,7 @@ Result<ApplyOutcome> Applier::Evidence(const SignatureVerifier* verifier) {
                         "validator " + a.validator.Hex() + " is not a current validator");
   }
   for (const SignedVote* v : {&a, &b}) {
-    const Hash256 digest =
-        VoteSigningDigest(params_.chain_id, v->type, v->height, v->round, v->block_id);
+    const Hash256 digest = VoteSigningDigest(domain_, v->type, v->height, v->round, v->block_id);
     if (verifier != nullptr && !verifier->Verify(v->validator, digest, v->signature)) {
       return Reject::With(Reason::kBadSignature,
                           "vote signature by " + v->validator.Hex() + " does not verify");

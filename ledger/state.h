@@ -113,6 +113,8 @@ std::string SequenceKey(std::string_view agency_id);  // "seq/<id>"  value: u64 
 inline constexpr std::string_view kValidatorsKey = "validators/current";
 inline constexpr std::string_view kPendingValidatorsKey = "validators/pending";
 inline constexpr std::string_view kParamsKey = "params";
+// The genesis hash (32 raw bytes), written at genesis: signatures bind it (FORMAT.md §2.3).
+inline constexpr std::string_view kGenesisHashKey = "genesis";
 // Evidence: the count ("evidence/count", u64le), the n-th record, and the per-vote index that
 // keeps a double vote from being recorded twice (value: u64le n).
 inline constexpr std::string_view kEvidenceCountKey = "evidence/count";
@@ -138,6 +140,8 @@ Result<uint64_t> ReadSequence(const StateReader& s, std::string_view agency_id);
 Result<ValidatorSet> ReadValidators(const StateReader& s);
 Result<std::optional<PendingValidators>> ReadPendingValidators(const StateReader& s);
 Result<ChainParams> ReadParams(const StateReader& s);
+// The chain id (from the parameters) and the genesis hash: what every signature binds.
+Result<ChainDomain> ReadChainDomain(const StateReader& s);
 Result<uint64_t> ReadEvidenceCount(const StateReader& s);  // 0 if none
 Result<std::optional<EvidenceRecord>> ReadEvidence(const StateReader& s, uint64_t n);
 // The validator set that must commit block `height`, given the state after block height - 1.

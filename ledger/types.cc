@@ -66,15 +66,15 @@ const char* EventTypeName(EventType t) {
 
 Hash256 TxHash(const Transaction& tx) { return Sha256(Encode(tx)); }
 
-Hash256 TxSigningDigest(const Transaction& tx) {
-  return SigningDigest(kTagTx, tx.chain_id, Encode(tx));
+Hash256 TxSigningDigest(const Transaction& tx, const Hash256& genesis_hash) {
+  return SigningDigest(kTagTx, ChainDomain{tx.chain_id, genesis_hash}, Encode(tx));
 }
 
 Bytes TxLeaf(const SignedTransaction& stx) { return Encode(stx); }
 
 Hash256 BlockHash(const BlockHeader& h) { return Sha256(Encode(h)); }
 
-Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height, uint32_t round,
+Hash256 VoteSigningDigest(const ChainDomain& domain, VoteType type, uint64_t height, uint32_t round,
                           const std::optional<Hash256>& block_id) {
   Bytes p;
   p.reserve(1 + 8 + 4 + 1 + 32);
@@ -83,7 +83,7 @@ Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t hei
   for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(round >> (8 * i)));
   p.push_back(block_id ? 1 : 0);
   if (block_id) p.insert(p.end(), block_id->bytes.begin(), block_id->bytes.end());
-  return SigningDigest(kTagVote, chain_id, p);
+  return SigningDigest(kTagVote, domain, p);
 }
 
 }  // namespace certledger::ledger

@@ -296,8 +296,9 @@ struct SignedTransaction {
 
 // SHA-256 of the encoding of the unsigned Transaction: the transaction's id.
 Hash256 TxHash(const Transaction& tx);
-// The digest every signer of `tx` signs: SigningDigest(kTagTx, chain_id, Encode(tx)).
-Hash256 TxSigningDigest(const Transaction& tx);
+// The digest every signer of `tx` signs: SigningDigest(kTagTx, {tx.chain_id, genesis_hash},
+// Encode(tx)), `genesis_hash` being the hash of the chain's genesis (GenesisHash).
+Hash256 TxSigningDigest(const Transaction& tx, const Hash256& genesis_hash);
 // The event-log leaf of an accepted transaction: the encoding of the SignedTransaction.
 Bytes TxLeaf(const SignedTransaction& stx);
 
@@ -325,9 +326,9 @@ struct Block {
   bool operator==(const Block&) const = default;
 };
 
-// The digest a validator signs for a vote: SigningDigest(kTagVote, chain_id, payload) with
+// The digest a validator signs for a vote: SigningDigest(kTagVote, domain, payload) with
 // payload = u8 type || u64 height || u32 round || optional block id (FORMAT.md).
-Hash256 VoteSigningDigest(std::string_view chain_id, VoteType type, uint64_t height, uint32_t round,
+Hash256 VoteSigningDigest(const ChainDomain& domain, VoteType type, uint64_t height, uint32_t round,
                           const std::optional<Hash256>& block_id);
 
 struct CommitSignature {

@@ -622,7 +622,8 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
       c->peer_key = hello->key;
       c->peer_nonce = hello->nonce;
       const auto digest =
-          wire::AuthDigest(options_.chain_id, own_key_, *c->peer_key, c->nonce, c->peer_nonce);
+          wire::AuthDigest(ledger::ChainDomain{options_.chain_id, options_.genesis_hash}, own_key_,
+                           *c->peer_key, c->nonce, c->peer_nonce);
       const ledger::Signature sig = options_.node_key.Sign(digest);
       Enqueue(c, wire::kTypeAuth,
               std::make_shared<const Bytes>(sig.bytes.begin(), sig.bytes.end()));
@@ -631,7 +632,8 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     if (type == wire::kTypeAuth && c->peer_key) {
       auto sig = ledger::Signature::FromSpan(payload);
       const auto digest =
-          wire::AuthDigest(options_.chain_id, *c->peer_key, own_key_, c->peer_nonce, c->nonce);
+          wire::AuthDigest(ledger::ChainDomain{options_.chain_id, options_.genesis_hash},
+                           *c->peer_key, own_key_, c->peer_nonce, c->nonce);
       if (!sig || !ledger::Verify(*c->peer_key, digest, *sig)) {
         ++failures.bad_auth;
         Close(c, "bad auth signature", true);

@@ -55,6 +55,9 @@ struct TransportOptions {
 
   // Bound into every handshake signature; peers on another chain are refused. 1..64 bytes.
   std::string chain_id;
+  // The chain's genesis hash: bound with the chain id into every handshake signature, so that a
+  // node of a relaunched chain with the same id fails authentication.
+  ledger::Hash256 genesis_hash;
   // This node's identity (validator key, or an observer's node key).
   ledger::PrivateKey node_key;
   // Listening address. Port 0 picks an ephemeral port (see Transport::listen_port()).

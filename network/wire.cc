@@ -69,7 +69,7 @@ ledger::Result<Hello> DecodeHello(ledger::ByteSpan p) {
   return h;
 }
 
-ledger::Hash256 AuthDigest(std::string_view chain_id, const ledger::PublicKey& signer_key,
+ledger::Hash256 AuthDigest(const ledger::ChainDomain& domain, const ledger::PublicKey& signer_key,
                            const ledger::PublicKey& verifier_key, const Nonce& signer_nonce,
                            const Nonce& verifier_nonce) {
   ledger::Bytes msg;
@@ -78,7 +78,7 @@ ledger::Hash256 AuthDigest(std::string_view chain_id, const ledger::PublicKey& s
        {signer_key.span(), verifier_key.span(), signer_nonce.span(), verifier_nonce.span()}) {
     msg.insert(msg.end(), part.begin(), part.end());
   }
-  return ledger::SigningDigest(ledger::kTagHandshake, chain_id, msg);
+  return ledger::SigningDigest(ledger::kTagHandshake, domain, msg);
 }
 
 std::string SanitizeReason(std::string_view reason) {

@@ -61,10 +61,11 @@ ledger::Bytes EncodeHello(const Hello& hello);
 ledger::Result<Hello> DecodeHello(ledger::ByteSpan payload);
 
 // The digest a side signs in AUTH:
-//   SigningDigest(kTagHandshake, chain_id, signer_key || verifier_key || signer_nonce ||
+//   SigningDigest(kTagHandshake, {chain_id, genesis_hash}, signer_key || verifier_key ||
+//   signer_nonce ||
 //                 verifier_nonce)
 // Each side signs with itself as signer and verifies the peer's AUTH with the roles swapped.
-ledger::Hash256 AuthDigest(std::string_view chain_id, const ledger::PublicKey& signer_key,
+ledger::Hash256 AuthDigest(const ledger::ChainDomain& domain, const ledger::PublicKey& signer_key,
                            const ledger::PublicKey& verifier_key, const Nonce& signer_nonce,
                            const Nonce& verifier_nonce);
 

@@ -25,8 +25,9 @@ bool MayDependOnPending(ledger::Reason r) {
 }  // namespace
 
 std::optional<std::string> VerifySignatures(const SignedTransaction& stx,
+                                            const Hash256& genesis_hash,
                                             const ledger::SignatureVerifier& verifier) {
-  const Hash256 digest = ledger::TxSigningDigest(stx.tx);
+  const Hash256 digest = ledger::TxSigningDigest(stx.tx, genesis_hash);
   for (const auto& s : stx.signatures) {
     if (!verifier.Verify(s.signer, digest, s.signature)) return s.signer.Hex();
   }
@@ -106,7 +107,11 @@ Admission Mempool::Add(const SignedTransaction& stx, const Hash256& hash,
       const auto& r = *outcome->rejection;
       return Reject(Admission::Code::kRejected, r.code(), r.message);
     }
-    if (auto bad = VerifySignatures(stx, verifier)) {
+    auto domain = ledger::ReadChainDomain(state);
+    if (!domain.ok()) {
+      return Reject(Admission::Code::kRejected, "internal", domain.status().ToString());
+    }
+    if (auto bad = VerifySignatures(stx, domain->genesis_hash, verifier)) {
       return Reject(Admission::Code::kRejected, "bad-signature",
                     "signature by " + *bad + " does not verify");
     }

@@ -57,6 +57,7 @@ struct Admission {
 // expensive part of admission, safe to run on any thread. Empty on success, else the signer
 // that failed.
 std::optional<std::string> VerifySignatures(const ledger::SignedTransaction& stx,
+                                            const ledger::Hash256& genesis_hash,
                                             const ledger::SignatureVerifier& verifier);
 
 // A transaction dropped from the pool, with why.

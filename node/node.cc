@@ -91,6 +91,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
        std::unique_ptr<Wal> wal)
       : config_(std::move(config)),
         genesis_(std::move(genesis)),
+        domain_{genesis_.params.chain_id, ledger::GenesisHash(genesis_)},
         store_(std::move(store)),
         validator_key_(std::move(validator_key)),
         node_key_(std::move(node_key)),
@@ -118,7 +119,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
                 std::function<void(api::SubmitResult)> done) {
     // Signatures are checked here, on the API thread, through the cache, so that the event loop
     // only runs the stateful part of admission (and finds the signatures in the cache).
-    if (auto bad = VerifySignatures(tx, sig_cache_)) {
+    if (auto bad = VerifySignatures(tx, domain_.genesis_hash, sig_cache_)) {
       api::SubmitResult r;
       r.code = api::SubmitResult::Code::kRejected;
       r.tx_hash = ledger::TxHash(tx.tx);
@@ -188,6 +189,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
 
   NodeConfig config_;
   ledger::Genesis genesis_;
+  ledger::ChainDomain domain_;  // what every signature of this chain binds
   std::unique_ptr<ledger::Store> store_;
   std::optional<ledger::PrivateKey> validator_key_;
   ledger::PrivateKey node_key_;
@@ -298,6 +300,7 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   // Peer transport.
   network::TransportOptions topt(node_key_);
   topt.chain_id = genesis_.params.chain_id;
+  topt.genesis_hash = domain_.genesis_hash;
   topt.listen_host = config_.p2p_listen.host;
   topt.listen_port = config_.p2p_listen.port;
   for (const auto& p : config_.peers) {
@@ -347,7 +350,7 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   // Consensus (validators only; observers follow through block sync).
   if (validator_key_) {
     consensus::Options copt;
-    copt.chain_id = genesis_.params.chain_id;
+    copt.domain = domain_;
     copt.timeout_propose_ms = config_.timeout_propose_ms;
     copt.timeout_propose_delta_ms = config_.timeout_propose_delta_ms;
     copt.timeout_prevote_ms = config_.timeout_prevote_ms;
@@ -698,8 +701,7 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
   // One signature check before anything is done with the payload: only the round's proposer
   // can make us spend more.
   const consensus::Proposal& msg = p;
-  if (!sig_cache_.Verify(msg.proposer, consensus::SigningDigestOf(genesis_.params.chain_id, msg),
-                         msg.signature)) {
+  if (!sig_cache_.Verify(msg.proposer, consensus::SigningDigestOf(domain_, msg), msg.signature)) {
     return Penalise(peer, "proposal signature does not verify");
   }
   // From here the proposer signed the id; the payload bytes are not signed (a relay could have
@@ -740,7 +742,8 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
   for (size_t c = 0; c < chunks; ++c) {
     verifiers_.Submit([this, job, shared_block, c, n, peer, height, id] {
       for (size_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk) && job->ok; ++i) {
-        if (VerifySignatures(shared_block->txs[i], sig_cache_)) job->ok = false;
+        if (VerifySignatures(shared_block->txs[i], domain_.genesis_hash, sig_cache_))
+          job->ok = false;
       }
       if (job->left.fetch_sub(1) == 1) {
         const bool ok = job->ok;
@@ -934,7 +937,7 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
       queued += bytes;
       verify_queue_total_ += bytes;
       verifiers_.Submit([this, peer, bytes, tx = std::move(*tx)]() mutable {
-        const bool ok = !VerifySignatures(tx, sig_cache_);
+        const bool ok = !VerifySignatures(tx, domain_.genesis_hash, sig_cache_);
         loop_.Post([this, peer, bytes, ok, tx = std::move(tx)] {
           uint64_t& q = verify_queue_bytes_[peer];
           q -= bytes;
@@ -1013,11 +1016,10 @@ void Node::Impl::OnStatus(const PublicKey& peer, const StatusMessage& s) {
   auto trusted = ledger::ValidatorsForHeight(*store_, ours + 1);
   if (!trusted.ok()) return Fatal("validator set", trusted.status());
   // The next height: the exact rule. Further: the skipping rule over the set we know.
-  ledger::Status st = s.height == ours + 1
-                          ? ledger::VerifyCommit(genesis_.params.chain_id, *trusted, s.height, id,
-                                                 commit, sig_cache_)
-                          : ledger::VerifyCommitTrusting(genesis_.params.chain_id, *trusted,
-                                                         s.height, id, commit, sig_cache_);
+  ledger::Status st =
+      s.height == ours + 1
+          ? ledger::VerifyCommit(domain_, *trusted, s.height, id, commit, sig_cache_)
+          : ledger::VerifyCommitTrusting(domain_, *trusted, s.height, id, commit, sig_cache_);
   if (!st.ok()) {
     if (s.height > ours + 1 && st.message().find("not more than a third") != std::string::npos) {
       // Not enough of the set we know signed: the set may have changed too much to skip to it.
@@ -1083,9 +1085,8 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
     if (block.header.height != tip.height + 1) break;
     auto validators = ledger::ValidatorsForHeight(*store_, block.header.height);
     if (!validators.ok()) return Fatal("validator set", validators.status());
-    ledger::Status st =
-        ledger::VerifyCommit(genesis_.params.chain_id, *validators, block.header.height,
-                             ledger::BlockHash(block.header), commit, sig_cache_);
+    ledger::Status st = ledger::VerifyCommit(domain_, *validators, block.header.height,
+                                             ledger::BlockHash(block.header), commit, sig_cache_);
     if (!st.ok()) {
       Penalise(peer, "synced block " + std::to_string(block.header.height) +
                          " has a bad commit: " + st.message());

@@ -98,6 +98,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
   gs << gin.rdbuf();
   auto genesis = ledger::ParseGenesisJson(gs.str());
   if (!genesis.ok()) return genesis.status();
+  const ledger::Hash256 genesis_hash = ledger::GenesisHash(*genesis);
 
   std::vector<Url> apis;
   for (const auto& n : (*net)["nodes"]) {
@@ -175,7 +176,8 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     stx.tx.agency = ag.id;
     stx.tx.sequence = ag.next++;
     stx.tx.event = std::move(e);
-    stx.signatures.push_back({ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx))});
+    stx.signatures.push_back(
+        {ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx, genesis_hash))});
     index_of.emplace(ledger::TxHash(stx.tx).Hex(), i);
     bodies[i] = Json{{"encoded", ledger::ToHex(ledger::Encode(stx))}}.dump();
   }

@@ -349,6 +349,7 @@ Result<ChainInfo> FetchChainInfo(HttpClient& client) {
   if (!genesis.ok()) return Status::InvalidArgument("/v1/genesis: " + genesis.status().message());
   ChainInfo info;
   info.chain_id = genesis->params.chain_id;
+  info.genesis_hash = ledger::GenesisHash(*genesis);
   info.type_code = genesis->params.water_permit_type_code;
   auto a = GetJson(client, "/v1/agencies");
   if (!a.ok()) return a.status();
@@ -566,7 +567,7 @@ Result<BuiltTx> BuildTx(const std::string& action, const Json& r, const TxBuildC
   }
 
   // Signatures in strictly ascending signer-key order (FORMAT.md §5.1).
-  const ledger::Hash256 digest = ledger::TxSigningDigest(tx);
+  const ledger::Hash256 digest = ledger::TxSigningDigest(tx, chain.genesis_hash);
   out.stx.signatures.push_back({ctx.key.public_key(), ctx.key.Sign(digest)});
   if (ctx.cosign_key && action == "transfer" &&
       ctx.cosign_key->public_key() != ctx.key.public_key()) {

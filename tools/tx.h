@@ -40,7 +40,8 @@ struct ChainInfo {
     uint64_t sequence = 0;  // last committed sequence
   };
   std::string chain_id;
-  std::string type_code;  // the water permit's GB/T 36904 type code
+  ledger::Hash256 genesis_hash;  // bound into every signature with the chain id
+  std::string type_code;         // the water permit's GB/T 36904 type code
   std::vector<AgencyInfo> agencies;
   [[nodiscard]] const AgencyInfo* Find(const std::string& id) const;
   // The agency that lists `key` among its issuing keys.

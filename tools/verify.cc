@@ -134,7 +134,7 @@ Result<ProvenEvent> CheckEvent(const Json& e, size_t i, const ledger::BlockHeade
     }
   }
   // Signatures: all verify; one by an issuing key of the acting agency (per genesis).
-  const ledger::Hash256 digest = ledger::TxSigningDigest(tx);
+  const ledger::Hash256 digest = ledger::TxSigningDigest(tx, ledger::GenesisHash(genesis));
   if (out.stx.signatures.empty()) return Mismatch(path + ": transaction carries no signature");
   for (const auto& s : out.stx.signatures) {
     if (!ledger::Verify(s.signer, digest, s.signature)) {
@@ -243,7 +243,9 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
     v.notes.push_back("validator set followed from genesis by replaying the chain");
   }
   const ledger::Hash256 block_id = ledger::BlockHash(*header);
-  if (Status st = ledger::VerifyCommit(header->chain_id, set, header->height, block_id, *commit);
+  if (Status st =
+          ledger::VerifyCommit(ledger::ChainDomain{header->chain_id, ledger::GenesisHash(genesis)},
+                               set, header->height, block_id, *commit);
       !st.ok()) {
     return Mismatch("proof.commit: " + st.message());
   }

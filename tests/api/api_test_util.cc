@@ -68,7 +68,7 @@ TestLedger::TestLedger() {
   txs2.push_back(f.Tx(0, SuspendEvent{base_b, "未按规定安装计量设施"}));
   txs2.push_back(f.Tx(0, RevokeEvent{base_c, RevocationKind::kRevoked, "擅自转让"}));
   SignedTransaction transfer = f.Tx(0, TransferEvent{base_d, f.id(1)});
-  ChainFixture::SignWith(&transfer, f.agencies[1].issuing[0]);
+  f.SignWith(&transfer, f.agencies[1].issuing[0]);
   txs2.push_back(transfer);
   blocks.push_back(c.Next(txs2));
 

@@ -74,7 +74,7 @@ class HandlersTest : public ::testing::Test {
     // The verifier trusts the genesis validator set, not the node's copy.
     EXPECT_EQ(*vals, ledger_->f.genesis.validators);
     EXPECT_EQ(header->validator_set_hash, ledger_->f.genesis.validators.Hash());
-    Status st = VerifyCommit(header->chain_id, ledger_->f.genesis.validators, header->height,
+    Status st = VerifyCommit(ledger_->f.domain(), ledger_->f.genesis.validators, header->height,
                              BlockHash(*header), *commit);
     EXPECT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(proof["log_size"], header->log_size);
@@ -90,7 +90,8 @@ class HandlersTest : public ::testing::Test {
       EXPECT_EQ(EventTypeName(TypeOf(stx->tx.event)), e["type"]);
       // Signatures check too: the leaf is the signed transaction.
       for (const auto& s : stx->signatures) {
-        EXPECT_TRUE(Verify(s.signer, TxSigningDigest(stx->tx), s.signature));
+        EXPECT_TRUE(Verify(s.signer, TxSigningDigest(stx->tx, ledger_->f.domain().genesis_hash),
+                           s.signature));
       }
       std::vector<Hash256> path;
       for (const Json& p : e["inclusion"]["path"]) {

@@ -58,7 +58,7 @@ TEST(JsonTest, EveryEventRoundTrips) {
   for (const Event& e : EveryEvent(f)) {
     ExpectRoundTrip(e);
     SignedTransaction stx = f.Tx(0, e);
-    ChainFixture::SignWith(&stx, f.agencies[1].issuing[0]);
+    f.SignWith(&stx, f.agencies[1].issuing[0]);
     ExpectRoundTrip(stx.tx);
     ExpectRoundTrip(stx);
   }

@@ -104,7 +104,7 @@ void RunForgedProposal(ByzantineTest* t, Cluster& c, ByzantinePeer& byz, bool re
   forged_gov.tx.agency = gov.id;
   forged_gov.tx.sequence = gov.next_sequence;  // not consumed: it must never commit
   forged_gov.tx.event = takeover;
-  const Hash256 digest = TxSigningDigest(forged_gov.tx);
+  const Hash256 digest = TxSigningDigest(forged_gov.tx, GenesisHash(c.genesis()));
   for (const auto& v : c.genesis().validators.validators) {
     Signature sig = v.key == byz.key().public_key() ? byz.key().Sign(digest) : Signature{};
     forged_gov.signatures.push_back({v.key, sig});
@@ -188,8 +188,9 @@ TEST_F(ByzantineTest, LyingStatusHeightIsNotBelieved) {
   commit.height = h.height;
   commit.block_id = BlockHash(h);
   commit.signatures.push_back(
-      {byz->key().public_key(), byz->key().Sign(VoteSigningDigest(h.chain_id, VoteType::kPrecommit,
-                                                                  h.height, 0, commit.block_id))});
+      {byz->key().public_key(),
+       byz->key().Sign(VoteSigningDigest({h.chain_id, GenesisHash(c.genesis())},
+                                         VoteType::kPrecommit, h.height, 0, commit.block_id))});
   lie.height = h.height;
   lie.proof = std::make_pair(h, commit);
   for (int k = 0; k < 4; ++k) {

@@ -19,7 +19,7 @@ using testing::MakeValue;
 using testing::TestKey;
 using testing::TestValueValidator;
 
-constexpr char kChain[] = "certledger-test";
+const ledger::ChainDomain kChain{"certledger-test", {}};
 
 template <class T>
 std::vector<T> All(const StepResult& r) {
@@ -40,7 +40,7 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     set_ = MakeSet(4);
-    opts_.chain_id = kChain;
+    opts_.domain = kChain;
     ASSERT_TRUE(opts_.Validate().ok());
     Restart({});
   }
@@ -120,7 +120,7 @@ class EngineTest : public ::testing::Test {
 TEST(OptionsTest, DefaultsNeedChainId) {
   Options o;
   EXPECT_FALSE(o.Validate().ok());
-  o.chain_id = "c";
+  o.domain.chain_id = "c";
   EXPECT_TRUE(o.Validate().ok());
   o.max_rounds_ahead = 0;
   EXPECT_FALSE(o.Validate().ok());

@@ -19,7 +19,7 @@ namespace certledger::consensus::sim {
 
 namespace {
 
-constexpr char kChain[] = "certledger-sim";
+const ledger::ChainDomain kChain{"certledger-sim", {}};
 
 // xoshiro256** seeded through splitmix64: fast, good enough, and the same everywhere.
 class Rng {
@@ -259,7 +259,7 @@ class Simulation {
         nd.signer = std::make_unique<testing::FastSigner>(testing::TestKey(i).public_key());
       }
     }
-    options_.chain_id = kChain;
+    options_.domain = kChain;
     options_.timeout_propose_ms = 400;
     options_.timeout_propose_delta_ms = 100;
     options_.timeout_prevote_ms = 200;

@@ -194,8 +194,7 @@ TEST(ReplayTest, DetectsAForgedCommit) {
   {  // A signer outside the validator set.
     CommitCertificate c = f.Commit(b.header, {0, 1});
     PrivateKey outsider = TestKey("outsider");
-    Hash256 d = VoteSigningDigest(f.genesis.params.chain_id, VoteType::kPrecommit, c.height,
-                                  c.round, c.block_id);
+    Hash256 d = VoteSigningDigest(f.domain(), VoteType::kPrecommit, c.height, c.round, c.block_id);
     c.signatures.push_back({outsider.public_key(), outsider.Sign(d)});
     Status st = ReplayWith(f, blocks, 1, b, c);
     ASSERT_FALSE(st.ok());
@@ -267,8 +266,8 @@ TEST(ValidatorChangeTest, TakesEffectTwoHeightsLater) {
   // Signed by the old validators 2 and 3 plus 0: only 10 of 30 new power is in the new set.
   EXPECT_FALSE(r.Next(b3.block, f.Commit(b3.block.header, {2, 3, 0})).ok());
   CommitCertificate good = f.Commit(b3.block.header, {0, 1});
-  Hash256 d = VoteSigningDigest(f.genesis.params.chain_id, VoteType::kPrecommit, good.height,
-                                good.round, good.block_id);
+  Hash256 d =
+      VoteSigningDigest(f.domain(), VoteType::kPrecommit, good.height, good.round, good.block_id);
   good.signatures.push_back({new_key.public_key(), new_key.Sign(d)});
   EXPECT_TRUE(r.Next(b3.block, good).ok());
 }

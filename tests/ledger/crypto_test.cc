@@ -95,23 +95,29 @@ TEST(TaggedHashTest, MatchesDefinition) {
   EXPECT_EQ(TaggedHash("BIP0340/challenge", msg), Sha256(buf));
 }
 
-TEST(SigningDigestTest, BindsTagAndChain) {
+TEST(SigningDigestTest, BindsTagChainAndGenesis) {
   const uint8_t payload[] = {1, 2, 3};
-  Hash256 a = SigningDigest(kTagTx, "chain-a", payload);
-  EXPECT_NE(a, SigningDigest(kTagVote, "chain-a", payload));
-  EXPECT_NE(a, SigningDigest(kTagTx, "chain-b", payload));
+  Hash256 g1, g2;
+  g2.bytes[0] = 1;
+  Hash256 a = SigningDigest(kTagTx, {"chain-a", g1}, payload);
+  EXPECT_NE(a, SigningDigest(kTagVote, {"chain-a", g1}, payload));
+  EXPECT_NE(a, SigningDigest(kTagTx, {"chain-b", g1}, payload));
+  // The same chain id relaunched from another genesis: another digest.
+  EXPECT_NE(a, SigningDigest(kTagTx, {"chain-a", g2}, payload));
   // Length prefix: ("ab", "c...") must differ from ("a", "bc...").
   const uint8_t p2[] = {'c', 1, 2, 3};
   const uint8_t p3[] = {'b', 'c', 1, 2, 3};
-  EXPECT_NE(SigningDigest(kTagTx, "ab", p2), SigningDigest(kTagTx, "a", p3));
-  // Definition: TaggedHash(tag, u16le(len) || chain || payload).
-  Bytes m = {7, 0, 'c', 'h', 'a', 'i', 'n', '-', 'a', 1, 2, 3};
+  EXPECT_NE(SigningDigest(kTagTx, {"ab", g1}, p2), SigningDigest(kTagTx, {"a", g1}, p3));
+  // Definition: TaggedHash(tag, u16le(len) || chain || genesis hash || payload).
+  Bytes m = {7, 0, 'c', 'h', 'a', 'i', 'n', '-', 'a'};
+  m.insert(m.end(), g1.bytes.begin(), g1.bytes.end());
+  m.insert(m.end(), {1, 2, 3});
   EXPECT_EQ(a, TaggedHash(kTagTx, m));
 }
 
 TEST(PrivateKeyTest, SignVerifyRoundTripAndRejectsTampering) {
   PrivateKey k = PrivateKey::Generate();
-  Hash256 d = SigningDigest(kTagTx, "c", AsBytes("hello"));
+  Hash256 d = SigningDigest(kTagTx, {"c", {}}, AsBytes("hello"));
   Signature s = k.Sign(d);
   EXPECT_TRUE(Verify(k.public_key(), d, s));
   Signature bad = s;

@@ -134,13 +134,17 @@ constexpr std::string_view kExampleTxHex =
     "000000";
 constexpr std::string_view kExampleTxId =
     "8c03947864705ef79ce99b369bbb57c581499aa29a933f67fa7b4bee4438a987";
+// The worked example's chain: genesis hash 01 02 03 .. 20 (FORMAT.md §4.9).
+constexpr std::string_view kExampleGenesisHash =
+    "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+Hash256 ExampleGenesisHash() { return *Hash256::FromHexString(kExampleGenesisHash); }
 constexpr std::string_view kExampleSigningDigest =
-    "3b5b31bf821c30f13ceab80fa41d96f230d6d9bc468e30d8337822088baf6566";
+    "09a6034d55a8762777654550b332ae362dda8e03ba65e2d076218a30b7d1fd57";
 constexpr std::string_view kExamplePublicKey =
     "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
 constexpr std::string_view kExampleSignature =
-    "5d2b7c862b98f65a1e6c89dcd3a07bd3b6b78a8dbc7bfc7d495d80ab84ab2cb0134fbdcf637dec428e1cf72898"
-    "45de3f370daa903c1b14ca36c5319d8c587c26";
+    "1b1d3c59418d3e6cd624a6ad7c7aa7ab4cdd0539d4c1da0cdc340a52ffc0123ea64bee3ee2756b6242ed42eb22"
+    "ce68c2dce72755f1414843cbd77825a96e3cd1";
 // SignedTransaction = Transaction || u32 count (1) || signer || signature.
 constexpr std::string_view kExampleSignatureListHex = "01000000";
 
@@ -221,12 +225,12 @@ TEST(EncodingGoldenTest, WorkedExampleMatchesFormatDocument) {
   const Transaction tx = ExampleTransaction();
   EXPECT_EQ(ToHex(Encode(tx)), kExampleTxHex);
   EXPECT_EQ(TxHash(tx).Hex(), kExampleTxId);
-  EXPECT_EQ(TxSigningDigest(tx).Hex(), kExampleSigningDigest);
+  EXPECT_EQ(TxSigningDigest(tx, ExampleGenesisHash()).Hex(), kExampleSigningDigest);
 
   const PrivateKey key = KeyFromByte(1);
   EXPECT_EQ(key.public_key().Hex(), kExamplePublicKey);
   const std::array<uint8_t, 32> aux{};
-  const Hash256 digest = TxSigningDigest(tx);
+  const Hash256 digest = TxSigningDigest(tx, ExampleGenesisHash());
   const Signature sig = key.Sign(digest.span(), aux);
   EXPECT_EQ(sig.Hex(), kExampleSignature);
   EXPECT_TRUE(Verify(key.public_key(), digest, sig));
@@ -245,6 +249,8 @@ TEST(EncodingGoldenTest, WorkedExampleMatchesFormatDocument) {
             kExampleHolderCommitment);
   Bytes msg = {static_cast<uint8_t>(kExampleChainId.size()), 0};
   msg.insert(msg.end(), kExampleChainId.begin(), kExampleChainId.end());
+  Bytes genesis = HexBytes(kExampleGenesisHash);
+  msg.insert(msg.end(), genesis.begin(), genesis.end());
   Bytes txb = HexBytes(kExampleTxHex);
   msg.insert(msg.end(), txb.begin(), txb.end());
   EXPECT_EQ(TaggedHash("certledger/tx", msg).Hex(), kExampleSigningDigest);
@@ -277,15 +283,17 @@ TEST(EncodingGoldenTest, DerivedHashesFollowTheirDefinitions) {
   const Hash256 block = H(9);
   Bytes p = {2, 0x2a, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 1};
   p.insert(p.end(), block.bytes.begin(), block.bytes.end());
-  EXPECT_EQ(VoteSigningDigest("c", VoteType::kPrecommit, 42, 3, block),
-            SigningDigest("certledger/vote", "c", p));
+  const ChainDomain c{"c", H(7)};
+  EXPECT_EQ(VoteSigningDigest(c, VoteType::kPrecommit, 42, 3, block),
+            SigningDigest("certledger/vote", c, p));
   Bytes nil = {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-  EXPECT_EQ(VoteSigningDigest("c", VoteType::kPrevote, 1, 0, std::nullopt),
-            SigningDigest("certledger/vote", "c", nil));
-  // SigningDigest = TaggedHash(tag, u16le(len(chain)) || chain || payload).
+  EXPECT_EQ(VoteSigningDigest(c, VoteType::kPrevote, 1, 0, std::nullopt),
+            SigningDigest("certledger/vote", c, nil));
+  // SigningDigest = TaggedHash(tag, u16le(len(chain)) || chain || genesis hash || payload).
   Bytes m = {1, 0, 'c'};
+  m.insert(m.end(), c.genesis_hash.bytes.begin(), c.genesis_hash.bytes.end());
   m.insert(m.end(), p.begin(), p.end());
-  EXPECT_EQ(SigningDigest("certledger/vote", "c", p), TaggedHash("certledger/vote", m));
+  EXPECT_EQ(SigningDigest("certledger/vote", c, p), TaggedHash("certledger/vote", m));
   // TaggedHash(tag, msg) = SHA256(SHA256(tag) || SHA256(tag) || msg).
   Hash256 t = Sha256(AsBytes("certledger/vote"));
   Bytes th(t.bytes.begin(), t.bytes.end());

@@ -58,14 +58,14 @@ class StateTest : public ::testing::Test {
   SignedTransaction MakeSigned(size_t agency, Event event, const std::vector<PrivateKey>& keys) {
     SignedTransaction stx;
     stx.tx = f.Unsigned(agency, std::move(event), Seq(agency) + 1);
-    for (const auto& k : keys) ChainFixture::SignWith(&stx, k);
+    for (const auto& k : keys) f.SignWith(&stx, k);
     return stx;
   }
   // A transaction with an explicit sequence, signed by the agency's first issuing key.
   SignedTransaction At(size_t agency, Event event, uint64_t sequence) const {
     SignedTransaction stx;
     stx.tx = f.Unsigned(agency, std::move(event), sequence);
-    ChainFixture::SignWith(&stx, f.agencies[agency].issuing[0]);
+    f.SignWith(&stx, f.agencies[agency].issuing[0]);
     return stx;
   }
   // A governance transaction acted by `acting`, signed by the validators of the listed agencies.
@@ -79,8 +79,8 @@ class StateTest : public ::testing::Test {
     auto vote = [&](std::optional<Hash256> id) {
       SignedVote sv{
           VoteType::kPrevote, vote_height, round, id, f.validator_keys[v].public_key(), {}};
-      sv.signature = f.validator_keys[v].Sign(
-          VoteSigningDigest(f.genesis.params.chain_id, sv.type, sv.height, sv.round, id));
+      sv.signature =
+          f.validator_keys[v].Sign(VoteSigningDigest(f.domain(), sv.type, sv.height, sv.round, id));
       return sv;
     };
     SignedTransaction stx;
@@ -488,7 +488,7 @@ TEST_F(StateTest, RegisterNewAgencyThenItIssues) {
   stx.tx.agency = gd.id;
   stx.tx.sequence = 1;
   stx.tx.event = e;
-  ChainFixture::SignWith(&stx, TestKey("gd-0"));
+  f.SignWith(&stx, TestKey("gd-0"));
   Accept(stx);
   CertificateState c = Cert(CertificateId{f.type_code(), gd.id, "G0001", 1}.Base());
   EXPECT_EQ(c.issuer, gd.id);
@@ -760,7 +760,7 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
       {"more than 256 signatures", Reason::kMalformed,
        [&] {
          SignedTransaction stx = Make(0, SuspendEvent{Base("A0001"), "检查"});
-         for (int i = 0; i < 256; ++i) ChainFixture::SignWith(&stx, TestKey(std::to_string(i)));
+         for (int i = 0; i < 256; ++i) f.SignWith(&stx, TestKey(std::to_string(i)));
          return stx;
        }},
       // -- malformed: governance records
@@ -853,7 +853,7 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
          SignedTransaction later = stx;
          later.tx.sequence += 1;
          later.signatures.clear();
-         ChainFixture::SignWith(&later, f.agencies[0].issuing[0]);
+         f.SignWith(&later, f.agencies[0].issuing[0]);
          stx.signatures = later.signatures;
          return stx;
        },
@@ -880,7 +880,7 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
          SignedTransaction stx;
          stx.tx = f.Unsigned(0, f.Issue(0, "N0001"), Seq(0) + 1);
          stx.tx.chain_id = "certledger-other";
-         ChainFixture::SignWith(&stx, f.agencies[0].issuing[0]);
+         f.SignWith(&stx, f.agencies[0].issuing[0]);
          return stx;
        }},
       {"empty chain id", Reason::kWrongChain,
@@ -894,28 +894,28 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
        [&] {
          SignedTransaction stx;
          stx.tx = f.Unsigned(0, f.Issue(0, "N0001"), Seq(0));
-         ChainFixture::SignWith(&stx, f.agencies[0].issuing[0]);
+         f.SignWith(&stx, f.agencies[0].issuing[0]);
          return stx;
        }},
       {"sequence gap", Reason::kBadSequence,
        [&] {
          SignedTransaction stx;
          stx.tx = f.Unsigned(0, f.Issue(0, "N0001"), Seq(0) + 2);
-         ChainFixture::SignWith(&stx, f.agencies[0].issuing[0]);
+         f.SignWith(&stx, f.agencies[0].issuing[0]);
          return stx;
        }},
       {"sequence 0", Reason::kBadSequence,
        [&] {
          SignedTransaction stx;
          stx.tx = f.Unsigned(2, SuspendEvent{Base("A0001"), "x"}, 0);
-         ChainFixture::SignWith(&stx, f.agencies[2].issuing[0]);
+         f.SignWith(&stx, f.agencies[2].issuing[0]);
          return stx;
        }},
       {"another agency's sequence", Reason::kBadSequence,
        [&] {
          SignedTransaction stx;
          stx.tx = f.Unsigned(1, f.Issue(1, "B0009"), Seq(0) + 1);  // A's next, not B's
-         ChainFixture::SignWith(&stx, f.agencies[1].issuing[0]);
+         f.SignWith(&stx, f.agencies[1].issuing[0]);
          return stx;
        }},
       {"governance replay", Reason::kBadSequence,
@@ -923,8 +923,7 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
          SignedTransaction stx;
          stx.tx =
              f.Unsigned(0, RegisterAgencyEvent{NewAgency("11440000006950390", "gd-0")}, Seq(0));
-         for (size_t v : {size_t{0}, size_t{1}, size_t{2}})
-           ChainFixture::SignWith(&stx, f.validator_keys[v]);
+         for (size_t v : {size_t{0}, size_t{1}, size_t{2}}) f.SignWith(&stx, f.validator_keys[v]);
          return stx;
        }},
       // -- unknown-agency
@@ -933,7 +932,7 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
          SignedTransaction stx = Make(0, f.Issue(0, "N0001"));
          stx.tx.agency = CreditCode("11440000006950390");
          stx.signatures.clear();
-         ChainFixture::SignWith(&stx, outsider);
+         f.SignWith(&stx, outsider);
          return stx;
        }},
       {"unknown transfer target", Reason::kUnknownAgency,
@@ -1388,11 +1387,10 @@ TEST_F(StateTest, SameInputSameBytes) {
     resigned.signatures.clear();
     const bool gov = std::holds_alternative<RegisterAgencyEvent>(stx.tx.event);
     if (gov) {
-      for (size_t v : {size_t{0}, size_t{1}, size_t{2}})
-        ChainFixture::SignWith(&resigned, f.validator_keys[v]);
+      for (size_t v : {size_t{0}, size_t{1}, size_t{2}}) f.SignWith(&resigned, f.validator_keys[v]);
     } else {
       const size_t agency = stx.tx.agency == f.id(0) ? 0 : 1;
-      ChainFixture::SignWith(&resigned, f.agencies[agency].issuing[0]);
+      f.SignWith(&resigned, f.agencies[agency].issuing[0]);
     }
     ASSERT_NE(resigned.signatures, stx.signatures);
     auto c = Apply(state, resigned, Ctx());

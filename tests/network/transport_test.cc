@@ -249,7 +249,7 @@ struct RawHandshaker {
   }
   void Auth(const PrivateKey& signer) {
     const auto digest =
-        wire::AuthDigest(kChain, hello.key, server, hello.nonce, server_hello->nonce);
+        wire::AuthDigest({kChain, {}}, hello.key, server, hello.nonce, server_hello->nonce);
     client.Write(wire::EncodeFrame(wire::kTypeAuth, signer.Sign(digest).span()));
   }
 };
@@ -408,6 +408,22 @@ TEST_F(TransportTest, WrongChainIsRefused) {
   ASSERT_TRUE(RunUntil([&] { return a.t().stats().handshake_failures.wrong_chain >= 1; }));
   ASSERT_TRUE(RunUntil([&] { return x.t().stats().handshake_failures.wrong_chain >= 1; }));
   EXPECT_TRUE(a.Logged("wrong chain"));
+  EXPECT_TRUE(a.rec.connected.empty());
+  EXPECT_TRUE(x.rec.connected.empty());
+}
+
+// A node of a relaunched chain (same chain id, another genesis) fails authentication: the
+// handshake signature binds the genesis hash.
+TEST_F(TransportTest, RelaunchedChainWithTheSameIdIsRefused) {
+  Node a("a"), x("x");
+  const uint16_t pa = StartNode(a, Options(a, {PeerOf(x)}));
+  TransportOptions ox = Options(x, {PeerOf(a, pa)});
+  ox.genesis_hash.bytes[0] = 0x42;
+  StartNode(x, std::move(ox));
+  ASSERT_TRUE(RunUntil([&] {
+    return a.t().stats().handshake_failures.bad_auth + x.t().stats().handshake_failures.bad_auth >=
+           1;
+  }));
   EXPECT_TRUE(a.rec.connected.empty());
   EXPECT_TRUE(x.rec.connected.empty());
 }

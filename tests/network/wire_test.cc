@@ -69,16 +69,20 @@ TEST(WireTest, AuthDigestBindsRolesNoncesAndChain) {
   Nonce na, nb;
   na.bytes[0] = 1;
   nb.bytes[0] = 2;
-  const auto d = AuthDigest("chain", a, b, na, nb);
-  EXPECT_NE(d, AuthDigest("chain", b, a, nb, na));  // the mirrored layout differs
-  EXPECT_NE(d, AuthDigest("chain", a, b, nb, na));
-  EXPECT_NE(d, AuthDigest("other", a, b, na, nb));
-  // Layout: SigningDigest(kTagHandshake, chain, a || b || na || nb).
+  const ledger::ChainDomain chain{"chain", {}};
+  ledger::ChainDomain relaunched = chain;
+  relaunched.genesis_hash.bytes[31] = 1;
+  const auto d = AuthDigest(chain, a, b, na, nb);
+  EXPECT_NE(d, AuthDigest(chain, b, a, nb, na));  // the mirrored layout differs
+  EXPECT_NE(d, AuthDigest(chain, a, b, nb, na));
+  EXPECT_NE(d, AuthDigest({"other", {}}, a, b, na, nb));
+  EXPECT_NE(d, AuthDigest(relaunched, a, b, na, nb));  // same id, another genesis
+  // Layout: SigningDigest(kTagHandshake, {chain id, genesis hash}, a || b || na || nb).
   Bytes msg;
   for (ledger::ByteSpan part : {a.span(), b.span(), na.span(), nb.span()}) {
     msg.insert(msg.end(), part.begin(), part.end());
   }
-  EXPECT_EQ(d, ledger::SigningDigest(ledger::kTagHandshake, "chain", msg));
+  EXPECT_EQ(d, ledger::SigningDigest(ledger::kTagHandshake, chain, msg));
 }
 
 TEST(WireTest, SanitizeReasonBoundsAndCleans) {

@@ -79,7 +79,7 @@ TEST_F(MempoolTest, RejectsWithStableReasons) {
   // The same sequence with other content.
   SignedTransaction clash;
   clash.tx = f.Unsigned(0, f.Issue(0, "A9"), 1);
-  ChainFixture::SignWith(&clash, f.agencies[0].issuing[0]);
+  f.SignWith(&clash, f.agencies[0].issuing[0]);
   r = Add(m, clash);
   EXPECT_EQ(r.code, Admission::Code::kConflict);
   EXPECT_EQ(r.reason, "sequence-taken");
@@ -97,7 +97,7 @@ TEST_F(MempoolTest, RejectsWithStableReasons) {
   e.not_after = builder.tip.time_ms / 1000 - 10;  // before the next block's time
   e.not_before = e.not_after - 3600;
   expired.tx = f.Unsigned(2, e, 1);
-  ChainFixture::SignWith(&expired, f.agencies[2].issuing[0]);
+  f.SignWith(&expired, f.agencies[2].issuing[0]);
   r = Add(fresh, expired);
   EXPECT_EQ(r.code, Admission::Code::kRejected);
   EXPECT_EQ(r.reason, "bad-validity");
@@ -114,7 +114,7 @@ TEST_F(MempoolTest, EveryTransactionGetsTheFullRulesWhateverItsSource) {
   e.not_after = builder.tip.time_ms / 1000 - 10;
   e.not_before = e.not_after - 3600;
   expired.tx = f.Unsigned(2, e, 1);
-  ChainFixture::SignWith(&expired, f.agencies[2].issuing[0]);
+  f.SignWith(&expired, f.agencies[2].issuing[0]);
   EXPECT_EQ(Add(m, expired, "peer:ab").reason, "bad-validity");
   // Unsigned, as the next sequence or queued ahead.
   SignedTransaction unsigned_next;
@@ -133,8 +133,8 @@ TEST_F(MempoolTest, EveryTransactionGetsTheFullRulesWhateverItsSource) {
   // A surplus signer (another agency's key) queued ahead.
   SignedTransaction surplus;
   surplus.tx = f.Unsigned(0, f.Issue(0, "S2"), 3);
-  ChainFixture::SignWith(&surplus, f.agencies[0].issuing[0]);
-  ChainFixture::SignWith(&surplus, f.agencies[1].issuing[0]);
+  f.SignWith(&surplus, f.agencies[0].issuing[0]);
+  f.SignWith(&surplus, f.agencies[1].issuing[0]);
   std::sort(surplus.signatures.begin(), surplus.signatures.end(),
             [](const auto& a, const auto& b) { return a.signer < b.signer; });
   EXPECT_EQ(Add(m, surplus).reason, "unknown-signer");

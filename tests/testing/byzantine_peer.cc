@@ -73,6 +73,7 @@ ByzantinePeer::ByzantinePeer(Cluster& cluster, size_t index)
   handler_ = std::make_unique<Handler>(this);
   network::TransportOptions opt(key_);
   opt.chain_id = cluster.genesis().params.chain_id;
+  opt.genesis_hash = GenesisHash(cluster.genesis());
   auto listen = node::ParseHostPort(cluster.node(index).p2p);
   if (!listen) {
     ADD_FAILURE() << "p2p address " << cluster.node(index).p2p;
@@ -189,7 +190,7 @@ consensus::Proposal ByzantinePeer::MakeProposal(uint32_t round, const ledger::Bl
   p.value.id = ledger::BlockHash(block.header);
   p.value.payload = payload ? std::move(*payload) : ledger::Encode(block);
   p.proposer = key_.public_key();
-  p.signature = key_.Sign(consensus::SigningDigestOf(cluster_.genesis().params.chain_id, p));
+  p.signature = key_.Sign(consensus::SigningDigestOf(Domain(), p));
   return p;
 }
 
@@ -200,7 +201,6 @@ bool ByzantinePeer::DoubleVote() {
     if (last_prevote_ && last_prevote_->height == replayer_.tip().height + 1) seen = last_prevote_;
   }
   if (!seen) return false;
-  const std::string& chain = cluster_.genesis().params.chain_id;
   for (std::optional<Hash256> id : {std::optional<Hash256>{}, seen->block_id}) {
     consensus::Vote v;
     v.type = VoteType::kPrevote;
@@ -208,7 +208,7 @@ bool ByzantinePeer::DoubleVote() {
     v.round = seen->round;
     v.block_id = id;
     v.validator = key_.public_key();
-    v.signature = key_.Sign(consensus::SigningDigestOf(chain, v));
+    v.signature = key_.Sign(consensus::SigningDigestOf(Domain(), v));
     Broadcast(node::kMsgConsensus, consensus::EncodeMessage(v));
   }
   return true;

@@ -73,6 +73,9 @@ class ByzantinePeer {
 
  private:
   class Handler;
+  [[nodiscard]] ledger::ChainDomain Domain() const {
+    return {cluster_.genesis().params.chain_id, GenesisHash(cluster_.genesis())};
+  }
   template <class Fn>
   auto OnLoop(Fn fn) -> decltype(fn());
 

@@ -109,8 +109,9 @@ Transaction ChainFixture::Unsigned(size_t agency, Event event, uint64_t sequence
   return tx;
 }
 
-void ChainFixture::SignWith(SignedTransaction* stx, const PrivateKey& key) {
-  TxSignature sig{key.public_key(), key.Sign(TxSigningDigest(stx->tx))};
+void ChainFixture::SignWith(SignedTransaction* stx, const PrivateKey& key,
+                            const Hash256& genesis_hash) {
+  TxSignature sig{key.public_key(), key.Sign(TxSigningDigest(stx->tx, genesis_hash))};
   // Signatures go in ascending signer order (FORMAT.md §5.1).
   auto pos = std::upper_bound(
       stx->signatures.begin(), stx->signatures.end(), sig,
@@ -139,8 +140,7 @@ CommitCertificate ChainFixture::Commit(const BlockHeader& header,
   c.height = header.height;
   c.round = 0;
   c.block_id = BlockHash(header);
-  Hash256 digest =
-      VoteSigningDigest(header.chain_id, VoteType::kPrecommit, c.height, c.round, c.block_id);
+  Hash256 digest = VoteSigningDigest(domain(), VoteType::kPrecommit, c.height, c.round, c.block_id);
   std::vector<size_t> who = signers;
   if (who.empty()) {
     for (size_t i = 0; i < validator_keys.size(); ++i) who.push_back(i);

@@ -57,7 +57,14 @@ class ChainFixture {
   SignedTransaction Tx(size_t agency, Event event);
   // Same with an explicit sequence and no automatic signature.
   Transaction Unsigned(size_t agency, Event event, uint64_t sequence) const;
-  static void SignWith(SignedTransaction* stx, const PrivateKey& key);
+  // Adds `key`'s signature over this chain's transaction digest, in signer order.
+  void SignWith(SignedTransaction* stx, const PrivateKey& key) const {
+    SignWith(stx, key, GenesisHash(genesis));
+  }
+  static void SignWith(SignedTransaction* stx, const PrivateKey& key, const Hash256& genesis_hash);
+  [[nodiscard]] ChainDomain domain() const {
+    return {genesis.params.chain_id, GenesisHash(genesis)};
+  }
   // Governance transaction signed by the validators listed (by agency index).
   SignedTransaction Governance(size_t acting, Event event, const std::vector<size_t>& signers);
 

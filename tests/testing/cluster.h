@@ -191,7 +191,7 @@ class Cluster {
     stx.tx.agency = ag.id;
     stx.tx.sequence = ag.next_sequence++;
     stx.tx.event = e;
-    ChainFixture::SignWith(&stx, ag.key);
+    ChainFixture::SignWith(&stx, ag.key, GenesisHash(genesis_));
     return stx;
   }
 

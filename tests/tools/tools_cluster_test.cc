@@ -359,7 +359,7 @@ TEST(ToolsClusterTest, TransferThenVerifyAcrossAValidatorSetChange) {
   for (size_t i = 0; i < 3; ++i) {
     auto key = node::ReadKeyFile((fs::path(c.node(i).home) / "validator_key.json").string());
     ASSERT_TRUE(key.ok());
-    ChainFixture::SignWith(&gov, *key);
+    ChainFixture::SignWith(&gov, *key, GenesisHash(c.genesis()));
   }
   ASSERT_TRUE(c.Submit(0, gov));
   ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(gov.tx)); }));
