@@ -726,23 +726,36 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
     log_->warn("invalid proposal {} for height {} round {}: {}", Short(id), height, p.round, *why);
     return;
   }
-  // The signatures, on the workers, in chunks so that every core helps; the outcome comes back
-  // to the loop once every chunk is done.
+  // The signatures: those this node verified already (gossip, admission) are found in the cache
+  // here; the others are verified on the workers, in chunks so that every core helps, ahead of
+  // any queued gossip; the outcome comes back to the loop once every chunk is done.
   auto shared_block = std::make_shared<ledger::Block>(std::move(*block));
   verifying_[id].push_back(std::move(p));
+  auto unknown = std::make_shared<std::vector<size_t>>();
+  for (size_t i = 0; i < shared_block->txs.size(); ++i) {
+    const auto& stx = shared_block->txs[i];
+    const Hash256 digest = ledger::TxSigningDigest(stx.tx, domain_.genesis_hash);
+    for (const auto& s : stx.signatures) {
+      if (!sig_cache_.Known(s.signer, digest, s.signature)) {
+        unknown->push_back(i);
+        break;
+      }
+    }
+  }
+  if (unknown->empty()) return FinishProposal(peer, height, id, shared_block, true);
   struct Job {
     std::atomic<size_t> left{0};
     std::atomic<bool> ok{true};
   };
   auto job = std::make_shared<Job>();
   constexpr size_t kChunk = 128;
-  const size_t n = shared_block->txs.size();
-  const size_t chunks = std::max<size_t>(1, (n + kChunk - 1) / kChunk);
+  const size_t n = unknown->size();
+  const size_t chunks = (n + kChunk - 1) / kChunk;
   job->left = chunks;
   for (size_t c = 0; c < chunks; ++c) {
-    verifiers_.Submit([this, job, shared_block, c, n, peer, height, id] {
-      for (size_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk) && job->ok; ++i) {
-        if (VerifySignatures(shared_block->txs[i], domain_.genesis_hash, sig_cache_))
+    verifiers_.SubmitUrgent([this, job, shared_block, unknown, c, n, peer, height, id] {
+      for (size_t k = c * kChunk; k < std::min(n, (c + 1) * kChunk) && job->ok; ++k) {
+        if (VerifySignatures(shared_block->txs[(*unknown)[k]], domain_.genesis_hash, sig_cache_))
           job->ok = false;
       }
       if (job->left.fetch_sub(1) == 1) {
@@ -982,9 +995,10 @@ const ledger::Bytes& Node::Impl::OwnStatus() {
     StatusMessage s;
     s.height = h;
     if (h > 0) {
-      auto block = store_->GetBlock(h);
+      auto header = store_->GetHeader(h);
       auto commit = store_->GetCommit(h);
-      if (block.ok() && commit.ok()) s.proof = std::make_pair(block->header, std::move(*commit));
+      if (header.ok() && commit.ok())
+        s.proof = std::make_pair(std::move(*header), std::move(*commit));
     }
     status_payload_ = EncodeStatus(s);
     status_payload_height_ = h;

@@ -2,13 +2,27 @@
 
 namespace certledger::node {
 
-bool SignatureCache::Verify(const ledger::PublicKey& key, const ledger::Hash256& digest,
-                            const ledger::Signature& sig) const {
+namespace {
+ledger::Hash256 CacheKey(const ledger::PublicKey& key, const ledger::Hash256& digest,
+                         const ledger::Signature& sig) {
   ledger::Sha256Hasher hasher;
   hasher.Update(key.span());
   hasher.Update(digest.span());
   hasher.Update(sig.span());
-  const ledger::Hash256 id = hasher.Finish();
+  return hasher.Finish();
+}
+}  // namespace
+
+bool SignatureCache::Known(const ledger::PublicKey& key, const ledger::Hash256& digest,
+                           const ledger::Signature& sig) const {
+  const ledger::Hash256 id = CacheKey(key, digest, sig);
+  std::lock_guard lock(mu_);
+  return set_.count(id) > 0;
+}
+
+bool SignatureCache::Verify(const ledger::PublicKey& key, const ledger::Hash256& digest,
+                            const ledger::Signature& sig) const {
+  const ledger::Hash256 id = CacheKey(key, digest, sig);
   {
     std::lock_guard lock(mu_);
     if (set_.count(id)) {

@@ -27,6 +27,10 @@ class SignatureCache final : public ledger::SignatureVerifier {
   [[nodiscard]] bool Verify(const ledger::PublicKey& key, const ledger::Hash256& digest,
                             const ledger::Signature& sig) const override;
 
+  // True iff this exact triple verified before (a lookup only: nothing is verified).
+  [[nodiscard]] bool Known(const ledger::PublicKey& key, const ledger::Hash256& digest,
+                           const ledger::Signature& sig) const;
+
   struct Stats {
     uint64_t hits = 0, misses = 0, failures = 0;
     size_t size = 0;

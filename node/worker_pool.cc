@@ -29,6 +29,15 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
+void WorkerPool::SubmitUrgent(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    queue_.push_front(std::move(task));
+  }
+  cv_.notify_one();
+}
+
 bool WorkerPool::Submit(std::function<void()> task, size_t max_queue) {
   {
     std::lock_guard lock(mu_);

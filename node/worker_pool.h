@@ -21,6 +21,9 @@ class WorkerPool {
 
   // Thread-safe. Returns false (and drops the task) once more than `max_queue` tasks wait.
   bool Submit(std::function<void()> task, size_t max_queue = 100000);
+  // Thread-safe. Queues `task` ahead of every waiting task (consensus work that must not wait
+  // behind gossip verification).
+  void SubmitUrgent(std::function<void()> task);
 
  private:
   std::mutex mu_;
