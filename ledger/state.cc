@@ -416,9 +416,14 @@ Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
   auto params = ReadParams(*state_);
   if (!params.ok()) return params.status();
   params_ = std::move(params).value();
-  auto domain = ReadChainDomain(*state_);
-  if (!domain.ok()) return domain.status();
-  domain_ = std::move(domain).value();
+  // The genesis hash (one read; the chain id comes with the parameters just read).
+  {
+    Bytes raw;
+    if (Status st = state_->Get(kGenesisHashKey, &raw); !st.ok()) return st;
+    if (raw.size() != 32) return Status::Corruption("genesis hash record");
+    domain_.chain_id = params_.chain_id;
+    std::copy(raw.begin(), raw.end(), domain_.genesis_hash.bytes.begin());
+  }
 
   if (tx_.chain_id != params_.chain_id) {
     return Reject::With(Reason::kWrongChain, "transaction for chain '" +
