@@ -239,6 +239,7 @@ inline void CEREAL_LOAD_FUNCTION_NAME(Reader& r, VersionTag& v) {
 template <class T>
 Bytes EncodeRecord(const T& value) {
   Bytes out;
+  out.reserve(512);  // most records (transactions, headers, states) fit: no regrowth
   Writer w(&out);
   w(const_cast<T&>(value));  // cereal's serialize() takes non-const; saving does not modify
   return out;

@@ -392,7 +392,7 @@ class Applier {
   ApplyOutcome StoreNewVersion(CertificateState* cert, uint32_t version,
                                const Hash256& document_hash, EventType type);
   void AddHistory(CertificateState* c, EventType t) const {
-    c->history.push_back({t, ctx_.height, ctx_.log_index, TxHash(tx_)});
+    c->history.push_back({t, ctx_.height, ctx_.log_index, tx_hash()});
   }
   ApplyOutcome Accept() {
     overlay_.Put(SequenceKey(tx_.agency), EncodeU64(tx_.sequence));
@@ -401,7 +401,15 @@ class Applier {
     return o;
   }
 
+  // TxHash(tx_), from the one encoding of tx_ that Run makes.
+  const Hash256& tx_hash() const {
+    if (!tx_hash_) tx_hash_ = Sha256(tx_bytes_);
+    return *tx_hash_;
+  }
+
   StateOverlay overlay_{nullptr};
+  Bytes tx_bytes_;  // Encode(tx_)
+  mutable std::optional<Hash256> tx_hash_;
   const StateReader* state_;
   const SignedTransaction& stx_;
   const Transaction& tx_;
@@ -413,6 +421,7 @@ class Applier {
 
 Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
   overlay_ = StateOverlay(state_);
+  tx_bytes_ = Encode(tx_);
   auto params = ReadParams(*state_);
   if (!params.ok()) return params.status();
   params_ = std::move(params).value();
@@ -452,7 +461,7 @@ Result<ApplyOutcome> Applier::Run(const SignatureVerifier* verifier) {
     return Reject::With(Reason::kBadSequence, "sequence " + std::to_string(tx_.sequence) +
                                                   ", expected " + std::to_string(*last + 1));
   }
-  const Hash256 digest = TxSigningDigest(tx_, domain_.genesis_hash);
+  const Hash256 digest = TxSigningDigestOfEncoded(tx_bytes_, tx_.chain_id, domain_.genesis_hash);
   // Signatures in strictly ascending signer order, so that a transaction has exactly one
   // encoding (and one event-log leaf) whoever assembles its signatures.
   const PublicKey* previous = nullptr;
@@ -589,7 +598,7 @@ Result<ApplyOutcome> Applier::Evidence(const SignatureVerifier* verifier) {
   auto count = ReadEvidenceCount(*state_);
   if (!count.ok()) return count.status();
   EvidenceRecord rec{a.validator, a.type,         a.height,   a.round,
-                     ctx_.height, ctx_.log_index, TxHash(tx_)};
+                     ctx_.height, ctx_.log_index, tx_hash()};
   overlay_.Put(EvidenceKey(*count), Encode(rec));
   overlay_.Put(vote_key, EncodeU64(*count));
   overlay_.Put(std::string(kEvidenceCountKey), EncodeU64(*count + 1));

@@ -70,6 +70,11 @@ Hash256 TxSigningDigest(const Transaction& tx, const Hash256& genesis_hash) {
   return SigningDigest(kTagTx, ChainDomain{tx.chain_id, genesis_hash}, Encode(tx));
 }
 
+Hash256 TxSigningDigestOfEncoded(ByteSpan encoded_tx, std::string_view chain_id,
+                                 const Hash256& genesis_hash) {
+  return SigningDigest(kTagTx, ChainDomain{std::string(chain_id), genesis_hash}, encoded_tx);
+}
+
 Bytes TxLeaf(const SignedTransaction& stx) { return Encode(stx); }
 
 Hash256 BlockHash(const BlockHeader& h) { return Sha256(Encode(h)); }

@@ -299,6 +299,9 @@ Hash256 TxHash(const Transaction& tx);
 // The digest every signer of `tx` signs: SigningDigest(kTagTx, {tx.chain_id, genesis_hash},
 // Encode(tx)), `genesis_hash` being the hash of the chain's genesis (GenesisHash).
 Hash256 TxSigningDigest(const Transaction& tx, const Hash256& genesis_hash);
+// The same from Encode(tx), for callers that already hold it (one encoding per use).
+Hash256 TxSigningDigestOfEncoded(ByteSpan encoded_tx, std::string_view chain_id,
+                                 const Hash256& genesis_hash);
 // The event-log leaf of an accepted transaction: the encoding of the SignedTransaction.
 Bytes TxLeaf(const SignedTransaction& stx);
 

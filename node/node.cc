@@ -32,6 +32,7 @@
 #include "node/mempool.h"
 #include "node/peer_messages.h"
 #include "node/sig_cache.h"
+#include "node/state_cache.h"
 #include "node/wal.h"
 #include "node/worker_pool.h"
 
@@ -127,10 +128,11 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
       r.message = "signature by " + *bad + " does not verify";
       return done(std::move(r));
     }
-    loop_.Post(
-        [this, tx = std::move(tx), source = std::move(source), done = std::move(done)]() mutable {
-          done(Admit(tx, source, /*from_client=*/true));
-        });
+    const Hash256 hash = ledger::TxHash(tx.tx);  // off the loop
+    loop_.Post([this, tx = std::move(tx), hash, source = std::move(source),
+                done = std::move(done)]() mutable {
+      done(Admit(tx, hash, source, /*from_client=*/true));
+    });
   }
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
@@ -150,8 +152,9 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
     log_->critical("halting: {}: {}", what, st.ToString());
     Shutdown(ledger::Status::IOError(what + ": " + st.ToString()));
   }
-  api::SubmitResult Admit(const ledger::SignedTransaction& tx, const std::string& source,
-                          bool from_client);
+  // `tx_hash` is TxHash(tx.tx), computed by the caller off the loop.
+  api::SubmitResult Admit(const ledger::SignedTransaction& tx, const Hash256& tx_hash,
+                          const std::string& source, bool from_client);
   // Turns a double vote the engine saw into an evidence transaction and admits (and gossips) it.
   void SubmitEvidence(const consensus::DuplicateVoteEvidence& e);
   // Records transactions the mempool dropped and answers their waiters.
@@ -195,6 +198,8 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   ledger::PrivateKey node_key_;
   std::unique_ptr<Wal> wal_;
   Mempool mempool_;
+  // The loop's reads of the committed state (admission, block building and validation).
+  StateCache state_{store_.get(), 1u << 20};
   // Every signature this node verified; used by admission, block building and validation.
   // Declared before the worker pool, whose tasks use it.
   SignatureCache sig_cache_{1u << 18};
@@ -390,10 +395,10 @@ void Node::Impl::Shutdown(const ledger::Status& why) {
 
 // ---- transactions -----------------------------------------------------------------------------
 
-api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, const std::string& source,
-                                    bool from_client) {
+api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, const Hash256& tx_hash,
+                                    const std::string& source, bool from_client) {
   api::SubmitResult r;
-  r.tx_hash = ledger::TxHash(tx.tx);
+  r.tx_hash = tx_hash;
   using Code = api::SubmitResult::Code;
   if (shutting_down_) {
     r.code = Code::kUnavailable;
@@ -409,13 +414,13 @@ api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, const s
   ledger::ApplyContext ctx{tip.height + 1, std::max(network::EventLoop::WallMs(), tip.time_ms + 1),
                            tip.log_size};
   // One rule set whatever the path; the signatures were verified through the cache already.
-  Admission a = mempool_.Add(tx, r.tx_hash, *store_, ctx, sig_cache_, source,
+  Admission a = mempool_.Add(tx, r.tx_hash, state_, ctx, sig_cache_, source,
                              network::EventLoop::MonotonicMs());
   switch (a.code) {
     case Admission::Code::kAccepted:
       r.code = Code::kAccepted;
       if (from_client) transport_->Broadcast(kMsgTx, ledger::Encode(tx));
-      if (pending_proposal_ && mempool_.ReadyAgencies(*store_) > 0) {
+      if (pending_proposal_ && mempool_.ReadyAgencies(state_) > 0) {
         auto [h, round] = *pending_proposal_;
         loop_.Post([this, h, round] { Propose(h, round); });
       }
@@ -572,7 +577,7 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   // Without transactions, wait (up to the empty-block interval) for one to arrive, so that an
   // idle chain makes one block per interval instead of as many as consensus allows.
   if (now < last_block_wall_ms_ + static_cast<int64_t>(config_.empty_block_interval_ms) &&
-      mempool_.ReadyAgencies(*store_) == 0) {
+      mempool_.ReadyAgencies(state_) == 0) {
     if (!pending_proposal_) {
       pending_proposal_ = {height, round};
       const auto delay = static_cast<uint64_t>(
@@ -591,8 +596,8 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   }
   const ledger::ChainTip tip = store_->Tip();
   if (tip.height + 1 != height) return;
-  auto candidates = mempool_.Reap(*store_, config_.max_block_txs);
-  auto built = ledger::BuildBlock(*store_, tip, store_->Log(), candidates, now,
+  auto candidates = mempool_.Reap(state_, config_.max_block_txs);
+  auto built = ledger::BuildBlock(state_, tip, store_->Log(), candidates, now,
                                   validator_key_->public_key(), sig_cache_);
   if (!built.ok()) return Fatal("build block", built.status());
   for (const auto& [index, rejection] : built->rejected) {
@@ -644,7 +649,7 @@ bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
   if (invalid_ids_.count(value.id)) return false;
   const ledger::ChainTip tip = store_->Tip();
   if (height != tip.height + 1) return false;
-  auto params = ledger::ReadParams(*store_);
+  auto params = ledger::ReadParams(state_);
   if (!params.ok()) {
     Fatal("read chain parameters", params.status());
     return false;
@@ -664,7 +669,7 @@ bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
     log_->warn("invalid proposal for height {}: {}", height, st.message());
     return false;
   }
-  auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), *block, sig_cache_);
+  auto effects = ledger::ValidateBlock(state_, tip, store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) Fatal("validate block", effects.status());
     log_->warn("invalid proposal for height {}: {}", height, effects.status().message());
@@ -706,7 +711,7 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
   }
   // From here the proposer signed the id; the payload bytes are not signed (a relay could have
   // changed them), so a payload that does not match the id blames the sender, not the id.
-  auto params = ledger::ReadParams(*store_);
+  auto params = ledger::ReadParams(state_);
   if (!params.ok()) return Fatal("read chain parameters", params.status());
   if (p.value.payload.size() > params->max_block_bytes) {
     return Penalise(peer, "proposal of " + std::to_string(p.value.payload.size()) + " bytes");
@@ -781,7 +786,7 @@ void Node::Impl::FinishProposal(const PublicKey& peer, uint64_t height, const Ha
     return Penalise(peer, "proposal " + Short(id) + " carries a transaction with a bad signature");
   }
   // Every signature is in the cache now: the state rules cost no verification.
-  auto effects = ledger::ValidateBlock(*store_, store_->Tip(), store_->Log(), *block, sig_cache_);
+  auto effects = ledger::ValidateBlock(state_, store_->Tip(), store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
     invalid_ids_.insert(id);
@@ -822,7 +827,7 @@ void Node::Impl::SubmitEvidence(const consensus::DuplicateVoteEvidence& e) {
   ledger::SignedTransaction stx;
   stx.tx.chain_id = genesis_.params.chain_id;
   stx.tx.event = ledger::DuplicateVoteEvent{mirror(e.first), mirror(e.second)};
-  api::SubmitResult r = Admit(stx, "self", /*from_client=*/true);
+  api::SubmitResult r = Admit(stx, ledger::TxHash(stx.tx), "self", /*from_client=*/true);
   if (r.code != api::SubmitResult::Code::kAccepted) {
     log_->info("evidence transaction {} not admitted: {} {}", Short(r.tx_hash), r.reason,
                r.message);
@@ -860,8 +865,10 @@ void Node::Impl::OnCommit(const consensus::Commit& c) {
 void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::CommitCertificate& cert,
                                 const ledger::BlockEffects& effects, bool start_next) {
   if (ledger::Status st = store_->AppendBlock(block, cert, effects); !st.ok()) {
+    state_.Clear();
     return Fatal("store block " + std::to_string(block.header.height), st);
   }
+  state_.Committed(effects.changes);
   const int64_t now_mono = network::EventLoop::MonotonicMs();
   last_block_wall_ms_ = network::EventLoop::WallMs();
   ++blocks_committed_;
@@ -874,14 +881,14 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
     if (last_commit_latency_ms_ <= kBounds[i]) ++commit_latency_buckets_[i];
   }
   ++commit_latency_buckets_[11];
-  mempool_.Committed(block, *store_);
+  mempool_.Committed(block, state_);
   validated_.clear();
   {
     // What the block changed may make pending transactions invalid: check each agency's next one.
     const ledger::ChainTip tip = store_->Tip();
     ledger::ApplyContext ctx{tip.height + 1,
                              std::max(network::EventLoop::WallMs(), tip.time_ms + 1), tip.log_size};
-    NoteDropped(mempool_.Recheck(*store_, ctx, sig_cache_));
+    NoteDropped(mempool_.Recheck(state_, ctx, sig_cache_));
   }
   for (const auto& stx : block.txs) {
     const Hash256 h = ledger::TxHash(stx.tx);
@@ -939,7 +946,8 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
       }
       auto tx = ledger::Decode<ledger::SignedTransaction>(payload);
       if (!tx.ok()) return Penalise(peer, "transaction does not decode");
-      if (mempool_.Contains(ledger::TxHash(tx->tx))) return;
+      const Hash256 hash = ledger::TxHash(tx->tx);
+      if (mempool_.Contains(hash)) return;
       const uint64_t bytes = payload.size();
       uint64_t& queued = verify_queue_bytes_[peer];
       if (queued + bytes > kMaxVerifyBytesPerPeer ||
@@ -949,9 +957,9 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
       }
       queued += bytes;
       verify_queue_total_ += bytes;
-      verifiers_.Submit([this, peer, bytes, tx = std::move(*tx)]() mutable {
+      verifiers_.Submit([this, peer, bytes, hash, tx = std::move(*tx)]() mutable {
         const bool ok = !VerifySignatures(tx, domain_.genesis_hash, sig_cache_);
-        loop_.Post([this, peer, bytes, ok, tx = std::move(tx)] {
+        loop_.Post([this, peer, bytes, ok, hash, tx = std::move(tx)] {
           uint64_t& q = verify_queue_bytes_[peer];
           q -= bytes;
           verify_queue_total_ -= bytes;
@@ -959,7 +967,7 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
           if (shutting_down_) return;
           // Honest nodes relay only what verified on their side.
           if (!ok) return Penalise(peer, "relayed a transaction with a bad signature");
-          Admit(tx, "peer:" + peer.Hex(), /*from_client=*/false);
+          Admit(tx, hash, "peer:" + peer.Hex(), /*from_client=*/false);
         });
       });
       return;
@@ -1106,7 +1114,7 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
                          " has a bad commit: " + st.message());
       break;
     }
-    auto effects = ledger::ValidateBlock(*store_, tip, store_->Log(), block, sig_cache_);
+    auto effects = ledger::ValidateBlock(state_, tip, store_->Log(), block, sig_cache_);
     if (!effects.ok()) {
       if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
       // A block with a valid commit that does not validate here: diverged state.
