@@ -68,7 +68,10 @@ Hash256 SigningDigest(std::string_view tag, const ChainDomain& domain, ByteSpan 
 inline constexpr std::string_view kTagTx = "certledger/tx";
 inline constexpr std::string_view kTagVote = "certledger/vote";
 inline constexpr std::string_view kTagProposal = "certledger/proposal";
-inline constexpr std::string_view kTagHandshake = "certledger/handshake";
+// The peer channel (network/channel.h): the handshake transcript (a SigningDigest) and the
+// AUTH digest over it (a TaggedHash).
+inline constexpr std::string_view kTagHandshakeTranscript = "certledger/handshake/v2";
+inline constexpr std::string_view kTagHandshakeAuth = "certledger/handshake/v2/auth";
 
 // x-only public key (BIP-340), 32 bytes. Parse() guarantees it is a point on the curve.
 struct PublicKey : FixedBytes<32> {

@@ -597,7 +597,7 @@ Result<ApplyOutcome> Applier::Evidence(const SignatureVerifier* verifier) {
   if (!got.IsNotFound()) return got;
   auto count = ReadEvidenceCount(*state_);
   if (!count.ok()) return count.status();
-  EvidenceRecord rec{a.validator, a.type,         a.height,   a.round,
+  EvidenceRecord rec{a.validator, a.type,         a.height, a.round,
                      ctx_.height, ctx_.log_index, tx_hash()};
   overlay_.Put(EvidenceKey(*count), Encode(rec));
   overlay_.Put(vote_key, EncodeU64(*count));

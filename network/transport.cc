@@ -23,6 +23,7 @@
 #include <set>
 #include <utility>
 
+#include "network/channel.h"
 #include "network/wire.h"
 
 namespace certledger::network {
@@ -82,18 +83,26 @@ ledger::Status TransportOptions::Validate() const {
   if (reconnect_max_ms < reconnect_initial_ms) {
     return bad("reconnect_max_ms", "must be >= reconnect_initial_ms");
   }
-  if (max_send_queue_bytes < size_t{max_frame_bytes} + wire::kHeaderBytes) {
+  if (max_send_queue_bytes < size_t{max_frame_bytes} + wire::kHeaderBytes + wire::kSealTagBytes) {
     return bad("max_send_queue_bytes", "must hold at least one frame of max_frame_bytes");
   }
   if (max_pending_handshakes == 0) return bad("max_pending_handshakes", "must be > 0");
+  if (max_pending_handshakes_per_ip == 0) {
+    return bad("max_pending_handshakes_per_ip", "must be > 0");
+  }
+  if (inbound_handshake_timeout_ms == 0) return bad("inbound_handshake_timeout_ms", "must be > 0");
   return Status::Ok();
 }
 
 namespace {
 
+// A frame queued for writing: a plain frame (HELLO, AUTH, CLOSE during the handshake) is its
+// header and payload; a sealed frame is one buffer holding the whole wire frame (header_len 0).
 struct OutFrame {
   std::array<uint8_t, wire::kHeaderBytes> header;
-  std::shared_ptr<const Bytes> payload;  // shared between the peers of one Broadcast
+  size_t header_len;
+  std::shared_ptr<const Bytes> payload;  // plain: shared between the peers of one Broadcast
+  [[nodiscard]] size_t wire_size() const { return header_len + payload->size(); }
 };
 
 }  // namespace
@@ -121,14 +130,21 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     const uint64_t id;  // creation order; larger is newer
     const bool outbound;
     State state = State::kConnecting;
-    std::string remote;  // "ip:port" for logs
+    std::string remote;     // "ip:port" for logs
+    std::string remote_ip;  // inbound: the peer's IP address (per-address handshake limit)
 
     // Handshake.
-    std::optional<PublicKey> expected_key;  // outbound: the key we dialled
-    std::optional<PublicKey> peer_key;      // set once the peer's HELLO is accepted
-    wire::Nonce nonce;
-    wire::Nonce peer_nonce;
-    bool doomed = false;  // a close is already scheduled (slow consumer); drop further sends
+    std::optional<PublicKey> expected_key;           // outbound: the key we dialled
+    std::optional<PublicKey> peer_key;               // set once the peer's HELLO is accepted
+    std::optional<channel::EphemeralKey> ephemeral;  // ours, for this connection only
+    ledger::Hash256 transcript;                      // set with peer_key
+    // Sealing: tx_cipher is set once our AUTH is queued (every later frame we send is sealed);
+    // rx_cipher once the peer's AUTH verifies (every later frame it sends must open).
+    std::optional<channel::FrameCipher> tx_cipher;
+    std::optional<channel::FrameCipher> rx_cipher;
+    channel::AeadKey rx_key;  // the peer's direction key until its AUTH verifies
+    Bytes plain;              // the last opened frame's payload (reused buffer)
+    bool doomed = false;      // a close is already scheduled (slow consumer); drop further sends
 
     // Receive side: rx[rx_pos, rx.size()) is not yet parsed. Bounded by one frame plus one chunk.
     std::array<uint8_t, kReadChunkBytes> chunk;
@@ -278,19 +294,32 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     c->rx.insert(c->rx.end(), c->chunk.begin(), c->chunk.begin() + static_cast<std::ptrdiff_t>(n));
     while (c->rx.size() - c->rx_pos >= wire::kLengthBytes) {
       const uint32_t len = wire::DecodeLength(c->rx.data() + c->rx_pos);
-      const bool open = c->state == Connection::State::kOpen;
-      const uint32_t limit = open ? options_.max_frame_bytes : wire::kMaxHandshakeFrameBytes;
-      if (len == 0 || len > limit) {
-        ProtocolError(c, len == 0 ? "empty frame"
-                                  : "frame of " + std::to_string(len) + " bytes exceeds limit " +
-                                        std::to_string(limit));
+      const bool sealed = c->rx_cipher.has_value();
+      const uint32_t limit = sealed ? options_.max_frame_bytes + uint32_t{wire::kSealTagBytes}
+                                    : wire::kMaxHandshakeFrameBytes;
+      const uint32_t minimum = sealed ? 1 + uint32_t{wire::kSealTagBytes} : 1;
+      if (len < minimum || len > limit) {
+        ProtocolError(c, len < minimum ? "frame of " + std::to_string(len) + " bytes is too short"
+                                       : "frame of " + std::to_string(len) +
+                                             " bytes exceeds limit " + std::to_string(limit));
         return;
       }
       if (c->rx.size() - c->rx_pos < wire::kLengthBytes + len) break;
       const uint8_t* frame = c->rx.data() + c->rx_pos + wire::kLengthBytes;
       c->rx_pos += wire::kLengthBytes + len;
       ++stats_.frames_in;
-      HandleFrame(c, frame[0], ByteSpan(frame + 1, len - 1));
+      if (sealed) {
+        uint8_t type = 0;
+        if (!c->rx_cipher->Open(len, ByteSpan(frame, len), &type, &c->plain)) {
+          ++stats_.unauthentic_frames;
+          ProtocolError(
+              c, "frame " + std::to_string(c->rx_cipher->counter()) + " failed authentication");
+          return;
+        }
+        HandleFrame(c, type, c->plain);
+      } else {
+        HandleFrame(c, frame[0], ByteSpan(frame + 1, len - 1));
+      }
       if (c->impl == nullptr || IsClosing(*c)) return;  // closed, or Stop() from a callback
     }
     if (c->rx_pos == c->rx.size()) {
@@ -316,7 +345,7 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     stats_.bytes_out += n;
     stats_.frames_out += c->tx_in_flight;
     for (; c->tx_in_flight > 0; --c->tx_in_flight) {
-      c->tx_bytes -= wire::kHeaderBytes + c->tx.front().payload->size();
+      c->tx_bytes -= c->tx.front().wire_size();
       c->tx.pop_front();
     }
     if (!c->tx.empty()) {
@@ -431,19 +460,27 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     const tcp::endpoint remote = socket.remote_endpoint(ec);
     const std::string where =
         ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
-    size_t pending = 0;
+    const std::string ip = ec ? "?" : remote.address().to_string();
+    size_t pending = 0, pending_ip = 0;
     for (const auto& [id, c] : connections_) {
-      if (!c->outbound && c->state == Connection::State::kHandshake) ++pending;
+      if (!c->outbound && c->state == Connection::State::kHandshake) {
+        ++pending;
+        if (c->remote_ip == ip) ++pending_ip;
+      }
     }
-    if (pending >= options_.max_pending_handshakes) {
+    if (pending >= options_.max_pending_handshakes ||
+        pending_ip >= options_.max_pending_handshakes_per_ip) {
       ++stats_.handshake_failures.over_limit;
-      Log(LogLevel::kWarning, "refused inbound " + where + ": too many pending handshakes");
+      Log(LogLevel::kWarning,
+          "refused inbound " + where + ": too many pending handshakes" +
+              (pending_ip >= options_.max_pending_handshakes_per_ip ? " from this address" : ""));
       socket.close(ec);
       return;
     }
     auto c = std::make_shared<Connection>(this, io_, next_id_++, false);
     c->socket = std::move(socket);
     c->remote = where;
+    c->remote_ip = ip;
     connections_[c->id] = c;
     ArmHandshakeTimer(c);
     StartHandshake(c);
@@ -490,7 +527,8 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
   }
 
   void ArmHandshakeTimer(const std::shared_ptr<Connection>& c) {
-    c->handshake_timer.expires_after(Ms(options_.handshake_timeout_ms));
+    c->handshake_timer.expires_after(
+        Ms(c->outbound ? options_.handshake_timeout_ms : options_.inbound_handshake_timeout_ms));
     c->handshake_timer.async_wait([c](const error_code& ec) {
       if (c->impl != nullptr) c->impl->OnHandshakeTimer(c, ec);
     });
@@ -507,11 +545,16 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     error_code ec;
     c->socket.set_option(tcp::no_delay(true), ec);  // small consensus messages: no Nagle delay
     c->state = Connection::State::kHandshake;
-    ledger::RandomBytes(c->nonce.bytes);
+    auto ephemeral = channel::EphemeralKey::Generate();
+    if (!ephemeral.ok()) {
+      Close(c, "handshake: " + ephemeral.status().message(), false);
+      return;
+    }
+    c->ephemeral.emplace(std::move(ephemeral).value());
     wire::Hello hello;
     hello.chain_id = options_.chain_id;
     hello.key = own_key_;
-    hello.nonce = c->nonce;
+    hello.ephemeral = c->ephemeral->public_key();
     Enqueue(c, wire::kTypeHello, std::make_shared<const Bytes>(wire::EncodeHello(hello)));
     StartRead(c);
   }
@@ -525,7 +568,9 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
   void Enqueue(const std::shared_ptr<Connection>& c, uint8_t type,
                std::shared_ptr<const Bytes> payload) {
     if (IsClosing(*c) || c->state == Connection::State::kConnecting || c->doomed) return;
-    if (c->tx_bytes + wire::kHeaderBytes + payload->size() > options_.max_send_queue_bytes) {
+    const size_t size =
+        wire::kHeaderBytes + payload->size() + (c->tx_cipher ? wire::kSealTagBytes : 0);
+    if (c->tx_bytes + size > options_.max_send_queue_bytes) {
       // Close from a fresh handler: Send() must not call back into the Handler.
       ++stats_.slow_consumers;
       c->doomed = true;
@@ -534,14 +579,34 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
       });
       return;
     }
-    Push(c, type, std::move(payload));
+    auto frame = MakeFrame(c, type, std::move(payload));
+    if (!frame.ok()) {
+      c->doomed = true;
+      asio::post(io_, [c, why = frame.status().message()] {
+        if (c->impl != nullptr) c->impl->Close(c, "cannot seal: " + why, false);
+      });
+      return;
+    }
+    Push(c, std::move(frame).value());
     if (c->tx_in_flight == 0) DoWrite(c);
   }
 
-  static void Push(const std::shared_ptr<Connection>& c, uint8_t type,
-                   std::shared_ptr<const Bytes> payload) {
-    c->tx_bytes += wire::kHeaderBytes + payload->size();
-    c->tx.push_back(OutFrame{wire::EncodeHeader(type, payload->size()), std::move(payload)});
+  // The frame as it goes on the wire: sealed once our AUTH is out, plain before. Frames are
+  // sealed in queue order, which is the order on the wire, so the frame counters match.
+  static ledger::Result<OutFrame> MakeFrame(const std::shared_ptr<Connection>& c, uint8_t type,
+                                            std::shared_ptr<const Bytes> payload) {
+    if (!c->tx_cipher) {
+      return OutFrame{wire::EncodeHeader(type, payload->size()), wire::kHeaderBytes,
+                      std::move(payload)};
+    }
+    auto sealed = c->tx_cipher->Seal(type, *payload);
+    if (!sealed.ok()) return sealed.status();
+    return OutFrame{{}, 0, std::make_shared<const Bytes>(std::move(sealed).value())};
+  }
+
+  static void Push(const std::shared_ptr<Connection>& c, OutFrame frame) {
+    c->tx_bytes += frame.wire_size();
+    c->tx.push_back(std::move(frame));
   }
 
   void DoWrite(const std::shared_ptr<Connection>& c) {
@@ -549,7 +614,7 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     c->tx_in_flight = std::min(c->tx.size(), kMaxFramesPerWrite);
     for (size_t i = 0; i < c->tx_in_flight; ++i) {
       const OutFrame& f = c->tx[i];  // deque elements stay put while others are pushed/popped
-      c->tx_buffers.emplace_back(f.header.data(), f.header.size());
+      if (f.header_len > 0) c->tx_buffers.emplace_back(f.header.data(), f.header_len);
       if (!f.payload->empty()) c->tx_buffers.emplace_back(f.payload->data(), f.payload->size());
     }
     asio::async_write(c->socket, c->tx_buffers, [c](const error_code& ec, size_t n) {
@@ -619,26 +684,53 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
         Close(c, "unknown key " + ShortKey(hello->key) + " (dialled another key)", true);
         return;
       }
+      // Key agreement and the transcript: both identities and both ephemeral keys, in the
+      // roles of who dialled, under the chain id and genesis hash (FORMAT.md §10).
+      auto shared = c->ephemeral->Agree(hello->ephemeral);
+      if (!shared.ok()) {
+        ++failures.bad_hello;
+        Close(c, "bad hello: " + shared.status().message(), true);
+        return;
+      }
+      const ledger::ChainDomain domain{options_.chain_id, options_.genesis_hash};
+      const channel::X25519Key& own_eph = c->ephemeral->public_key();
+      c->transcript = c->outbound
+                          ? channel::TranscriptHash(domain, wire::kProtocolVersion, own_key_,
+                                                    own_eph, hello->key, hello->ephemeral)
+                          : channel::TranscriptHash(domain, wire::kProtocolVersion, hello->key,
+                                                    hello->ephemeral, own_key_, own_eph);
+      auto keys = channel::DeriveKeys(*shared, c->transcript);
+      c->ephemeral.reset();  // forward secrecy: the private key is not needed any more
+      if (!keys.ok()) {
+        Close(c, "handshake: " + keys.status().message(), false);
+        return;
+      }
       c->peer_key = hello->key;
-      c->peer_nonce = hello->nonce;
-      const auto digest =
-          wire::AuthDigest(ledger::ChainDomain{options_.chain_id, options_.genesis_hash}, own_key_,
-                           *c->peer_key, c->nonce, c->peer_nonce);
-      const ledger::Signature sig = options_.node_key.Sign(digest);
+      const channel::Role own_role =
+          c->outbound ? channel::Role::kInitiator : channel::Role::kResponder;
+      const ledger::Signature sig =
+          options_.node_key.Sign(channel::AuthDigest(c->transcript, own_role));
       Enqueue(c, wire::kTypeAuth,
               std::make_shared<const Bytes>(sig.bytes.begin(), sig.bytes.end()));
+      // Every frame we send after AUTH is sealed.
+      c->tx_cipher.emplace(c->outbound ? keys->initiator_to_responder
+                                       : keys->responder_to_initiator);
+      c->rx_key = c->outbound ? keys->responder_to_initiator : keys->initiator_to_responder;
       return;
     }
     if (type == wire::kTypeAuth && c->peer_key) {
       auto sig = ledger::Signature::FromSpan(payload);
-      const auto digest =
-          wire::AuthDigest(ledger::ChainDomain{options_.chain_id, options_.genesis_hash},
-                           *c->peer_key, own_key_, c->peer_nonce, c->nonce);
-      if (!sig || !ledger::Verify(*c->peer_key, digest, *sig)) {
+      const channel::Role peer_role =
+          c->outbound ? channel::Role::kResponder : channel::Role::kInitiator;
+      if (!sig ||
+          !ledger::Verify(*c->peer_key, channel::AuthDigest(c->transcript, peer_role), *sig)) {
         ++failures.bad_auth;
         Close(c, "bad auth signature", true);
         return;
       }
+      // Every frame the peer sends after its AUTH must open under its direction key.
+      c->rx_cipher.emplace(c->rx_key);
+      c->rx_key = channel::AeadKey{};
       Established(c);
       return;
     }
@@ -727,7 +819,9 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     Log(level, (was_open ? "disconnected " : "closed ") + Describe(*c) + ": " + reason);
     if (notify && !was_connecting && !c->doomed) {
       c->state = Connection::State::kClosing;  // stops reading; the queue still drains
-      Push(c, wire::kTypeClose, std::make_shared<const Bytes>(AsBytesCopy(reason)));
+      auto frame =
+          MakeFrame(c, wire::kTypeClose, std::make_shared<const Bytes>(AsBytesCopy(reason)));
+      if (frame.ok()) Push(c, std::move(frame).value());
       c->handshake_timer.expires_after(kLinger);
       c->handshake_timer.async_wait([c](const error_code& ec) {
         if (c->impl != nullptr) c->impl->OnHandshakeTimer(c, ec);

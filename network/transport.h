@@ -1,15 +1,19 @@
-// Transport: authenticated peer connections over TCP (Boost.Asio), one per configured peer.
+// Transport: encrypted, authenticated peer connections over TCP (Boost.Asio), one per configured
+// peer.
 //
-// Every connection starts with a mutual handshake (HELLO, then AUTH: a BIP-340 signature over
-// both keys and both fresh nonces, domain-separated by kTagHandshake and the chain id). Only keys
-// listed in TransportOptions::peers are accepted. After the handshake, frames of type >= 16 are
-// delivered to the Handler. Keepalive, idle detection, reconnection with exponential backoff and
-// duplicate-connection resolution are internal. Wire format: docs/FORMAT.md §10.
+// Every connection starts with a mutual handshake (protocol 2): HELLO carries the node identity
+// and a fresh X25519 key; AUTH is a BIP-340 signature by the identity key over the transcript
+// hash (both identities, both ephemeral keys, the roles, the chain id, the genesis hash and the
+// protocol version). Every frame after a side's AUTH is sealed with ChaCha20-Poly1305 under that
+// direction's key (HKDF of the X25519 secret and the transcript) and a frame counter; a frame
+// that does not open closes the connection. Only keys listed in TransportOptions::peers are
+// accepted. After the handshake, frames of type >= 16 are delivered to the Handler. Keepalive,
+// idle detection, reconnection with exponential backoff and duplicate-connection resolution are
+// internal. Wire format and test vectors: docs/FORMAT.md §10; the cryptography: channel.h.
 //
 // Delivery is best effort: a frame queued on a connection that then drops is lost, and a frame
 // sent while the peer is not connected is dropped. Higher layers (consensus, block sync) must
-// tolerate loss. Frames after the handshake are not encrypted nor individually authenticated by
-// the transport: messages that matter (votes, proposals, blocks) carry their own signatures.
+// tolerate loss.
 //
 // Threading: a Transport lives on one io_context, run by one thread. Every method, including the
 // constructor and destructor, must be called on that thread, or while no thread runs the
@@ -68,8 +72,11 @@ struct TransportOptions {
   std::vector<PeerConfig> peers;
   // Hard limit on a frame's length (type byte + payload); a peer sending more is disconnected.
   uint32_t max_frame_bytes = 16 << 20;
-  // Connect + HELLO + AUTH must finish within this time.
+  // Connect + HELLO + AUTH must finish within this time (connections we dial).
   uint32_t handshake_timeout_ms = 5000;
+  // An inbound connection must finish its handshake within this (shorter) time: a stranger
+  // holds a slot only briefly.
+  uint32_t inbound_handshake_timeout_ms = 2000;
   // A PING goes out every ping_interval_ms; a connection with nothing received for
   // idle_timeout_ms is closed. REQUIRES: idle_timeout_ms > ping_interval_ms.
   uint32_t ping_interval_ms = 2000;
@@ -81,8 +88,10 @@ struct TransportOptions {
   // Per peer: bytes queued for sending beyond this disconnect the peer (slow consumer).
   // REQUIRES: at least max_frame_bytes + 5, so that one largest frame fits.
   size_t max_send_queue_bytes = 64 << 20;
-  // Inbound connections still in their handshake beyond this are closed on accept.
+  // Inbound connections still in their handshake beyond this are closed on accept, in total and
+  // per remote IP address.
   size_t max_pending_handshakes = 64;
+  size_t max_pending_handshakes_per_ip = 8;
   // Logging hook; empty means no logging.
   LogFunction log;
 
@@ -122,7 +131,8 @@ class Transport {
       uint64_t rejected_by_peer = 0;  // the peer sent CLOSE during the handshake
       uint64_t over_limit = 0;        // refused: max_pending_handshakes reached
     } handshake_failures;
-    uint64_t protocol_errors = 0;  // established peers: oversize/empty frame, bad type...
+    uint64_t protocol_errors = 0;     // established peers: oversize/empty frame, bad type...
+    uint64_t unauthentic_frames = 0;  // sealed frames that failed to open (connection closed)
     uint64_t idle_timeouts = 0;
     uint64_t slow_consumers = 0;       // max_send_queue_bytes exceeded
     uint64_t duplicates_closed = 0;    // second connection to one peer, closed by the rule

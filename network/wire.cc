@@ -42,7 +42,7 @@ ledger::Bytes EncodeHello(const Hello& hello) {
   const ledger::ByteSpan chain = ledger::AsBytes(hello.chain_id);
   out.insert(out.end(), chain.begin(), chain.end());
   out.insert(out.end(), hello.key.bytes.begin(), hello.key.bytes.end());
-  out.insert(out.end(), hello.nonce.bytes.begin(), hello.nonce.bytes.end());
+  out.insert(out.end(), hello.ephemeral.bytes.begin(), hello.ephemeral.bytes.end());
   return out;
 }
 
@@ -65,20 +65,9 @@ ledger::Result<Hello> DecodeHello(ledger::ByteSpan p) {
   if (!key) return ledger::Status::Corruption("hello: key is not a valid x-only public key");
   h.key = *key;
   at += 32;
-  std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(at), kNonceBytes, h.nonce.bytes.begin());
+  std::copy_n(p.begin() + static_cast<std::ptrdiff_t>(at), kEphemeralBytes,
+              h.ephemeral.bytes.begin());
   return h;
-}
-
-ledger::Hash256 AuthDigest(const ledger::ChainDomain& domain, const ledger::PublicKey& signer_key,
-                           const ledger::PublicKey& verifier_key, const Nonce& signer_nonce,
-                           const Nonce& verifier_nonce) {
-  ledger::Bytes msg;
-  msg.reserve(4 * 32);
-  for (ledger::ByteSpan part :
-       {signer_key.span(), verifier_key.span(), signer_nonce.span(), verifier_nonce.span()}) {
-    msg.insert(msg.end(), part.begin(), part.end());
-  }
-  return ledger::SigningDigest(ledger::kTagHandshake, domain, msg);
 }
 
 std::string SanitizeReason(std::string_view reason) {

@@ -8,6 +8,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "network/channel.h"
 #include "network/wire.h"
 
 namespace certledger::network {
@@ -181,16 +184,31 @@ class RawClient {
   bool connected() const { return s_->connected; }
   bool closed() const { return s_->closed; }  // the server closed (or reset) the connection
 
-  // Frames received so far: (type, payload).
+  // The server's direction key, once known: its frames after HELLO and AUTH are sealed.
+  void SetRxKey(const channel::AeadKey& key) { rx_key_ = key; }
+
+  // Frames received so far: (type, payload), sealed ones opened (parsing stops at one that does
+  // not open).
   std::vector<std::pair<uint8_t, Bytes>> Frames() const {
     std::vector<std::pair<uint8_t, Bytes>> out;
     const Bytes& rx = s_->rx;
+    std::optional<channel::FrameCipher> opener;
+    if (rx_key_) opener.emplace(*rx_key_);
     size_t at = 0;
     while (rx.size() - at >= 4) {
       const uint32_t len = wire::DecodeLength(rx.data() + at);
       if (len == 0 || rx.size() - at - 4 < len) break;
-      out.emplace_back(rx[at + 4], Bytes(rx.begin() + static_cast<std::ptrdiff_t>(at + 5),
-                                         rx.begin() + static_cast<std::ptrdiff_t>(at + 4 + len)));
+      const ledger::ByteSpan body(rx.data() + at + 4, len);
+      // HELLO and AUTH (or a CLOSE during the handshake) are plain; later frames sealed.
+      const bool plain = !opener || out.size() < 2 || out[1].first != wire::kTypeAuth;
+      if (plain) {
+        out.emplace_back(body[0], Bytes(body.begin() + 1, body.end()));
+      } else {
+        uint8_t type = 0;
+        Bytes payload;
+        if (!opener->Open(len, body, &type, &payload)) break;
+        out.emplace_back(type, std::move(payload));
+      }
       at += 4 + len;
     }
     return out;
@@ -211,6 +229,7 @@ class RawClient {
     bool connected = false;
     bool closed = false;
   };
+  std::optional<channel::AeadKey> rx_key_;
   static void Read(const std::shared_ptr<State>& s) {
     s->socket.async_read_some(asio::buffer(s->buf), [s](const boost::system::error_code& ec,
                                                         size_t n) {
@@ -225,19 +244,26 @@ class RawClient {
   std::shared_ptr<State> s_;
 };
 
-// The client side of the handshake, in two steps: HELLO claiming `claimed`'s key (and waiting
-// for the server's HELLO), then AUTH signed by `signer`. Each returns false on failure.
+// The client (initiator) side of the protocol-2 handshake, in two steps: HELLO claiming
+// `claimed`'s key (and waiting for the server's HELLO), then AUTH signed by `signer`; then
+// sealed application frames.
 using RunFn = std::function<bool(std::function<bool()>)>;
 struct RawHandshaker {
+  RawHandshaker(RawClient& c, const PublicKey& s) : client(c), server(s) {}
   RawClient& client;
   const PublicKey& server;
   wire::Hello hello;
   std::optional<wire::Hello> server_hello;
+  std::optional<channel::EphemeralKey> ephemeral;
+  ledger::Hash256 transcript;
+  std::optional<channel::SessionKeys> keys;
+  std::optional<channel::FrameCipher> tx;
 
   bool Hello(const PrivateKey& claimed, const RunFn& run) {
+    ephemeral.emplace(channel::EphemeralKey::Generate().value());
     hello.chain_id = kChain;
     hello.key = claimed.public_key();
-    ledger::RandomBytes(hello.nonce.bytes);
+    hello.ephemeral = ephemeral->public_key();
     client.Write(wire::EncodeFrame(wire::kTypeHello, wire::EncodeHello(hello)));
     if (!run([&] { return client.FrameOfType(wire::kTypeHello).has_value() || client.closed(); })) {
       return false;
@@ -245,21 +271,34 @@ struct RawHandshaker {
     auto h = wire::DecodeHello(client.FrameOfType(wire::kTypeHello).value_or(Bytes{}));
     if (!h.ok() || h->key != server) return false;
     server_hello = *h;
+    auto shared = ephemeral->Agree(h->ephemeral);
+    if (!shared.ok()) return false;
+    transcript = channel::TranscriptHash({kChain, {}}, wire::kProtocolVersion, hello.key,
+                                         hello.ephemeral, server, h->ephemeral);
+    auto k = channel::DeriveKeys(*shared, transcript);
+    if (!k.ok()) return false;
+    keys = *k;
+    client.SetRxKey(keys->responder_to_initiator);
     return true;
   }
   void Auth(const PrivateKey& signer) {
-    const auto digest =
-        wire::AuthDigest({kChain, {}}, hello.key, server, hello.nonce, server_hello->nonce);
+    const auto digest = channel::AuthDigest(transcript, channel::Role::kInitiator);
     client.Write(wire::EncodeFrame(wire::kTypeAuth, signer.Sign(digest).span()));
+    tx.emplace(keys->initiator_to_responder);
+  }
+  // A sealed frame, after Auth().
+  void Send(uint8_t type, ledger::ByteSpan payload) {
+    client.Write(tx->Seal(type, payload).value());
   }
 };
 
-bool RawHandshake(RawClient& client, const PrivateKey& claimed, const PrivateKey& signer,
-                  const PublicKey& server, const RunFn& run) {
-  RawHandshaker h{client, server, {}, {}};
-  if (!h.Hello(claimed, run)) return false;
-  h.Auth(signer);
-  return true;
+std::unique_ptr<RawHandshaker> RawHandshake(RawClient& client, const PrivateKey& claimed,
+                                            const PrivateKey& signer, const PublicKey& server,
+                                            const RunFn& run) {
+  auto h = std::make_unique<RawHandshaker>(client, server);
+  if (!h->Hello(claimed, run)) return nullptr;
+  h->Auth(signer);
+  return h;
 }
 
 TEST_F(TransportTest, OptionsValidateNamesTheBadField) {
@@ -470,12 +509,14 @@ TEST_F(TransportTest, AuthenticatedPeerSendingOversizeFrameIsDisconnected) {
 
   RawClient client(io_);
   client.Connect(pa);
-  ASSERT_TRUE(RawHandshake(client, k.key, k.key, a.pub(), [&](auto f) { return RunUntil(f); }));
+  auto session = RawHandshake(client, k.key, k.key, a.pub(), [&](auto f) { return RunUntil(f); });
+  ASSERT_TRUE(session);
   ASSERT_TRUE(RunUntil([&] { return a.rec.up.count(k.pub()) == 1; }));  // control: it is valid
-  client.Write(wire::EncodeFrame(17, ToBytes("fine")));
+  session->Send(17, ToBytes("fine"));
   ASSERT_TRUE(RunUntil([&] { return a.rec.CountFrom(k.pub()) == 1; }));
 
-  const uint32_t too_big = (16u << 20) + 1;
+  // One byte more than the largest sealed frame (16 MiB of type and payload, plus the tag).
+  const uint32_t too_big = (16u << 20) + uint32_t{wire::kSealTagBytes} + 1;
   client.Write(Bytes{static_cast<uint8_t>(too_big), static_cast<uint8_t>(too_big >> 8),
                      static_cast<uint8_t>(too_big >> 16), static_cast<uint8_t>(too_big >> 24), 16});
   ASSERT_TRUE(RunUntil([&] { return client.closed(); }));
@@ -630,7 +671,7 @@ TEST_F(TransportTest, LossWhileAnotherConnectionAuthenticatesIsNotAFlap) {
 
   auto second = std::make_unique<RawClient>(io_);
   second->Connect(pa);
-  RawHandshaker h2{*second, a.pub(), {}, {}};
+  RawHandshaker h2(*second, a.pub());
   ASSERT_TRUE(h2.Hello(k.key, run));
   first.reset();  // the connection in use dies
   ASSERT_TRUE(RunUntil([&] { return a.t().stats().disconnects == 1; }));
@@ -639,13 +680,13 @@ TEST_F(TransportTest, LossWhileAnotherConnectionAuthenticatesIsNotAFlap) {
   ASSERT_TRUE(RunUntil([&] { return a.t().stats().handshakes_ok == 2; }));
   EXPECT_EQ(a.rec.connected.size(), 1u);
   EXPECT_TRUE(a.rec.disconnected.empty());
-  second->Write(wire::EncodeFrame(16, ToBytes("on the new connection")));
+  h2.Send(16, ToBytes("on the new connection"));
   ASSERT_TRUE(RunUntil([&] { return a.rec.messages.size() == 1; }));
 
   // If the connection that would take over fails its handshake, the loss is reported then.
   RawClient third(io_);
   third.Connect(pa);
-  RawHandshaker h3{third, a.pub(), {}, {}};
+  RawHandshaker h3(third, a.pub());
   ASSERT_TRUE(h3.Hello(k.key, run));
   second.reset();
   ASSERT_TRUE(RunUntil([&] { return a.t().stats().disconnects == 2; }));
@@ -670,6 +711,252 @@ TEST_F(TransportTest, NoCallbacksAfterStop) {
   EXPECT_TRUE(a.t().ConnectedPeers().empty());
   EXPECT_EQ(a.t().stats().open_connections, 0u);
   a.t().Send(b.pub(), 16, ToBytes("after stop"));  // harmless
+}
+
+}  // namespace
+}  // namespace certledger::network
+
+namespace certledger::network {
+namespace {
+
+// ---- attackers on the wire (issue 9) ----------------------------------------------------------
+
+// Forwards bytes between two sockets in both directions on the test's io_context, recording
+// them. `tamper` may alter the bytes going from end 0 to end 1 (offset = position in that
+// stream) before they are forwarded. State is shared with pending handlers.
+class Pipe {
+ public:
+  struct State {
+    explicit State(asio::io_context& io) : ends{tcp::socket(io), tcp::socket(io)} {}
+    std::array<tcp::socket, 2> ends;
+    std::array<std::array<uint8_t, 4096>, 2> buf{};
+    std::array<Bytes, 2> seen;  // seen[i]: bytes read from end i
+    std::array<bool, 2> closed{false, false};
+    std::function<void(size_t offset, uint8_t* data, size_t n)> tamper;
+  };
+  explicit Pipe(asio::io_context& io) : s_(std::make_shared<State>(io)) {}
+  ~Pipe() {
+    boost::system::error_code ec;
+    for (auto& e : s_->ends) e.close(ec);
+  }
+  State& state() { return *s_; }
+  void Start() {
+    Pump(s_, 0);
+    Pump(s_, 1);
+  }
+  // Writes raw bytes into end `to` as if they came from the other end.
+  void Inject(int to, Bytes bytes) {
+    auto buf = std::make_shared<Bytes>(std::move(bytes));
+    asio::async_write(s_->ends[static_cast<size_t>(to)], asio::buffer(*buf),
+                      [buf](const boost::system::error_code&, size_t) {});
+  }
+  bool closed(int end) const { return s_->closed[static_cast<size_t>(end)]; }
+  const Bytes& seen(int end) const { return s_->seen[static_cast<size_t>(end)]; }
+
+ private:
+  static void Pump(const std::shared_ptr<State>& s, size_t from) {
+    s->ends[from].async_read_some(
+        asio::buffer(s->buf[from]), [s, from](const boost::system::error_code& ec, size_t n) {
+          if (ec) {
+            s->closed[from] = true;
+            boost::system::error_code ignored;
+            s->ends[1 - from].shutdown(tcp::socket::shutdown_send, ignored);
+            return;
+          }
+          uint8_t* data = s->buf[from].data();
+          if (from == 0 && s->tamper) s->tamper(s->seen[0].size(), data, n);
+          s->seen[from].insert(s->seen[from].end(), data, data + n);
+          auto out = std::make_shared<Bytes>(data, data + n);
+          asio::async_write(s->ends[1 - from], asio::buffer(*out),
+                            [s, from, out](const boost::system::error_code& e, size_t) {
+                              if (!e) Pump(s, from);
+                            });
+        });
+  }
+  std::shared_ptr<State> s_;
+};
+
+// Accepts one connection on its own port (end 0) and connects it to `upstream` (end 1).
+class Relay {
+ public:
+  Relay(asio::io_context& io, uint16_t upstream)
+      : pipe_(io), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    acceptor_.async_accept(pipe_.state().ends[0],
+                           [this, upstream](const boost::system::error_code& ec) {
+                             if (ec) return;
+                             pipe_.state().ends[1].async_connect(
+                                 tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream),
+                                 [this](const boost::system::error_code& e) {
+                                   if (!e) {
+                                     pipe_.Start();
+                                     started = true;
+                                   }
+                                 });
+                           });
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  Pipe& pipe() { return pipe_; }
+  bool started = false;
+
+ private:
+  Pipe pipe_;
+  tcp::acceptor acceptor_;
+};
+
+bool Contains(const Bytes& haystack, std::string_view needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
+         haystack.end();
+}
+
+TEST_F(TransportTest, RelayCannotReadOrInjectFrames) {
+  // b dials "a" at the relay's port; the relay forwards everything and then injects a frame.
+  Node a("a"), b("b");
+  const uint16_t pa = StartNode(a, Options(a, {PeerOf(b)}));
+  Relay relay(io_, pa);
+  StartNode(b, Options(b, {PeerOf(a, relay.port())}));
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.count(b.pub()) && b.rec.up.count(a.pub()); }));
+  // Control: through a pure relay the pair works, and the relay sees no plaintext.
+  b.t().Send(a.pub(), 30, ToBytes("confidential permit data"));
+  a.t().Send(b.pub(), 31, ToBytes("confidential answer"));
+  ASSERT_TRUE(RunUntil([&] { return a.rec.CountFrom(b.pub()) == 1 && b.rec.CountFrom(a.pub()); }));
+  EXPECT_FALSE(Contains(relay.pipe().seen(0), "confidential"));
+  EXPECT_FALSE(Contains(relay.pipe().seen(1), "confidential"));
+  // Now the relay injects application frames into b -> a: a plain frame, and a frame sealed
+  // under a key of its own. Neither reaches a's node; a closes the connection.
+  relay.pipe().Inject(1, wire::EncodeFrame(30, ToBytes("forged status: height 2^64-1")));
+  ASSERT_TRUE(RunUntil([&] { return a.t().stats().unauthentic_frames >= 1; }));
+  ASSERT_TRUE(RunUntil([&] { return !a.rec.disconnected.empty(); }));
+  for (const auto& m : a.rec.messages) {
+    EXPECT_EQ(std::string(m.payload.begin(), m.payload.end()), "confidential permit data");
+  }
+}
+
+TEST_F(TransportTest, RelayThatDialsBothSidesIsRefusedByBoth) {
+  // The attack of the outside review: a stranger connects to two validators and relays each
+  // one's handshake to the other, hoping each accepts it as the other. Both are responders
+  // here, so each expects the other's AUTH in the initiator role over a transcript that names
+  // it as initiator: neither AUTH verifies.
+  Node a("a"), b("b");
+  const uint16_t pa = StartNode(a, Options(a, {PeerOf(b)}));  // no addresses: nobody dials
+  const uint16_t pb = StartNode(b, Options(b, {PeerOf(a)}));
+  Pipe bridge(io_);
+  int connected = 0;
+  for (int i = 0; i < 2; ++i) {
+    bridge.state().ends[static_cast<size_t>(i)].async_connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), i == 0 ? pa : pb),
+        [&connected](const boost::system::error_code& ec) {
+          if (!ec) ++connected;
+        });
+  }
+  ASSERT_TRUE(RunUntil([&] { return connected == 2; }));
+  bridge.Start();
+  ASSERT_TRUE(RunUntil([&] {
+    return a.t().stats().handshake_failures.bad_auth +
+                   a.t().stats().handshake_failures.rejected_by_peer >=
+               1 &&
+           b.t().stats().handshake_failures.bad_auth +
+                   b.t().stats().handshake_failures.rejected_by_peer >=
+               1;
+  }));
+  EXPECT_GE(a.t().stats().handshake_failures.bad_auth + b.t().stats().handshake_failures.bad_auth,
+            1u);
+  EXPECT_EQ(a.t().stats().handshakes_ok, 0u);
+  EXPECT_EQ(b.t().stats().handshakes_ok, 0u);
+  EXPECT_TRUE(a.rec.connected.empty());
+  EXPECT_TRUE(b.rec.connected.empty());
+}
+
+TEST_F(TransportTest, FlippedBitInAnyFrameClosesTheConnection) {
+  // Offsets in the dialler's byte stream (chain id of 15 bytes: HELLO frame = 94 bytes, AUTH
+  // frame = 69 bytes, sealed frames from byte 163 on): HELLO's length, identity key and
+  // ephemeral key; AUTH's signature; a sealed frame's length, ciphertext and tag.
+  const size_t hello = 4 + 1 + 74 + 15, auth = 4 + 1 + 64, sealed = hello + auth;
+  for (size_t offset :
+       {size_t{1}, size_t{30}, size_t{70}, hello + 20, sealed + 1, sealed + 6, sealed + 20}) {
+    SCOPED_TRACE("bit flipped at byte " + std::to_string(offset));
+    Node a("a"), b("b");
+    TransportOptions oa = Options(a, {PeerOf(b)});
+    oa.inbound_handshake_timeout_ms = 1000;
+    const uint16_t pa = StartNode(a, std::move(oa));
+    Relay relay(io_, pa);
+    relay.pipe().state().tamper = [offset](size_t at, uint8_t* data, size_t n) {
+      if (offset >= at && offset < at + n) data[offset - at] ^= 0x10;
+    };
+    TransportOptions ob = Options(b, {PeerOf(a, relay.port())});
+    ob.reconnect_initial_ms = 10000;  // one attempt is enough
+    ob.reconnect_max_ms = 10000;
+    StartNode(b, std::move(ob));
+    // b keeps sending once it believes it is connected; what arrives must be intact.
+    const Bytes msg = ToBytes("exact bytes");
+    ASSERT_TRUE(RunUntil([&] {
+      if (b.rec.up.count(a.pub())) b.t().Send(a.pub(), 20, msg);
+      return relay.pipe().closed(1);  // a closed its end of the relayed connection
+    }));
+    const auto st = a.t().stats();
+    const auto& f = st.handshake_failures;
+    EXPECT_GE(f.bad_hello + f.unknown_key + f.bad_auth + f.protocol + f.timeout +
+                  st.unauthentic_frames + st.protocol_errors,
+              1u);
+    for (const auto& m : a.rec.messages) EXPECT_EQ(m.payload, msg);
+    if (offset >= sealed) {
+      EXPECT_EQ(st.handshakes_ok, 1u);  // the flip hit the sealed stream
+      EXPECT_GE(st.unauthentic_frames + st.protocol_errors, 1u);
+    } else {
+      EXPECT_EQ(st.handshakes_ok, 0u);
+      EXPECT_TRUE(a.rec.connected.empty());
+    }
+  }
+}
+
+TEST_F(TransportTest, ReplayedSessionIsRefused) {
+  Node a("a"), b("b");
+  const uint16_t pa = StartNode(a, Options(a, {PeerOf(b)}));
+  Relay relay(io_, pa);
+  TransportOptions ob = Options(b, {PeerOf(a, relay.port())});
+  ob.reconnect_initial_ms = 10000;
+  ob.reconnect_max_ms = 10000;
+  StartNode(b, std::move(ob));
+  ASSERT_TRUE(RunUntil([&] { return b.rec.up.count(a.pub()) == 1; }));
+  b.t().Send(a.pub(), 25, ToBytes("issue permit 42"));
+  ASSERT_TRUE(RunUntil([&] { return a.rec.CountFrom(b.pub()) == 1; }));
+  const Bytes recorded = relay.pipe().seen(0);  // everything b sent, handshake included
+  b.t().Stop();
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.empty(); }));
+
+  RawClient replayer(io_);
+  replayer.Connect(pa);
+  ASSERT_TRUE(RunUntil([&] { return replayer.connected(); }));
+  replayer.Write(recorded);
+  ASSERT_TRUE(RunUntil([&] { return replayer.closed(); }));
+  EXPECT_EQ(a.t().stats().handshake_failures.bad_auth, 1u);  // the recorded AUTH is stale
+  EXPECT_EQ(a.rec.CountFrom(b.pub()), 1u);                   // nothing replayed got through
+  EXPECT_EQ(a.t().stats().handshakes_ok, 1u);
+}
+
+TEST_F(TransportTest, PendingHandshakesAreCappedPerAddress) {
+  Node a("a"), b("b");
+  TransportOptions oa = Options(a, {PeerOf(b)});
+  oa.max_pending_handshakes_per_ip = 3;
+  const uint16_t pa = StartNode(a, std::move(oa));
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 5; ++i) {
+    silent.push_back(std::make_unique<RawClient>(io_));
+    silent.back()->Connect(pa);
+  }
+  // Three are held (until the inbound handshake timeout); the other two are closed at once.
+  ASSERT_TRUE(RunUntil([&] { return a.t().stats().handshake_failures.over_limit == 2; }));
+  size_t closed = 0;
+  RunUntil([&] {
+    closed = 0;
+    for (const auto& c : silent) closed += c->closed() ? 1u : 0u;
+    return closed >= 2;
+  });
+  EXPECT_EQ(closed, 2u);
+  // The limit is per address and per handshake: a configured peer from the same address still
+  // gets in once the silent ones time out.
+  StartNode(b, Options(b, {PeerOf(a, pa)}));
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.count(b.pub()) == 1; }));
+  EXPECT_GE(a.t().stats().handshake_failures.timeout, 3u);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ Hello SampleHello() {
   Hello h;
   h.chain_id = "water-cert-test";
   h.key = ledger::PrivateKey::Generate().public_key();
-  for (size_t i = 0; i < kNonceBytes; ++i) h.nonce.bytes[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < kEphemeralBytes; ++i) h.ephemeral.bytes[i] = static_cast<uint8_t>(i);
   return h;
 }
 
@@ -29,8 +29,8 @@ TEST(WireTest, HelloRoundTripsWithExactLayout) {
   const Hello h = SampleHello();
   const Bytes b = EncodeHello(h);
   ASSERT_EQ(b.size(), kMinHelloPayloadBytes + h.chain_id.size());
-  EXPECT_EQ(Bytes(b.begin(), b.begin() + 4), (Bytes{'C', 'L', 'P', '1'}));
-  EXPECT_EQ(b[4], 1);  // version, u16le
+  EXPECT_EQ(Bytes(b.begin(), b.begin() + 4), (Bytes{'C', 'L', 'P', '2'}));
+  EXPECT_EQ(b[4], 2);  // version, u16le
   EXPECT_EQ(b[5], 0);
   EXPECT_EQ(DecodeLength(b.data() + 6), h.chain_id.size());
   auto back = DecodeHello(b);
@@ -38,7 +38,7 @@ TEST(WireTest, HelloRoundTripsWithExactLayout) {
   EXPECT_EQ(back->version, kProtocolVersion);
   EXPECT_EQ(back->chain_id, h.chain_id);
   EXPECT_EQ(back->key, h.key);
-  EXPECT_EQ(back->nonce, h.nonce);
+  EXPECT_EQ(back->ephemeral, h.ephemeral);
   // The largest HELLO frame fits the pre-authentication frame limit.
   Hello longest = h;
   longest.chain_id.assign(kMaxChainIdBytes, 'c');
@@ -61,28 +61,6 @@ TEST(WireTest, HelloRejectsMalformedInput) {
   std::fill(bad_key.end() - 64, bad_key.end() - 32, 0xff);  // x >= field size: not on the curve
   EXPECT_FALSE(DecodeHello(bad_key).ok());
   EXPECT_FALSE(DecodeHello({}).ok());
-}
-
-TEST(WireTest, AuthDigestBindsRolesNoncesAndChain) {
-  const auto a = ledger::PrivateKey::Generate().public_key();
-  const auto b = ledger::PrivateKey::Generate().public_key();
-  Nonce na, nb;
-  na.bytes[0] = 1;
-  nb.bytes[0] = 2;
-  const ledger::ChainDomain chain{"chain", {}};
-  ledger::ChainDomain relaunched = chain;
-  relaunched.genesis_hash.bytes[31] = 1;
-  const auto d = AuthDigest(chain, a, b, na, nb);
-  EXPECT_NE(d, AuthDigest(chain, b, a, nb, na));  // the mirrored layout differs
-  EXPECT_NE(d, AuthDigest(chain, a, b, nb, na));
-  EXPECT_NE(d, AuthDigest({"other", {}}, a, b, na, nb));
-  EXPECT_NE(d, AuthDigest(relaunched, a, b, na, nb));  // same id, another genesis
-  // Layout: SigningDigest(kTagHandshake, {chain id, genesis hash}, a || b || na || nb).
-  Bytes msg;
-  for (ledger::ByteSpan part : {a.span(), b.span(), na.span(), nb.span()}) {
-    msg.insert(msg.end(), part.begin(), part.end());
-  }
-  EXPECT_EQ(d, ledger::SigningDigest(ledger::kTagHandshake, chain, msg));
 }
 
 TEST(WireTest, SanitizeReasonBoundsAndCleans) {
