@@ -799,7 +799,10 @@ struct Api::Routes {
                            [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
               return;
             case SubmitResult::Code::kCommitted:
-              reply(TxStateResponse(node->GetTx(r.tx_hash), true));
+              // Asynchronously: this callback may run on the node's event loop, where a
+              // blocking GetTx would wait on itself.
+              node->WaitTx(r.tx_hash, 0,
+                           [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
               return;
             case SubmitResult::Code::kRejected:
               reply(TxError(422, r.reason.empty() ? "rejected" : r.reason, r.message, hash));

@@ -199,7 +199,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::unique_ptr<Wal> wal_;
   Mempool mempool_;
   // The loop's reads of the committed state (admission, block building and validation).
-  StateCache state_{store_.get(), 1u << 20};
+  StateCache state_{store_.get(), 1u << 16};
   // Every signature this node verified; used by admission, block building and validation.
   // Declared before the worker pool, whose tasks use it.
   SignatureCache sig_cache_{1u << 18};
@@ -405,17 +405,26 @@ api::SubmitResult Node::Impl::Admit(const ledger::SignedTransaction& tx, const H
     r.reason = "shutting-down";
     return r;
   }
-  if (auto loc = store_->GetTxLocation(r.tx_hash); loc.ok()) {
+  // A committed transaction fails admission on its sequence (or, for evidence, as recorded
+  // evidence); only then is the transaction index asked, so that fresh transactions cost no
+  // index read.
+  auto committed = [&]() -> bool {
+    auto loc = store_->GetTxLocation(r.tx_hash);
+    if (!loc.ok()) return false;
     r.code = Code::kCommitted;
     r.message = "committed at height " + std::to_string(loc->height);
-    return r;
-  }
+    return true;
+  };
   const ledger::ChainTip tip = store_->Tip();
   ledger::ApplyContext ctx{tip.height + 1, std::max(network::EventLoop::WallMs(), tip.time_ms + 1),
                            tip.log_size};
   // One rule set whatever the path; the signatures were verified through the cache already.
   Admission a = mempool_.Add(tx, r.tx_hash, state_, ctx, sig_cache_, source,
                              network::EventLoop::MonotonicMs());
+  if ((a.code == Admission::Code::kConflict || a.code == Admission::Code::kRejected) &&
+      (a.reason == "bad-sequence" || a.reason == "evidence-exists") && committed()) {
+    return r;
+  }
   switch (a.code) {
     case Admission::Code::kAccepted:
       r.code = Code::kAccepted;

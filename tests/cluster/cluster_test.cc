@@ -305,6 +305,13 @@ TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
   r = client->Post("/v1/tx", Json{{"encoded", ToHex(Encode(clash))}}.dump());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 409) << r->body;
+  // 200 with state "committed": the same transaction again once it is committed.
+  const Hash256 first_hash = TxHash(first.tx);
+  ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, first_hash); }));
+  r = c.Client(0)->Post("/v1/tx", Json{{"encoded", ToHex(Encode(first))}}.dump());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Json::parse(r->body, nullptr, false).value("state", ""), "committed") << r->body;
   // 429 from the rate-limited node.
   auto limited = c.Client(3);
   int too_many = 0;

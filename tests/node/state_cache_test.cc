@@ -78,16 +78,25 @@ TEST(StateCacheTest, ErrorsAreNotRemembered) {
   EXPECT_EQ(v, B("v"));
 }
 
-TEST(StateCacheTest, ReachingTheBoundEmptiesTheCacheAndStaysCorrect) {
+TEST(StateCacheTest, BoundedInTwoGenerationsKeepingWhatIsStillRead) {
   CountingState base;
-  for (int i = 0; i < 10; ++i) base.state.Apply({{"k" + std::to_string(i), B("v")}});
+  for (int i = 0; i < 20; ++i) base.state.Apply({{"k" + std::to_string(i), B("v")}});
+  base.state.Apply({{"hot", B("agency record")}});
   StateCache cache(&base, 4);
   Bytes v;
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(cache.Get("k" + std::to_string(i), &v).ok());
-  EXPECT_LE(cache.size(), 4u);
-  EXPECT_GE(cache.stats().resets, 2u);
-  ASSERT_TRUE(cache.Get("k9", &v).ok());
-  EXPECT_EQ(v, B("v"));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(cache.Get("k" + std::to_string(i), &v).ok());
+    ASSERT_TRUE(cache.Get("hot", &v).ok());  // read with every transaction
+    EXPECT_LE(cache.size(), 8u);
+  }
+  EXPECT_GE(cache.stats().rotations, 5u);
+  EXPECT_EQ(cache.stats().misses, 21u);  // each key once: "hot" survived every rotation
+  // A change committed to a key of the older generation is seen.
+  const std::vector<ledger::StateChange> block = {{"hot", B("rotated key")}};
+  base.state.Apply(block);
+  cache.Committed(block);
+  ASSERT_TRUE(cache.Get("hot", &v).ok());
+  EXPECT_EQ(v, B("rotated key"));
 }
 
 }  // namespace
