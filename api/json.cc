@@ -630,12 +630,40 @@ ledger::Transaction DecodeTransaction(const Json& j, const std::string& path) {
   return v;
 }
 
+// The binary codec reads public keys as 32 bytes; the JSON form checks that each is a point on
+// the curve. So that both forms accept exactly the same transactions, the `encoded` form checks
+// every key the transaction carries the same way (an outside fuzzing finding: an off-curve
+// signer key was accepted in `encoded` form only).
+void CheckKeysOnCurve(const ledger::SignedTransaction& stx, const std::string& path) {
+  auto check = [&](const ledger::PublicKey& k, const std::string& what) {
+    if (!ledger::PublicKey::Parse(k.span())) {
+      throw DecodeError{path, what + ": not a 32-byte x-only secp256k1 public key"};
+    }
+  };
+  for (size_t i = 0; i < stx.signatures.size(); ++i) {
+    check(stx.signatures[i].signer, "signatures[" + std::to_string(i) + "].signer");
+  }
+  if (const auto* r = std::get_if<ledger::RegisterAgencyEvent>(&stx.tx.event)) {
+    for (size_t i = 0; i < r->agency.issuing_keys.size(); ++i) {
+      check(r->agency.issuing_keys[i], "tx.event.agency.issuing_keys[" + std::to_string(i) + "]");
+    }
+  } else if (const auto* u = std::get_if<ledger::UpdateValidatorsEvent>(&stx.tx.event)) {
+    for (size_t i = 0; i < u->validators.validators.size(); ++i) {
+      check(u->validators.validators[i].key, "tx.event.validators[" + std::to_string(i) + "].key");
+    }
+  } else if (const auto* d = std::get_if<ledger::DuplicateVoteEvent>(&stx.tx.event)) {
+    check(d->first.validator, "tx.event.first.validator");
+    check(d->second.validator, "tx.event.second.validator");
+  }
+}
+
 ledger::SignedTransaction DecodeSignedTransaction(const Json& j, const std::string& path) {
   if (j.is_object() && j.contains("encoded")) {
     Obj o(j, path, {"encoded", "hash"});
     ledger::Bytes bytes = HexBytes(o.At("encoded"), o.PathOf("encoded"));
     auto stx = ledger::Decode<ledger::SignedTransaction>(bytes);
     if (!stx.ok()) throw DecodeError{o.PathOf("encoded"), stx.status().message()};
+    CheckKeysOnCurve(*stx, o.PathOf("encoded"));
     if (o.Has("hash") && Hash(o, "hash") != ledger::TxHash(stx->tx)) {
       throw DecodeError{o.PathOf("hash"), "does not match the transaction"};
     }

@@ -8,6 +8,7 @@
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
+#include "ledger/json_int.h"
 
 namespace certledger::ledger {
 
@@ -42,7 +43,9 @@ Status Field(const json& obj, const char* name, const std::string& path, T* out)
   auto it = obj.find(name);
   if (it == obj.end()) return Status::InvalidArgument(path + "." + name + ": missing");
   try {
-    *out = it->get<T>();
+    if (std::string why = JsonTo(*it, out); !why.empty()) {
+      return Status::InvalidArgument(path + "." + name + ": " + why);
+    }
   } catch (const json::exception&) {
     return Status::InvalidArgument(path + "." + name + ": wrong type");
   }

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ledger/json_int.h"
+
 namespace certledger::node {
 
 using ledger::Result;
@@ -99,7 +101,10 @@ Status Opt(const json& obj, const char* key, const std::string& path, T* out) {
   auto it = obj.find(key);
   if (it == obj.end()) return Status::Ok();
   try {
-    *out = it->get<T>();
+    if (std::string why = ledger::JsonTo(*it, out); !why.empty()) {
+      return Status::InvalidArgument("config." + (path.empty() ? "" : path + ".") + key + ": " +
+                                     why);
+    }
   } catch (const json::exception&) {
     return Status::InvalidArgument("config." + (path.empty() ? "" : path + ".") + key +
                                    ": wrong type");

@@ -115,6 +115,43 @@ TEST(JsonTest, CertificateStateHasEffectiveStatus) {
   EXPECT_EQ(*back, s);
 }
 
+// An outside fuzzing finding: a transaction whose signer key is not on the curve was accepted in
+// `encoded` form and refused in plain JSON form. Both forms must accept exactly the same set.
+TEST(JsonTest, EncodedAndPlainFormsRefuseOffCurveKeysAlike) {
+  ChainFixture f;
+  PublicKey off_curve;
+  off_curve.bytes.fill(0xff);  // x >= p: no point has it
+  ASSERT_FALSE(PublicKey::Parse(off_curve.span()).has_value());
+  std::vector<SignedTransaction> bad;
+  {
+    SignedTransaction stx = f.Tx(0, f.Issue(0, "S0001"));
+    stx.signatures[0].signer = off_curve;
+    bad.push_back(stx);
+  }
+  {
+    RegisterAgencyEvent r{f.genesis.agencies[2]};
+    r.agency.issuing_keys.push_back(off_curve);
+    bad.push_back(f.Tx(0, r));
+  }
+  {
+    UpdateValidatorsEvent u{f.genesis.validators};
+    u.validators.validators[0].key = off_curve;
+    bad.push_back(f.Tx(0, u));
+  }
+  for (const auto& stx : bad) {
+    auto encoded = FromJson<SignedTransaction>(Json{{"encoded", ToHex(Encode(stx))}});
+    ASSERT_FALSE(encoded.ok());
+    EXPECT_NE(encoded.status().message().find("not a 32-byte x-only secp256k1 public key"),
+              std::string::npos)
+        << encoded.status().message();
+    EXPECT_FALSE(FromJson<SignedTransaction>(ToJson(stx)).ok());
+  }
+  // Control: the same transactions with valid keys pass in both forms.
+  const SignedTransaction good = f.Tx(0, f.Issue(0, "S0001"));
+  EXPECT_TRUE(FromJson<SignedTransaction>(Json{{"encoded", ToHex(Encode(good))}}).ok());
+  EXPECT_TRUE(FromJson<SignedTransaction>(ToJson(good)).ok());
+}
+
 TEST(JsonTest, ErrorsNameTheField) {
   ChainFixture f;
   Json j = ToJson(f.Tx(0, f.Issue(0, "S0001")));

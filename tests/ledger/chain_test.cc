@@ -58,6 +58,18 @@ TEST(GenesisTest, ErrorsNameTheField) {
     g.validators.validators[0].agency = "unknown";
     expect_error(GenesisToJson(g), "is not among genesis.agencies");
   }
+  // Numbers where integers are expected (an outside fuzzing finding: 1e300 reached a
+  // float-to-integer cast, undefined behaviour): floats, negatives, out-of-range values and
+  // booleans are refused with the field's path, never converted.
+  for (const char* bad : {"1e300", "2.5", "-1", "18446744073709551616", "true", "\"7\""}) {
+    nlohmann::json j = nlohmann::json::parse(json);
+    j["params"]["max_block_txs"] = nlohmann::json::parse(bad);
+    SCOPED_TRACE(bad);
+    expect_error(j.dump(), "genesis.params.max_block_txs");
+    nlohmann::json k = nlohmann::json::parse(json);
+    k["validators"][0]["power"] = nlohmann::json::parse(bad);
+    expect_error(k.dump(), "genesis.validators[0].power");
+  }
   {
     Genesis g = f.genesis;
     g.agencies.push_back(g.agencies[0]);

@@ -44,6 +44,11 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
   expect(R"({"p2p": {"listen": "127.0.0.1:70000"}})", "config.p2p.listen");
   expect(R"({"consensus": {"timeout_propose_ms": "x"}})", "config.consensus.timeout_propose_ms");
   expect(R"({"consensus": {"timeout_propose_ms": 0}})", "config.consensus.timeout_propose_ms");
+  // Never converted: floats, negatives and out-of-range numbers are refused.
+  for (const char* n : {"1e300", "1.5", "-1", "18446744073709551616"}) {
+    expect(std::string(R"({"consensus": {"timeout_propose_ms": )") + n + "}}",
+           "config.consensus.timeout_propose_ms");
+  }
   expect(R"({"log": {"level": "loud"}})", "config.log.level");
   expect(R"({"p2p": {"peers": [{"name": "a", "key": "00"}]}})", "config.p2p.peers[0].key");
   expect(R"({"validator_key_file": ""})", "config.node_key_file");
