@@ -24,18 +24,71 @@ void Fail(const char* cmd, const ledger::Status& st) {
 }
 
 void RegisterKeygen(CLI::App& app) {
-  auto out = std::make_shared<std::string>();
-  auto force = std::make_shared<bool>(false);
+  struct Options {
+    std::string out;
+    bool force = false;
+    bool encrypt = false;
+    std::string passphrase_file;
+  };
+  auto o = std::make_shared<Options>();
   CLI::App* cmd =
       app.add_subcommand("keygen", "Generate a BIP-340 key (validator, node or issuing)");
-  cmd->add_option("--out", *out, "Key file to write (mode 0600)")->required();
-  cmd->add_flag("--force", *force, "Overwrite an existing file");
-  cmd->callback([out, force] {
+  cmd->add_option("--out", o->out, "Key file to write (mode 0600)")->required();
+  cmd->add_flag("--force", o->force, "Overwrite an existing file");
+  cmd->add_flag("--encrypt", o->encrypt,
+                "Encrypt the key file (scrypt + ChaCha20-Poly1305, FORMAT.md §14); the "
+                "passphrase comes from --passphrase-file, CERTLEDGER_KEY_PASSPHRASE or the "
+                "terminal");
+  cmd->add_option("--passphrase-file", o->passphrase_file,
+                  "File whose first line is the passphrase (mode 0600)");
+  cmd->callback([o] {
     ledger::PrivateKey key = ledger::PrivateKey::Generate();
-    ledger::Status st = WriteKeyFile(*out, key, *force);
+    ledger::Status st;
+    if (o->encrypt) {
+      PassphraseSource src;
+      src.file = o->passphrase_file;
+      src.prompt = "New passphrase";
+      auto pass = ObtainPassphrase(src, o->out);
+      if (!pass.ok()) return Fail("keygen", pass.status());
+      st = WriteEncryptedKeyFile(o->out, key, *pass, o->force);
+    } else {
+      st = WriteKeyFile(o->out, key, o->force);
+    }
     if (!st.ok()) return Fail("keygen", st);
     // The public key only; the secret never reaches stdout or a log.
     std::printf("%s\n", key.public_key().Hex().c_str());
+  });
+}
+
+void RegisterReencryptKey(CLI::App& app) {
+  struct Options {
+    std::string key;
+    std::string passphrase_file;
+    std::string new_passphrase_file;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "reencrypt-key",
+      "Encrypt a plain key file, or change the passphrase of an encrypted one (atomic replace)");
+  cmd->add_option("--key", o->key, "The key file")->required();
+  cmd->add_option("--passphrase-file", o->passphrase_file,
+                  "Current passphrase (else CERTLEDGER_KEY_PASSPHRASE or the terminal)");
+  cmd->add_option("--new-passphrase-file", o->new_passphrase_file,
+                  "New passphrase (else CERTLEDGER_NEW_KEY_PASSPHRASE or the terminal)");
+  cmd->callback([o] {
+    PassphraseSource current;
+    current.file = o->passphrase_file;
+    auto key = ReadKeyFile(o->key, current);
+    if (!key.ok()) return Fail("reencrypt-key", key.status());
+    PassphraseSource fresh;
+    fresh.file = o->new_passphrase_file;
+    fresh.env = "CERTLEDGER_NEW_KEY_PASSPHRASE";
+    fresh.prompt = "New passphrase";
+    auto pass = ObtainPassphrase(fresh, o->key);
+    if (!pass.ok()) return Fail("reencrypt-key", pass.status());
+    ledger::Status st = WriteEncryptedKeyFile(o->key, *key, *pass, /*overwrite=*/true);
+    if (!st.ok()) return Fail("reencrypt-key", st);
+    std::printf("%s\n", key->public_key().Hex().c_str());
   });
 }
 
@@ -93,6 +146,7 @@ void RegisterLoadgen(CLI::App& app) {
 
 void RegisterCommands(CLI::App& app) {
   RegisterKeygen(app);
+  RegisterReencryptKey(app);
   RegisterTestnet(app);
   RegisterNode(app);
   RegisterLoadgen(app);

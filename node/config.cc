@@ -139,9 +139,17 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidArgument("config: not a JSON object");
   }
-  static const char* kKnown[] = {"moniker",       "genesis_file", "data_dir", "validator_key_file",
-                                 "node_key_file", "p2p",          "api",      "consensus",
-                                 "mempool",       "log"};
+  static const char* kKnown[] = {"moniker",
+                                 "genesis_file",
+                                 "data_dir",
+                                 "validator_key_file",
+                                 "node_key_file",
+                                 "key_passphrase_file",
+                                 "p2p",
+                                 "api",
+                                 "consensus",
+                                 "mempool",
+                                 "log"};
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;
@@ -157,6 +165,7 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   CL_OPT(doc, "data_dir", "", &c.data_dir);
   CL_OPT(doc, "validator_key_file", "", &c.validator_key_file);
   CL_OPT(doc, "node_key_file", "", &c.node_key_file);
+  CL_OPT(doc, "key_passphrase_file", "", &c.key_passphrase_file);
   const json& p2p = Section(doc, "p2p");
   if (!(st = OptHostPort(p2p, "listen", "p2p", &c.p2p_listen)).ok()) return st;
   if (auto peers = p2p.find("peers"); peers != p2p.end()) {
@@ -227,6 +236,7 @@ std::string ConfigToJson(const NodeConfig& c) {
       {"data_dir", c.data_dir},
       {"validator_key_file", c.validator_key_file},
       {"node_key_file", c.node_key_file},
+      {"key_passphrase_file", c.key_passphrase_file},
       {"p2p", {{"listen", c.p2p_listen.ToString()}, {"peers", peers}}},
       {"api",
        {{"listen", c.api_listen.ToString()},

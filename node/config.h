@@ -38,6 +38,9 @@ struct NodeConfig {
   // the identity used on the peer network.
   std::string validator_key_file = "validator_key.json";
   std::string node_key_file;
+  // The passphrase of encrypted key files (first line; mode 0600). Empty: the environment
+  // variable CERTLEDGER_KEY_PASSPHRASE, else the terminal.
+  std::string key_passphrase_file;
 
   HostPort p2p_listen{"127.0.0.1", 26656};
   std::vector<PeerEntry> peers;

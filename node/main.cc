@@ -1,5 +1,6 @@
 // The certledger binary: node software and operator tools in one program.
-//   certledger keygen --out FILE
+//   certledger keygen --out FILE [--encrypt]
+//   certledger reencrypt-key --key FILE
 //   certledger testnet --validators N --out DIR
 //   certledger node --home DIR
 #include <CLI/CLI.hpp>

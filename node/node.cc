@@ -1267,8 +1267,18 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
 
   std::optional<ledger::PrivateKey> validator_key;
   std::optional<ledger::PrivateKey> node_key;
+  PassphraseSource passphrase;
+  if (!config.key_passphrase_file.empty()) {
+    passphrase.file = config.Path(config.key_passphrase_file);
+  }
+  auto read_key = [&](const std::string& file) -> ledger::Result<ledger::PrivateKey> {
+    std::string warning;
+    auto k = ReadKeyFile(config.Path(file), passphrase, &warning);
+    if (k.ok() && !warning.empty()) spdlog::warn("{}", warning);
+    return k;
+  };
   if (!config.validator_key_file.empty()) {
-    auto k = ReadKeyFile(config.Path(config.validator_key_file));
+    auto k = read_key(config.validator_key_file);
     if (!k.ok()) return k.status();
     validator_key = *k;
     node_key = *k;
@@ -1279,7 +1289,7 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
     }
   }
   if (!config.node_key_file.empty()) {
-    auto k = ReadKeyFile(config.Path(config.node_key_file));
+    auto k = read_key(config.node_key_file);
     if (!k.ok()) return k.status();
     node_key = *k;
   }

@@ -1,11 +1,18 @@
 #include "node/config.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "ledger/chain.h"
 #include "node/keyfile.h"
@@ -88,6 +95,129 @@ TEST(KeyFileTest, WritesMode0600AndRefusesLooseFiles) {
   auto pub = ReadPublicKey(path);
   ASSERT_TRUE(pub.ok());
   EXPECT_EQ(*pub, key.public_key());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KeyFileTest, EncryptedAtRestWithPassphraseFromFileOrEnvironment) {
+  auto dir = TempDir();
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "enc.json").string();
+  const std::string pass_file = (dir / "pass").string();
+  auto key = ledger::PrivateKey::Generate();
+  ASSERT_TRUE(WriteEncryptedKeyFile(path, key, "correct horse", false, 10).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The secret is nowhere in the file.
+  std::string text;
+  {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  EXPECT_EQ(text.find(ledger::ToHex(key.secret())), std::string::npos);
+  EXPECT_NE(text.find("\"version\": 2"), std::string::npos);
+  EXPECT_TRUE(IsEncryptedKeyFile(path).value());
+
+  PassphraseSource none;
+  none.env = "";
+  none.terminal = false;
+  auto missing = ReadKeyFile(path, none);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("needs a passphrase"), std::string::npos);
+
+  {
+    int fd = ::open(pass_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "correct horse\n", 14), 14);
+    ::close(fd);
+  }
+  PassphraseSource from_file = none;
+  from_file.file = pass_file;
+  std::string warning;
+  auto read = ReadKeyFile(path, from_file, &warning);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->public_key(), key.public_key());
+  EXPECT_TRUE(warning.empty());
+
+  ::setenv("CERTLEDGER_TEST_PASSPHRASE", "correct horse", 1);
+  PassphraseSource from_env = none;
+  from_env.env = "CERTLEDGER_TEST_PASSPHRASE";
+  EXPECT_TRUE(ReadKeyFile(path, from_env).ok());
+  ::setenv("CERTLEDGER_TEST_PASSPHRASE", "wrong horse", 1);
+  auto wrong = ReadKeyFile(path, from_env);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("wrong passphrase"), std::string::npos);
+  ::unsetenv("CERTLEDGER_TEST_PASSPHRASE");
+
+  // A passphrase file others can read is refused like a key file.
+  ::chmod(pass_file.c_str(), 0640);
+  auto loose_pass = ReadKeyFile(path, from_file);
+  ASSERT_FALSE(loose_pass.ok());
+  EXPECT_NE(loose_pass.status().message().find("chmod 600"), std::string::npos);
+  ::chmod(pass_file.c_str(), 0600);
+
+  // An altered ciphertext (or public key) does not open.
+  auto j = nlohmann::json::parse(text);
+  std::string ct = j["encryption"]["ciphertext"];
+  ct[0] = ct[0] == '0' ? '1' : '0';
+  j["encryption"]["ciphertext"] = ct;
+  const std::string altered = (dir / "altered.json").string();
+  {
+    int fd = ::open(altered.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const std::string s = j.dump();
+    ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+    ::close(fd);
+  }
+  auto bad = ReadKeyFile(altered, from_file);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("wrong passphrase, or the file was altered"),
+            std::string::npos);
+
+  // Re-encryption replaces the file atomically; the old passphrase stops working.
+  ASSERT_TRUE(WriteEncryptedKeyFile(path, *read, "battery staple", /*overwrite=*/true, 10).ok());
+  EXPECT_FALSE(ReadKeyFile(path, from_file).ok());
+  ::setenv("CERTLEDGER_TEST_PASSPHRASE", "battery staple", 1);
+  auto again = ReadKeyFile(path, from_env);
+  ::unsetenv("CERTLEDGER_TEST_PASSPHRASE");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->public_key(), key.public_key());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KeyFileTest, PlainFilesWarnAndLinksAreNotFollowed) {
+  auto dir = TempDir();
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "plain.json").string();
+  auto key = ledger::PrivateKey::Generate();
+  ASSERT_TRUE(WriteKeyFile(path, key).ok());
+  std::string warning;
+  auto read = ReadKeyFile(path, {}, &warning);
+  ASSERT_TRUE(read.ok());
+  EXPECT_NE(warning.find("not encrypted"), std::string::npos);
+  EXPECT_FALSE(IsEncryptedKeyFile(path).value());
+  // A symbolic link to a good key file is refused, with a message that says why.
+  const std::string link = (dir / "link.json").string();
+  std::filesystem::create_symlink(path, link);
+  auto via_link = ReadKeyFile(link);
+  ASSERT_FALSE(via_link.ok());
+  EXPECT_NE(via_link.status().message().find("symbolic link"), std::string::npos);
+  // A directory is not a key file; an unknown version is named.
+  EXPECT_FALSE(ReadKeyFile(dir.string()).ok());
+  auto j = nlohmann::json::parse(std::ifstream(path));
+  j["version"] = 3;
+  const std::string v3 = (dir / "v3.json").string();
+  {
+    int fd = ::open(v3.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const std::string s = j.dump();
+    ASSERT_EQ(::write(fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+    ::close(fd);
+  }
+  auto unknown = ReadKeyFile(v3);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown version 3"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
