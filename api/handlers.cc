@@ -974,8 +974,11 @@ struct Api::Routes {
     Response r;
     r.content_type = "text/html; charset=utf-8";
     r.headers.emplace_back("Cache-Control", "no-store");
+    // No scripts, no external resources, no forms, never inside another site's frame.
     r.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'none'; style-src 'unsafe-inline'");
+                           "default-src 'none'; style-src 'unsafe-inline'; "
+                           "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
     auto h = Hash256::FromHexString(c.params[0]);
     Verification v;
     if (!h) {

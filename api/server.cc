@@ -38,10 +38,13 @@ Status ServerOptions::Validate() const {
     return Status::InvalidArgument("server.max_header_bytes: 1 KiB to 1 MiB");
   }
   if (header_timeout_ms == 0 || read_timeout_ms == 0 || write_timeout_ms == 0 ||
-      idle_timeout_ms == 0) {
+      idle_timeout_ms == 0 || busy_idle_timeout_ms == 0) {
     return Status::InvalidArgument("server: timeouts must be positive");
   }
   if (max_connections == 0) return Status::InvalidArgument("server.max_connections: positive");
+  if (max_connections_per_ip == 0) {
+    return Status::InvalidArgument("server.max_connections_per_ip: positive");
+  }
   if (rate_limit_per_second > 0 && rate_limit_burst == 0) {
     return Status::InvalidArgument("server.rate_limit_burst: positive when rate limiting");
   }
@@ -51,6 +54,8 @@ Status ServerOptions::Validate() const {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr char kNoSniff[] = "X-Content-Type-Options";
 
 std::string ErrorBody(const std::string& code, const std::string& message) {
   // Fixed ASCII codes and messages: no escaping needed.
@@ -103,12 +108,33 @@ class RateLimiter {
 
 class Session;
 
+// What the listener decided for a new connection.
+enum class Admission {
+  kServe,       // counted against max_connections and its address's cap
+  kOverloaded,  // over max_connections: 503, closed
+  kTooMany,     // over max_connections_per_ip: 429, closed
+};
+
 // State shared by the listener, the sessions and reply callbacks that may outlive a session.
 struct Shared {
   Shared(ServerOptions o, Handler* h)
       : options(std::move(o)),
         handler(h),
         limiter(options.rate_limit_per_second, options.rate_limit_burst) {}
+
+  // Busy from when more than half of max_connections are open until no more than a quarter
+  // are (the gap keeps a count that hovers around half from sweeping the sessions on every
+  // accept): idle keep-alive connections then get the short timeout.
+  [[nodiscard]] bool BecomesBusy(size_t open_connections) const {
+    return open_connections > options.max_connections / 2;
+  }
+  [[nodiscard]] bool StaysBusy(size_t open_connections) const {
+    return open_connections > options.max_connections / 4;
+  }
+  [[nodiscard]] uint32_t IdleTimeoutMs() const {
+    return busy.load() ? std::min(options.busy_idle_timeout_ms, options.idle_timeout_ms)
+                       : options.idle_timeout_ms;
+  }
 
   const ServerOptions options;
   Handler* const handler;
@@ -117,36 +143,50 @@ struct Shared {
   std::mutex mu;
   bool open = true;                                     // GUARDED_BY(mu): false once Stop() began
   std::map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
-  std::atomic<size_t> connections{0};
+  // Counted connections per client address (entries with a zero count are erased).
+  std::unordered_map<std::string, size_t> per_address;  // GUARDED_BY(mu)
+  // See BecomesBusy(); its rise makes the sessions idle at the time shorten their wait.
+  std::atomic<bool> busy{false};       // changed under mu; read without it
+  std::atomic<size_t> connections{0};  // changed under mu; read without it
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, bool counted)
-      : stream_(std::move(socket)), shared_(std::move(shared)), counted_(counted) {
-    boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) client_ = ep.address().to_string();
-  }
+  // `counted`: the listener counted this connection against max_connections and against the
+  // cap of `client` (its address); the destructor gives both back.
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string client, bool counted)
+      : stream_(std::move(socket)),
+        idle_timer_(stream_.get_executor()),
+        shared_(std::move(shared)),
+        counted_(counted),
+        client_(std::move(client)) {}
 
   ~Session() {
     {
       std::lock_guard lock(shared_->mu);
       shared_->sessions.erase(this);
-    }
-    if (counted_) {
-      size_t n = shared_->connections.fetch_sub(1) - 1;
-      shared_->handler->OnConnectionsChanged(n);
+      if (counted_) {
+        const size_t n = shared_->connections.fetch_sub(1) - 1;
+        auto it = shared_->per_address.find(client_);
+        if (it != shared_->per_address.end() && --it->second == 0) shared_->per_address.erase(it);
+        if (!shared_->StaysBusy(n)) shared_->busy = false;
+        // Under the lock, so that the handler sees the counts in order.
+        shared_->handler->OnConnectionsChanged(n);
+      }
     }
   }
 
-  // Starts serving; `reject`: answer 503 and close (over max_connections).
-  void Start(bool reject) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), reject] {
-      if (reject) {
-        self->SendError(503, "overloaded", "too many connections; retry later", true);
-      } else {
-        self->ReadHeader();
+  // Starts serving, or answers why not and closes.
+  void Start(Admission admission) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), admission] {
+      switch (admission) {
+        case Admission::kServe:
+          return self->ReadHeader();
+        case Admission::kOverloaded:
+          return self->SendError(503, "overloaded", "too many connections; retry later", true);
+        case Admission::kTooMany:
+          return self->SendError(429, "too-many-connections",
+                                 "too many connections from this address; retry later", true);
       }
     });
   }
@@ -154,9 +194,18 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection (from Stop()). Runs on the strand.
   void Shutdown() {
     hold_.reset();
+    idle_timer_.cancel();
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
+  }
+
+  // The server just became busy: if this connection is idle between requests, it may stay
+  // idle only busy_idle_timeout_ms from the start of its wait. Runs on the strand.
+  void ShortenIdleWait() {
+    if (!idle_) return;
+    const auto deadline = idle_since_ + std::chrono::milliseconds(shared_->IdleTimeoutMs());
+    if (deadline < idle_timer_.expiry()) ArmIdleTimer(deadline);
   }
 
   [[nodiscard]] auto executor() { return stream_.get_executor(); }
@@ -165,19 +214,38 @@ class Session : public std::enable_shared_from_this<Session> {
   const ServerOptions& options() const { return shared_->options; }
 
   // Between requests on a kept-alive connection: wait up to the idle timeout for a first
-  // byte, then give the header its own (shorter) deadline.
+  // byte, then give the header its own deadline. The idle wait has its own timer (a
+  // tcp_stream's deadline cannot be moved while a read is pending) so that ShortenIdleWait()
+  // can cut it short when the server becomes busy.
   void WaitForRequest() {
     if (buffer_.size() > 0) {  // a pipelined request is already here
       ReadHeader();
       return;
     }
-    stream_.expires_after(std::chrono::milliseconds(options().idle_timeout_ms));
+    idle_ = true;
+    ++idle_generation_;
+    idle_since_ = Clock::now();
+    stream_.expires_never();
+    ArmIdleTimer(idle_since_ + std::chrono::milliseconds(shared_->IdleTimeoutMs()));
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->idle_ = false;
+                              self->idle_timer_.cancel();
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
                               self->ReadHeader();
                             });
+  }
+
+  // (Re)arms the idle timer; a wait it replaces completes with operation_aborted.
+  void ArmIdleTimer(Clock::time_point deadline) {
+    idle_timer_.expires_at(deadline);
+    idle_timer_.async_wait(
+        [weak = weak_from_this(), generation = idle_generation_](beast::error_code ec) {
+          if (ec) return;
+          auto self = weak.lock();
+          if (self && self->idle_ && self->idle_generation_ == generation) self->Close();
+        });
   }
 
   void ReadHeader() {
@@ -241,7 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     if (!shared_->limiter.Allow(client_)) {
-      return SendError(429, "rate-limited", "too many requests from this address", false);
+      return SendError(429, "rate-limited", "too many requests from this address", true);
     }
     Request r;
     r.method = std::string(req.method_string());
@@ -285,11 +353,14 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(resp.status), version_);
     res->set(http::field::server, "certledger");
     res->set(http::field::content_type, resp.content_type);
+    res->set(kNoSniff, "nosniff");
     for (const auto& [name, value] : resp.headers) res->set(name, value);
     res->body() = std::move(resp.body);
-    res->keep_alive(keep_alive_);
+    // Every 429 closes: a client that is told to slow down does not keep its slot meanwhile.
+    const bool close = !keep_alive_ || resp.status == 429;
+    res->keep_alive(!close);
     res->prepare_payload();
-    Write(std::move(res), !keep_alive_);
+    Write(std::move(res), close);
   }
 
   void SendError(int status, const std::string& code, const std::string& message, bool close) {
@@ -298,6 +369,7 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(status), version_);
     res->set(http::field::server, "certledger");
     res->set(http::field::content_type, "application/json");
+    res->set(kNoSniff, "nosniff");
     if (status == 429) res->set(http::field::retry_after, "1");
     res->body() = ErrorBody(code, message);
     res->keep_alive(!close && keep_alive_);
@@ -316,18 +388,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     hold_.reset();
+    idle_ = false;
+    idle_timer_.cancel();
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer idle_timer_;  // the idle wait between requests (on the strand)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
   std::shared_ptr<Shared> shared_;
   const bool counted_;
-  std::string client_;
+  const std::string client_;
+  bool idle_ = false;               // waiting for the first byte of a next request
+  uint64_t idle_generation_ = 0;    // which idle wait the timer belongs to
+  Clock::time_point idle_since_{};  // start of the current idle wait
   bool keep_alive_ = true;
   unsigned version_ = 11;
   std::shared_ptr<Session> hold_;  // self-reference while the handler owes a reply
@@ -355,20 +433,48 @@ struct Server::Impl {
     });
   }
 
+  // Admission: the global cap (503), then the client address's cap (429). Both answers are
+  // written at once, without reading a request, so a refused connection costs one write.
   void OnAccept(tcp::socket s) {
-    const size_t max = shared->options.max_connections;
-    bool reject = shared->connections.load() >= max;
-    if (!reject) {
-      size_t n = shared->connections.fetch_add(1) + 1;
-      shared->handler->OnConnectionsChanged(n);
+    const ServerOptions& o = shared->options;
+    boost::system::error_code ec;
+    auto endpoint = s.remote_endpoint(ec);
+    std::string client = ec ? std::string() : endpoint.address().to_string();
+    Admission admission = Admission::kServe;
+    std::vector<std::shared_ptr<Session>> idle;  // released outside the lock (~Session locks)
+    {
+      std::lock_guard lock(shared->mu);
+      if (!shared->open) return;
+      if (shared->connections.load() >= o.max_connections) {
+        admission = Admission::kOverloaded;
+      } else if (size_t& mine = shared->per_address[client]; mine >= o.max_connections_per_ip) {
+        admission = Admission::kTooMany;
+      } else {
+        ++mine;
+        const size_t n = shared->connections.fetch_add(1) + 1;
+        shared->handler->OnConnectionsChanged(n);
+        if (shared->BecomesBusy(n) && !shared->busy) {
+          // Just became busy: connections idle since before must not keep their long wait.
+          shared->busy = true;
+          idle.reserve(shared->sessions.size());
+          for (auto& [ptr, weak] : shared->sessions) {
+            if (auto live = weak.lock()) idle.push_back(std::move(live));
+          }
+        }
+      }
     }
-    auto session = std::make_shared<Session>(std::move(s), shared, !reject);
+    for (auto& session : idle) {
+      asio::post(session->executor(), [session] { session->ShortenIdleWait(); });
+    }
+    idle.clear();
+    const bool counted = admission == Admission::kServe;
+    auto session = std::make_shared<Session>(std::move(s), shared, std::move(client), counted);
     {
       std::lock_guard lock(shared->mu);
       if (!shared->open) return;  // stopping: the session closes as it is destroyed
       shared->sessions[session.get()] = session;
     }
-    session->Start(reject);
+    session->Start(admission);
   }
 
   asio::io_context ioc;
@@ -444,6 +550,11 @@ void Server::Stop() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
+  // Until every close below is posted: a session waiting for its handler's reply has no I/O
+  // pending, so once the acceptor and the other sessions are closed the io_context could run
+  // out of work and its threads return before the last Shutdown is posted (it then never ran,
+  // and that session and its socket leaked).
+  auto work = asio::make_work_guard(m.ioc);
   asio::post(m.acceptor.get_executor(), [&m] {
     boost::system::error_code ec;
     m.acceptor.close(ec);
@@ -453,6 +564,7 @@ void Server::Stop() {
     asio::post(s->executor(), [s] { s->Shutdown(); });
   }
   live.clear();
+  work.reset();
   // Everything is closed or closing: run() returns once the handlers drain. Bounded wait.
   {
     std::unique_lock lock(m.run_mu);

@@ -4,10 +4,19 @@
 // keep-alive; requests are read one at a time and answered in order (pipelined requests wait in
 // the read buffer, so pipelining is safe); the request header must arrive within
 // header_timeout_ms of its first byte, or of the connection opening (so a slow client cannot
-// hold a connection); the body within read_timeout_ms; an idle keep-alive connection is closed
-// after idle_timeout_ms. A declared body above max_body_bytes is refused with 413 before it is
-// read, and the connection closed. Beyond max_connections, new connections get a 503 and are
-// closed. Requests beyond a client IP's token bucket get 429.
+// hold a connection: bytes dripped in do not extend the deadline); the body within
+// read_timeout_ms; an idle keep-alive connection is closed after idle_timeout_ms, or after
+// busy_idle_timeout_ms while the server is busy: from when more than half of max_connections
+// are open until no more than a quarter are (connections already idle when the server becomes
+// busy are cut short too). A declared body above max_body_bytes is refused with 413 before it
+// is read, and the connection closed.
+//
+// Limits per client: beyond max_connections, new connections get a 503 and are closed; beyond
+// max_connections_per_ip open connections from one address, a 429 `too-many-connections` and
+// are closed (both answers are written on connect, without reading a request). Requests beyond
+// a client IP's token bucket get 429 `rate-limited`. Every 429, the handler's included, carries
+// `Connection: close` and closes the connection. Every response carries
+// `X-Content-Type-Options: nosniff`.
 //
 // The handler is called on a connection's strand; its reply may come from any thread, at any
 // time before Stop(). After Stop() late replies are dropped.
@@ -26,18 +35,20 @@
 namespace certledger::api {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";        // address to bind; "0.0.0.0" or "::" for all interfaces
-  uint16_t port = 0;                     // 0: an ephemeral port, see Server::port()
-  int threads = 2;                       // io_context threads
-  size_t max_body_bytes = 1 << 20;       // larger bodies get 413
-  size_t max_header_bytes = 16 * 1024;   // larger request headers get 431
-  uint32_t header_timeout_ms = 10'000;   // from connection open / first byte to full header
-  uint32_t read_timeout_ms = 30'000;     // to read the body once the header is in
-  uint32_t write_timeout_ms = 30'000;    // to write a response
-  uint32_t idle_timeout_ms = 60'000;     // keep-alive: idle time allowed between requests
-  size_t max_connections = 1024;         // beyond: a 503 and close
-  uint32_t rate_limit_per_second = 100;  // per client IP; 0 disables rate limiting
-  uint32_t rate_limit_burst = 200;       // bucket size (requests)
+  std::string host = "127.0.0.1";         // address to bind; "0.0.0.0" or "::" for all interfaces
+  uint16_t port = 0;                      // 0: an ephemeral port, see Server::port()
+  int threads = 2;                        // io_context threads
+  size_t max_body_bytes = 1 << 20;        // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;    // larger request headers get 431
+  uint32_t header_timeout_ms = 5'000;     // from connection open / first byte to full header
+  uint32_t read_timeout_ms = 30'000;      // to read the body once the header is in
+  uint32_t write_timeout_ms = 30'000;     // to write a response
+  uint32_t idle_timeout_ms = 60'000;      // keep-alive: idle time allowed between requests
+  uint32_t busy_idle_timeout_ms = 1'000;  // the same while busy (> max_connections / 2 open)
+  size_t max_connections = 1024;          // beyond: a 503 and close
+  size_t max_connections_per_ip = 32;     // open connections per client address; beyond: 429
+  uint32_t rate_limit_per_second = 100;   // per client IP; 0 disables rate limiting
+  uint32_t rate_limit_burst = 200;        // bucket size (requests)
 
   [[nodiscard]] ledger::Status Validate() const;
 };

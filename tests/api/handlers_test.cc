@@ -261,6 +261,19 @@ TEST_F(HandlersTest, HtmlPageShowsStatusAndEscapes) {
   EXPECT_EQ(r.body.find("http://"), std::string::npos);
   EXPECT_EQ(r.body.find("https://"), std::string::npos);
   EXPECT_EQ(r.body.find("src="), std::string::npos);
+  // The headers that keep it so: a strict CSP that also forbids framing, and no sniffing.
+  auto header = [&r](const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+      if (n == name) return v;
+    }
+    return std::string();
+  };
+  const std::string csp = header("Content-Security-Policy");
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("script-src"), std::string::npos) << csp;
+  EXPECT_EQ(header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header("Cache-Control"), "no-store");
 }
 
 TEST_F(HandlersTest, HtmlPageStatuses) {
