@@ -217,7 +217,10 @@ Json ToJson(const ledger::Agency& v) {
 }
 
 Json ToJson(const ledger::Validator& v) {
-  return Json{{"key", v.key.Hex()}, {"power", v.power}, {"agency", v.agency}};
+  return Json{{"key", v.key.Hex()},
+              {"node_key", v.node_key.Hex()},
+              {"power", v.power},
+              {"agency", v.agency}};
 }
 
 Json ToJson(const ledger::ValidatorSet& v) {
@@ -485,8 +488,8 @@ ledger::Agency DecodeAgency(const Json& j, const std::string& path) {
 }
 
 ledger::Validator DecodeValidator(const Json& j, const std::string& path) {
-  Obj o(j, path, {"key", "power", "agency"});
-  return ledger::Validator{Key(o, "key"), U64(o, "power"), Str(o, "agency")};
+  Obj o(j, path, {"key", "node_key", "power", "agency"});
+  return ledger::Validator{Key(o, "key"), U64(o, "power"), Str(o, "agency"), Key(o, "node_key")};
 }
 
 ledger::ValidatorSet DecodeValidatorSet(const Json& j, const std::string& path) {
@@ -650,6 +653,8 @@ void CheckKeysOnCurve(const ledger::SignedTransaction& stx, const std::string& p
   } else if (const auto* u = std::get_if<ledger::UpdateValidatorsEvent>(&stx.tx.event)) {
     for (size_t i = 0; i < u->validators.validators.size(); ++i) {
       check(u->validators.validators[i].key, "tx.event.validators[" + std::to_string(i) + "].key");
+      check(u->validators.validators[i].node_key,
+            "tx.event.validators[" + std::to_string(i) + "].node_key");
     }
   } else if (const auto* d = std::get_if<ledger::DuplicateVoteEvent>(&stx.tx.event)) {
     check(d->first.validator, "tx.event.first.validator");

@@ -135,6 +135,9 @@ Result<Genesis> ParseGenesisJson(std::string_view text) {
     if (!(st = ParseKey(v.value("key", json()), path + ".key", &val.key)).ok()) return st;
     if (!(st = Field(v, "power", path, &val.power)).ok()) return st;
     if (!(st = Field(v, "agency", path, &val.agency)).ok()) return st;
+    if (!(st = ParseKey(v.value("node_key", json()), path + ".node_key", &val.node_key)).ok()) {
+      return st;
+    }
     g.validators.validators.push_back(std::move(val));
   }
   // The canonical order of a validator set is ascending key.
@@ -165,7 +168,10 @@ std::string GenesisToJson(const Genesis& g) {
   }
   doc["validators"] = json::array();
   for (const auto& v : g.validators.validators) {
-    doc["validators"].push_back({{"key", v.key.Hex()}, {"power", v.power}, {"agency", v.agency}});
+    doc["validators"].push_back({{"key", v.key.Hex()},
+                                 {"node_key", v.node_key.Hex()},
+                                 {"power", v.power},
+                                 {"agency", v.agency}});
   }
   return doc.dump(2) + "\n";
 }

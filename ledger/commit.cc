@@ -88,7 +88,26 @@ Status ValidateValidatorSet(const ValidatorSet& set) {
     if (!PublicKey::Parse(v.key.span())) {
       return Status::InvalidArgument("validator key " + v.key.Hex() + " is not a valid point");
     }
+    if (!PublicKey::Parse(v.node_key.span())) {
+      return Status::InvalidArgument("node identity " + v.node_key.Hex() + " of validator " +
+                                     v.key.Hex() + " is not a valid point");
+    }
     total += v.power;
+  }
+  // Node identities are separate from consensus keys (a consensus key signs votes and proposals
+  // only) and name one node each.
+  std::set<PublicKey> consensus_keys, node_keys;
+  for (const auto& v : set.validators) consensus_keys.insert(v.key);
+  for (const auto& v : set.validators) {
+    if (consensus_keys.count(v.node_key) != 0) {
+      return Status::InvalidArgument("node identity " + v.node_key.Hex().substr(0, 16) +
+                                     " of validator " + v.key.Hex().substr(0, 16) +
+                                     " is a consensus key; node identities must be separate keys");
+    }
+    if (!node_keys.insert(v.node_key).second) {
+      return Status::InvalidArgument("node identity " + v.node_key.Hex().substr(0, 16) +
+                                     " is named by two validators");
+    }
   }
   if (total >= (1ULL << 60)) return Status::InvalidArgument("total voting power too large");
   return Status::Ok();

@@ -15,6 +15,7 @@ using codec::VersionTag;
 using codec::Writer;
 
 inline constexpr uint8_t kFormatV1 = 1;
+inline constexpr uint8_t kValidatorSetV2 = 2;
 
 template <class T>
 const char* RecordName();
@@ -25,11 +26,12 @@ void serialize(Archive& ar, Agency& a) {
 }
 template <class Archive>
 void serialize(Archive& ar, Validator& v) {
-  ar(v.key, v.power, v.agency);
+  ar(v.key, v.power, v.agency, v.node_key);
 }
 template <class Archive>
 void serialize(Archive& ar, ValidatorSet& s) {
-  ar(VersionTag{kFormatV1}, s.validators);
+  // Version 2: validators name their node identity (version 1 had none).
+  ar(VersionTag{kValidatorSetV2}, s.validators);
 }
 template <class Archive>
 void serialize(Archive& ar, Intake& i) {

@@ -33,9 +33,12 @@ struct Agency {
 };
 
 struct Validator {
-  PublicKey key;
+  PublicKey key;  // consensus key: signs votes and proposals, nothing else
   uint64_t power = 0;
   std::string agency;  // the agency that runs it
+  // The node identity this validator uses on the peer network (handshake AUTH, FORMAT §10);
+  // distinct from every consensus key of the set, and unique in the set.
+  PublicKey node_key;
   bool operator==(const Validator&) const = default;
 };
 

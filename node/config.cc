@@ -58,8 +58,10 @@ Status NodeConfig::Validate() const {
   if (moniker.empty() || moniker.size() > 64) return bad("moniker", "1 to 64 characters");
   if (genesis_file.empty()) return bad("genesis_file", "required");
   if (data_dir.empty()) return bad("data_dir", "required");
-  if (validator_key_file.empty() && node_key_file.empty()) {
-    return bad("node_key_file", "an observer (no validator_key_file) needs a node key");
+  if (node_key_file.empty()) {
+    return bad("node_key_file",
+               "every node needs its node identity key (for a validator, the one its entry in "
+               "the validator set names; the validator key signs votes and proposals only)");
   }
   if (p2p_listen.port == 0) return bad("p2p.listen", "port must be set");
   if (api_listen.port == 0) return bad("api.listen", "port must be set");

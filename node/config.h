@@ -34,10 +34,12 @@ struct NodeConfig {
   std::string moniker = "node";
   std::string genesis_file = "genesis.json";
   std::string data_dir = "data";
-  // Validator key. Empty: observer mode (follows the chain, never votes); node_key_file is then
-  // the identity used on the peer network.
+  // Validator (consensus) key: signs votes and proposals only. Empty: observer mode (follows the
+  // chain, never votes).
   std::string validator_key_file = "validator_key.json";
-  std::string node_key_file;
+  // Node identity on the peer network (handshake AUTH). A validator's must be the one its entry
+  // in the validator set names.
+  std::string node_key_file = "node_key.json";
   // The passphrase of encrypted key files (first line; mode 0600). Empty: the environment
   // variable CERTLEDGER_KEY_PASSPHRASE, else the terminal.
   std::string key_passphrase_file;

@@ -1281,7 +1281,6 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
     auto k = read_key(config.validator_key_file);
     if (!k.ok()) return k.status();
     validator_key = *k;
-    node_key = *k;
     if (genesis->validators.Find(k->public_key()) == nullptr) {
       // Not (or no longer) a validator: it can still follow the chain, but say so.
       spdlog::warn("validator key {} is not in the genesis validator set",
@@ -1303,6 +1302,20 @@ Result<std::unique_ptr<Node>> Node::Create(const NodeConfig& config) {
   auto store = ledger::OpenLevelDBStore(so);
   if (!store.ok()) return store.status();
   if (ledger::Status st = (*store)->Initialize(*genesis); !st.ok()) return st;
+  if (!node_key) return ledger::Status::InvalidArgument("config.node_key_file: required");
+  if (validator_key) {
+    // The validator set names the node identity of each validator: a node must present that
+    // identity, not its consensus key, on the peer network.
+    auto current = ledger::ReadValidators(**store);
+    if (!current.ok()) return current.status();
+    const ledger::Validator* v = current->Find(validator_key->public_key());
+    if (v != nullptr && v->node_key != node_key->public_key()) {
+      return ledger::Status::InvalidArgument(
+          "node_key_file holds node identity " + node_key->public_key().Hex().substr(0, 16) +
+          ", but the validator set names " + v->node_key.Hex().substr(0, 16) + " for validator " +
+          validator_key->public_key().Hex().substr(0, 16));
+    }
+  }
   auto wal =
       Wal::Open((std::filesystem::path(config.Path(config.data_dir)) / "consensus.wal").string());
   if (!wal.ok()) return wal.status();

@@ -171,7 +171,8 @@ Status GenerateTestnet(const TestnetOptions& o) {
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
   nlohmann::json agencies_json = nlohmann::json::array();
-  std::vector<ledger::PrivateKey> validator_keys;
+  std::vector<ledger::PrivateKey> validator_keys;  // consensus keys
+  std::vector<ledger::PrivateKey> identity_keys;   // the validators' node identities
   std::string ministry_id;
   for (int i = 0; i < o.validators; ++i) {
     const AgencySpec& spec = kAgencies[i];
@@ -194,7 +195,9 @@ Status GenerateTestnet(const TestnetOptions& o) {
                              {"issuing_key_file", key_path},
                              {"node", "node" + std::to_string(i)}});
     validator_keys.push_back(ledger::PrivateKey::Generate());
-    g.validators.validators.push_back({validator_keys.back().public_key(), 10, a.id});
+    identity_keys.push_back(ledger::PrivateKey::Generate());
+    g.validators.validators.push_back(
+        {validator_keys.back().public_key(), 10, a.id, identity_keys.back().public_key()});
     g.agencies.push_back(std::move(a));
   }
   std::sort(g.validators.validators.begin(), g.validators.validators.end(),
@@ -223,12 +226,13 @@ Status GenerateTestnet(const TestnetOptions& o) {
     c.p2p_listen = {o.host, static_cast<uint16_t>(p2p)};
     c.api_listen = {o.host, static_cast<uint16_t>(api)};
     c.api_rate_limit_per_second = 0;  // a local network: the load generator must not be throttled
+    // Every node has a node identity (the peer network); validators also a consensus key.
+    c.node_key_file = "node_key.json";
     if (i < o.validators) {
-      node_keys.push_back(validator_keys[static_cast<size_t>(i)]);
+      node_keys.push_back(identity_keys[static_cast<size_t>(i)]);
     } else {
       node_keys.push_back(ledger::PrivateKey::Generate());
       c.validator_key_file.clear();
-      c.node_key_file = "node_key.json";
     }
   }
   nlohmann::json network = {{"chain_id", o.chain_id},
@@ -255,14 +259,26 @@ Status GenerateTestnet(const TestnetOptions& o) {
     if (ec) return Status::IOError("cannot create " + home.string());
     if (Status st = WriteText(home / "config.json", ConfigToJson(c)); !st.ok()) return st;
     if (Status st = WriteText(home / "genesis.json", genesis_json); !st.ok()) return st;
-    const std::string key_file =
-        (home / (i < o.validators ? "validator_key.json" : "node_key.json")).string();
-    if (Status st = WriteKeyFile(key_file, node_keys[static_cast<size_t>(i)]); !st.ok()) return st;
+    if (Status st =
+            WriteKeyFile((home / "node_key.json").string(), node_keys[static_cast<size_t>(i)]);
+        !st.ok()) {
+      return st;
+    }
+    if (i < o.validators) {
+      if (Status st = WriteKeyFile((home / "validator_key.json").string(),
+                                   validator_keys[static_cast<size_t>(i)]);
+          !st.ok()) {
+        return st;
+      }
+    }
     network["nodes"].push_back(
         {{"name", c.moniker},
          {"home", fs::absolute(home).string()},
          {"validator", i < o.validators},
          {"public_key", node_keys[static_cast<size_t>(i)].public_key().Hex()},
+         {"validator_key", i < o.validators
+                               ? validator_keys[static_cast<size_t>(i)].public_key().Hex()
+                               : std::string()},
          {"p2p", c.p2p_listen.ToString()},
          {"api", "http://" + c.api_listen.ToString()}});
   }

@@ -98,7 +98,8 @@ void RunForgedProposal(ByzantineTest* t, Cluster& c, ByzantinePeer& byz, bool re
   AgencyInfo& gov = c.agency(2);
   UpdateValidatorsEvent takeover;
   takeover.validators.validators.push_back(
-      {byz.key().public_key(), 100, c.genesis().validators.Find(byz.key().public_key())->agency});
+      {byz.key().public_key(), 100, c.genesis().validators.Find(byz.key().public_key())->agency,
+       c.genesis().validators.Find(byz.key().public_key())->node_key});
   SignedTransaction forged_gov;
   forged_gov.tx.chain_id = c.genesis().params.chain_id;
   forged_gov.tx.agency = gov.id;

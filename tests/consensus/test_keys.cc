@@ -22,8 +22,9 @@ const ledger::PrivateKey& TestKey(uint32_t i) {
 ledger::ValidatorSet MakeSet(uint32_t n, const std::vector<uint64_t>& powers) {
   ledger::ValidatorSet set;
   for (uint32_t i = 0; i < n; ++i) {
-    set.validators.push_back(ledger::Validator{
-        TestKey(i).public_key(), powers.empty() ? 1 : powers[i], "agency-" + std::to_string(i)});
+    set.validators.push_back(
+        ledger::Validator{TestKey(i).public_key(), powers.empty() ? 1 : powers[i],
+                          "agency-" + std::to_string(i), TestKey(1000 + i).public_key()});
   }
   std::sort(set.validators.begin(), set.validators.end(),
             [](const auto& a, const auto& b) { return a.key < b.key; });

@@ -58,6 +58,21 @@ TEST(GenesisTest, ErrorsNameTheField) {
     g.validators.validators[0].agency = "unknown";
     expect_error(GenesisToJson(g), "is not among genesis.agencies");
   }
+  // Node identities: separate from every consensus key, unique, valid points.
+  {
+    Genesis g = f.genesis;
+    g.validators.validators[0].node_key = g.validators.validators[1].key;
+    expect_error(GenesisToJson(g), "is a consensus key");
+    g = f.genesis;
+    g.validators.validators[0].node_key = g.validators.validators[0].key;
+    expect_error(GenesisToJson(g), "is a consensus key");
+    g = f.genesis;
+    g.validators.validators[1].node_key = g.validators.validators[0].node_key;
+    expect_error(GenesisToJson(g), "is named by two validators");
+    nlohmann::json j = nlohmann::json::parse(json);
+    j["validators"][0].erase("node_key");
+    expect_error(j.dump(), "genesis.validators[0].node_key");
+  }
   // Numbers where integers are expected (an outside fuzzing finding: 1e300 reached a
   // float-to-integer cast, undefined behaviour): floats, negatives, out-of-range values and
   // booleans are refused with the field's path, never converted.
@@ -256,9 +271,10 @@ TEST(ValidatorChangeTest, TakesEffectTwoHeightsLater) {
   // Replace the set by validators 0..2 only, with a new key for validator 2.
   PrivateKey new_key = TestKey("validator-2-rotated");
   ValidatorSet next;
-  next.validators = {{f.validator_keys[0].public_key(), 10, f.id(0)},
-                     {f.validator_keys[1].public_key(), 10, f.id(1)},
-                     {new_key.public_key(), 10, f.id(2)}};
+  next.validators = {
+      {f.validator_keys[0].public_key(), 10, f.id(0), TestKey("node-0").public_key()},
+      {f.validator_keys[1].public_key(), 10, f.id(1), TestKey("node-1").public_key()},
+      {new_key.public_key(), 10, f.id(2), TestKey("node-2-rotated").public_key()}};
   std::sort(next.validators.begin(), next.validators.end(),
             [](const Validator& a, const Validator& b) { return a.key < b.key; });
   auto b1 = c.Next({f.Governance(3, UpdateValidatorsEvent{next}, {0, 1, 2})});  // height 1

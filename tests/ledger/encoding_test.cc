@@ -316,7 +316,7 @@ TEST(EncodingGoldenTest, DerivedHashesFollowTheirDefinitions) {
   BlockHeader h;
   h.chain_id = "c";
   EXPECT_EQ(BlockHash(h), Sha256(Encode(h)));
-  ValidatorSet vs{{{Pub(1), 1, "a"}}};
+  ValidatorSet vs{{{Pub(1), 1, "a", Pub(2)}}};
   EXPECT_EQ(vs.Hash(), Sha256(Encode(vs)));
 }
 
@@ -328,9 +328,9 @@ Agency SampleAgency(AgencyKind kind = AgencyKind::kRiverBasin) {
 
 ValidatorSet SampleValidatorSet() {
   ValidatorSet s;
-  s.validators = {{Pub(4), 10, "11110000000021135M"},
-                  {Pub(5), 1ULL << 40, "12100000000133057R"},
-                  {Pub(6), 1, ""}};
+  s.validators = {{Pub(4), 10, "11110000000021135M", Pub(7)},
+                  {Pub(5), 1ULL << 40, "12100000000133057R", Pub(8)},
+                  {Pub(6), 1, "", Pub(9)}};
   return s;
 }
 
@@ -532,9 +532,9 @@ void ExpectForgedCountRejected(const T& value, size_t off, std::string_view name
   }
 }
 
-void ExpectVersionChecked(const Bytes& enc, size_t off, auto decode_status) {
-  ASSERT_EQ(enc[off], 1);
-  for (uint8_t v : {uint8_t{0}, uint8_t{2}, uint8_t{255}}) {
+void ExpectVersionChecked(const Bytes& enc, size_t off, auto decode_status, uint8_t version = 1) {
+  ASSERT_EQ(enc[off], version);
+  for (uint8_t v : {uint8_t{0}, static_cast<uint8_t>(version == 1 ? 2 : 1), uint8_t{255}}) {
     Status st = decode_status(WithByte(enc, off, v));
     ASSERT_FALSE(st.ok());
     EXPECT_TRUE(Contains(st.message(), "unsupported format version " + std::to_string(v) +
@@ -626,10 +626,11 @@ TEST(EncodingRoundTripTest, PrimitiveLayout) {
   EXPECT_EQ(ToHex(Encode(d)),
             "020000006162"
             "04030201");
-  Validator v{Pub(1), 0x0102030405060708ULL, ""};
+  Validator v{Pub(1), 0x0102030405060708ULL, "", Pub(1)};
   EXPECT_EQ(ToHex(Encode(v)), std::string(kExamplePublicKey) +
                                   "0807060504030201"
-                                  "00000000");
+                                  "00000000" +
+                                  std::string(kExamplePublicKey));
   BlockHeader h;
   h.time_ms = -2;
   Bytes enc = Encode(h);
@@ -672,7 +673,8 @@ TEST(EncodingRejectTest, TruncatedAndTrailing) {
 }
 
 TEST(EncodingRejectTest, UnknownVersionByte) {
-  ExpectVersionChecked(Encode(SampleValidatorSet()), 0, DecodeStatus<ValidatorSet>);
+  // Validator sets are at version 2 (validators name their node identity).
+  ExpectVersionChecked(Encode(SampleValidatorSet()), 0, DecodeStatus<ValidatorSet>, 2);
   ExpectVersionChecked(Encode(SampleDocument(true)), 0, DecodeStatus<CertificateDocument>);
   ExpectVersionChecked(Encode(ExampleTransaction()), 0, DecodeStatus<Transaction>);
   ExpectVersionChecked(Encode(SampleSignedTransaction()), 0, DecodeStatus<SignedTransaction>);
@@ -682,9 +684,9 @@ TEST(EncodingRejectTest, UnknownVersionByte) {
   ExpectVersionChecked(Encode(SampleCertificateState()), 0, DecodeStatus<CertificateState>);
   ExpectVersionChecked(Encode(SampleParams()), 0, DecodeStatus<ChainParams>);
   // Nested: the validator set inside PendingValidators and inside an UpdateValidatorsEvent.
-  ExpectVersionChecked(Encode(SamplePending()), 8, DecodeStatus<PendingValidators>);
+  ExpectVersionChecked(Encode(SamplePending()), 8, DecodeStatus<PendingValidators>, 2);
   ExpectVersionChecked(Encode(Event{UpdateValidatorsEvent{SampleValidatorSet()}}), 1,
-                       DecodeStatus<Event>);
+                       DecodeStatus<Event>, 2);
   // The transaction inside the second transaction of a block.
   Block b = SampleBlock();
   const size_t second_tx = Encode(b.header).size() + 4 + Encode(b.txs[0]).size();

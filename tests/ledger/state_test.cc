@@ -18,6 +18,9 @@
 namespace certledger::testing {
 namespace {
 
+// A node identity for a consensus key in these tests: distinct from every consensus key.
+PublicKey NodeOf(const PublicKey& k) { return TestKey("node-of-" + k.Hex()).public_key(); }
+
 Bytes U64Le(uint64_t v) {
   Bytes b(8);
   for (size_t i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -518,10 +521,12 @@ ValidatorSet SortedSet(std::vector<Validator> v) {
 
 TEST_F(StateTest, UpdateValidatorsTakesEffectAfterDelay) {
   height = 5;
-  ValidatorSet next = SortedSet({{f.validator_keys[0].public_key(), 10, f.id(0)},
-                                 {f.validator_keys[1].public_key(), 10, f.id(1)},
-                                 {f.validator_keys[2].public_key(), 10, f.id(2)},
-                                 {TestKey("validator-new").public_key(), 5, f.id(3)}});
+  ValidatorSet next = SortedSet(
+      {{f.validator_keys[0].public_key(), 10, f.id(0), NodeOf(f.validator_keys[0].public_key())},
+       {f.validator_keys[1].public_key(), 10, f.id(1), NodeOf(f.validator_keys[1].public_key())},
+       {f.validator_keys[2].public_key(), 10, f.id(2), NodeOf(f.validator_keys[2].public_key())},
+       {TestKey("validator-new").public_key(), 5, f.id(3),
+        NodeOf(TestKey("validator-new").public_key())}});
   auto changes = Accept(Gov(0, UpdateValidatorsEvent{next}, {0, 1, 3}));
   const PendingValidators want{5 + kValidatorSetDelay, next};
   EXPECT_EQ(changes, (std::vector<StateChange>{{std::string(kPendingValidatorsKey), Encode(want)},
@@ -578,7 +583,8 @@ TEST_F(StateTest, UpdateValidatorsMayNameAnAgencyRegisteredEarlier) {
   Agency gd = NewAgency("11440000006950390", "gd-0");
   Accept(Gov(3, RegisterAgencyEvent{gd}, {0, 1, 2}));
   ValidatorSet next = f.genesis.validators;
-  next.validators.push_back({TestKey("validator-gd").public_key(), 10, gd.id});
+  next.validators.push_back(
+      {TestKey("validator-gd").public_key(), 10, gd.id, TestKey("node-gd").public_key()});
   next = SortedSet(next.validators);
   Accept(Gov(3, UpdateValidatorsEvent{next}, {0, 1, 2}));
   auto pending = ReadPendingValidators(state);
@@ -588,9 +594,10 @@ TEST_F(StateTest, UpdateValidatorsMayNameAnAgencyRegisteredEarlier) {
 
 // "More than two thirds": exactly two thirds (20 of 30) is not enough.
 TEST_F(StateTest, GovernanceNeedsMoreThanTwoThirds) {
-  ValidatorSet three = SortedSet({{f.validator_keys[0].public_key(), 10, f.id(0)},
-                                  {f.validator_keys[1].public_key(), 10, f.id(1)},
-                                  {f.validator_keys[2].public_key(), 10, f.id(2)}});
+  ValidatorSet three = SortedSet(
+      {{f.validator_keys[0].public_key(), 10, f.id(0), NodeOf(f.validator_keys[0].public_key())},
+       {f.validator_keys[1].public_key(), 10, f.id(1), NodeOf(f.validator_keys[1].public_key())},
+       {f.validator_keys[2].public_key(), 10, f.id(2), NodeOf(f.validator_keys[2].public_key())}});
   // 2 of 4 validators: 20 of 40, exactly half.
   Reject(Gov(0, UpdateValidatorsEvent{three}, {0, 1}), Reason::kInsufficientPower);
   // No validator at all.

@@ -58,7 +58,7 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
   }
   expect(R"({"log": {"level": "loud"}})", "config.log.level");
   expect(R"({"p2p": {"peers": [{"name": "a", "key": "00"}]}})", "config.p2p.peers[0].key");
-  expect(R"({"validator_key_file": ""})", "config.node_key_file");
+  expect(R"({"node_key_file": ""})", "config.node_key_file");
 }
 
 TEST(HostPortTest, Parses) {

@@ -15,15 +15,17 @@
 namespace certledger::testing {
 
 namespace {
-PrivateKey NodeKey(const NodeInfo& n) {
-  auto k = node::ReadKeyFile(
-      (fs::path(n.home) / (n.validator ? "validator_key.json" : "node_key.json")).string());
+PrivateKey ReadKey(const NodeInfo& n, const char* file) {
+  auto k = node::ReadKeyFile((fs::path(n.home) / file).string());
   if (!k.ok()) {
-    ADD_FAILURE() << "key of " << n.name << ": " << k.status().ToString();
+    ADD_FAILURE() << file << " of " << n.name << ": " << k.status().ToString();
     std::abort();
   }
   return *k;
 }
+// The node identity (the peer network) and the consensus key (votes and proposals).
+PrivateKey NodeKey(const NodeInfo& n) { return ReadKey(n, "node_key.json"); }
+PrivateKey ValidatorKey(const NodeInfo& n) { return ReadKey(n, "validator_key.json"); }
 }  // namespace
 
 class ByzantinePeer::Handler : public network::Handler {
@@ -67,11 +69,12 @@ class ByzantinePeer::Handler : public network::Handler {
 
 ByzantinePeer::ByzantinePeer(Cluster& cluster, size_t index)
     : cluster_(cluster),
-      key_(NodeKey(cluster.node(index))),
+      key_(ValidatorKey(cluster.node(index))),
+      node_key_(NodeKey(cluster.node(index))),
       loop_(std::make_unique<network::EventLoop>()),
       replayer_(cluster.genesis()) {
   handler_ = std::make_unique<Handler>(this);
-  network::TransportOptions opt(key_);
+  network::TransportOptions opt(node_key_);
   opt.chain_id = cluster.genesis().params.chain_id;
   opt.genesis_hash = GenesisHash(cluster.genesis());
   auto listen = node::ParseHostPort(cluster.node(index).p2p);

@@ -80,7 +80,8 @@ class ByzantinePeer {
   auto OnLoop(Fn fn) -> decltype(fn());
 
   Cluster& cluster_;
-  ledger::PrivateKey key_;
+  ledger::PrivateKey key_;       // consensus key: proposals and votes
+  ledger::PrivateKey node_key_;  // node identity: the peer network
   std::vector<ledger::PublicKey> peers_;
   std::unique_ptr<network::EventLoop> loop_;
   std::unique_ptr<Handler> handler_;

@@ -52,8 +52,9 @@ ChainFixture::ChainFixture() {
     genesis.agencies.push_back(ta.agency);
     agencies.push_back(std::move(ta));
     validator_keys.push_back(TestKey("validator-" + std::to_string(i)));
-    genesis.validators.validators.push_back(
-        {validator_keys.back().public_key(), 10, agencies.back().agency.id});
+    genesis.validators.validators.push_back({validator_keys.back().public_key(), 10,
+                                             agencies.back().agency.id,
+                                             TestKey("node-" + std::to_string(i)).public_key()});
   }
   std::sort(genesis.validators.validators.begin(), genesis.validators.validators.end(),
             [](const Validator& a, const Validator& b) { return a.key < b.key; });
