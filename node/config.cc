@@ -194,6 +194,9 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   if (!(st = OptHostPort(api, "listen", "api", &c.api_listen)).ok()) return st;
   CL_OPT(api, "threads", "api", &c.api_threads);
   CL_OPT(api, "max_connections", "api", &c.api_max_connections);
+  CL_OPT(api, "max_connections_per_ip", "api", &c.api_max_connections_per_ip);
+  CL_OPT(api, "header_timeout_ms", "api", &c.api_header_timeout_ms);
+  CL_OPT(api, "busy_idle_timeout_ms", "api", &c.api_busy_idle_timeout_ms);
   CL_OPT(api, "rate_limit_per_second", "api", &c.api_rate_limit_per_second);
   CL_OPT(api, "rate_limit_burst", "api", &c.api_rate_limit_burst);
   const json& cons = Section(doc, "consensus");
@@ -244,6 +247,9 @@ std::string ConfigToJson(const NodeConfig& c) {
        {{"listen", c.api_listen.ToString()},
         {"threads", c.api_threads},
         {"max_connections", c.api_max_connections},
+        {"max_connections_per_ip", c.api_max_connections_per_ip},
+        {"header_timeout_ms", c.api_header_timeout_ms},
+        {"busy_idle_timeout_ms", c.api_busy_idle_timeout_ms},
         {"rate_limit_per_second", c.api_rate_limit_per_second},
         {"rate_limit_burst", c.api_rate_limit_burst}}},
       {"consensus",

@@ -49,6 +49,11 @@ struct NodeConfig {
   HostPort api_listen{"127.0.0.1", 8080};
   uint32_t api_threads = 2;
   uint32_t api_max_connections = 1024;
+  // Open connections per client address (beyond: 429 and close); the deadline for a request
+  // header; the keep-alive idle timeout while more than half of max_connections are open.
+  uint32_t api_max_connections_per_ip = 32;
+  uint32_t api_header_timeout_ms = 5000;
+  uint32_t api_busy_idle_timeout_ms = 1000;
   // Per client IP; 0 disables (a local network driven by the load generator).
   uint32_t api_rate_limit_per_second = 200;
   uint32_t api_rate_limit_burst = 400;

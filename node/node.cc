@@ -343,6 +343,9 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   aopt.port = config_.api_listen.port;
   aopt.threads = static_cast<int>(config_.api_threads);
   aopt.max_connections = config_.api_max_connections;
+  aopt.max_connections_per_ip = config_.api_max_connections_per_ip;
+  aopt.header_timeout_ms = config_.api_header_timeout_ms;
+  aopt.busy_idle_timeout_ms = config_.api_busy_idle_timeout_ms;
   aopt.rate_limit_per_second = config_.api_rate_limit_per_second;
   aopt.rate_limit_burst = config_.api_rate_limit_burst;
   if (ledger::Status st = aopt.Validate(); !st.ok()) return st;
