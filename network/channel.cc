@@ -41,12 +41,15 @@ void PutU32(uint8_t* p, uint32_t v) {
 // One AEAD operation (enc = 1 seals, 0 opens) on a reusable context. For sealing, `out` receives
 // the ciphertext of the concatenation of `parts` and `tag` the tag; for opening, `tag` is the
 // expected tag. False on any failure, including a tag mismatch.
+// `keyed`: the context already holds this key and direction (a FrameCipher's context after its
+// first frame), so only the nonce is set: the key schedule is not redone per frame.
 bool AeadRun(EVP_CIPHER_CTX* ctx, int enc, const AeadKey& key, const AeadNonce& nonce, ByteSpan aad,
-             std::initializer_list<std::pair<ByteSpan, uint8_t*>> parts, uint8_t* tag) {
-  if (EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, key.data(), nonce.data(), enc) !=
-      1) {
-    return false;
-  }
+             std::initializer_list<std::pair<ByteSpan, uint8_t*>> parts, uint8_t* tag,
+             bool keyed = false) {
+  const int init = keyed ? EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), enc)
+                         : EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, key.data(),
+                                             nonce.data(), enc);
+  if (init != 1) return false;
   int outl = 0;
   if (aad.size() > INT_MAX) return false;
   if (!aad.empty() &&
@@ -226,6 +229,7 @@ Result<Bytes> AeadOpen(const AeadKey& key, const AeadNonce& nonce, ByteSpan aad,
 struct FrameCipher::Ctx {
   AeadKey key;
   CipherCtxPtr ctx;
+  int keyed_for = -1;  // 1 or 0 once the context holds the key for sealing or opening
 };
 
 FrameCipher::FrameCipher(const AeadKey& key)
@@ -246,9 +250,11 @@ Result<Bytes> FrameCipher::Seal(uint8_t type, ByteSpan payload) {
   const uint8_t type_byte[1] = {type};
   if (!AeadRun(ctx_->ctx.get(), 1, ctx_->key, FrameNonce(counter_), ByteSpan(frame.data(), 4),
                {{ByteSpan(type_byte, 1), frame.data() + 4}, {payload, frame.data() + 5}},
-               frame.data() + 5 + payload.size())) {
+               frame.data() + 5 + payload.size(), ctx_->keyed_for == 1)) {
+    ctx_->keyed_for = -1;
     return Status::IOError("frame seal failed");
   }
+  ctx_->keyed_for = 1;
   ++counter_;
   return frame;
 }
@@ -265,10 +271,13 @@ bool FrameCipher::Open(uint32_t length, ByteSpan body, uint8_t* type, Bytes* pay
   std::copy_n(body.begin() + static_cast<std::ptrdiff_t>(n), kAeadTagBytes, tag);
   uint8_t t = 0;
   if (!AeadRun(ctx_->ctx.get(), 0, ctx_->key, FrameNonce(counter_), ByteSpan(aad, 4),
-               {{body.first(1), &t}, {body.subspan(1, n - 1), payload->data()}}, tag)) {
+               {{body.first(1), &t}, {body.subspan(1, n - 1), payload->data()}}, tag,
+               ctx_->keyed_for == 0)) {
+    ctx_->keyed_for = -1;  // re-key on the next use (a failed open closes the connection anyway)
     payload->clear();
     return false;
   }
+  ctx_->keyed_for = 0;
   *type = t;
   ++counter_;
   return true;
