@@ -1,7 +1,10 @@
 #include "ledger/state.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
@@ -231,6 +234,38 @@ constexpr size_t kMaxIssuingKeys = 16;
 constexpr size_t kMaxSignatures = 256;
 constexpr size_t kMaxChainId = 64;
 
+// Unicode format characters (general category Cf) and the line/paragraph separators: invisible
+// characters that reorder or hide text (bidi overrides and isolates, zero-width characters,
+// tag characters), by which a shown permit could read differently from what was signed.
+bool IsFormatCharacter(uint32_t cp) {
+  static constexpr std::pair<uint32_t, uint32_t> kRanges[] = {
+      {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+      {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+      {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+      {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+      {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+      {0xE0020, 0xE007F}};
+  for (const auto& [lo, hi] : kRanges) {
+    if (cp >= lo && cp <= hi) return true;
+  }
+  return false;
+}
+
+// The first format character of valid UTF-8 text `s`, if any.
+std::optional<uint32_t> FirstFormatCharacter(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    const size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : 3;
+    uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1Fu) : n == 2 ? (c & 0x0Fu) : (c & 0x07u);
+    for (size_t k = 1; k <= n && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3Fu);
+    }
+    if (IsFormatCharacter(cp)) return cp;
+    i += n + 1;
+  }
+  return std::nullopt;
+}
+
 bool IsUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -287,6 +322,14 @@ std::optional<Rejection> CheckText(std::string_view field, std::string_view v, s
   }
   if (!IsUtf8(v))
     return Rejection{Reason::kMalformed, std::string(field) + " is not valid UTF-8 text"};
+  if (auto cp = FirstFormatCharacter(v)) {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "U+%04X", static_cast<unsigned>(*cp));
+    return Rejection{Reason::kMalformed,
+                     std::string(field) + " contains the invisible format character " + hex +
+                         " (bidirectional controls, zero-width and other format characters are "
+                         "refused: shown text must read as signed)"};
+  }
   return std::nullopt;
 }
 

@@ -680,6 +680,17 @@ TEST_F(RejectionTest, EveryReasonIsCovered) {
        [&] { return Make(0, Fresh([](auto& s) { s.purpose = "\xED\xA0\x80"; })); }},
       {"location control character", Reason::kMalformed,
        [&] { return Make(0, Fresh([](auto& s) { s.location = "南京\x01市"; })); }},
+      // Invisible format characters: a bidi override in the holder name, a zero-width space in
+      // the permit number, a right-to-left isolate in the location, a tag character in the
+      // purpose, a BOM in the intake name.
+      {"holder name with a bidi override U+202E", Reason::kMalformed,
+       [&] { return Make(0, Fresh([](auto& s) { s.holder_name = "水务\u202E司公限有"; })); }},
+      {"permit number with a zero-width space U+200B", Reason::kMalformed,
+       [&] { return Make(0, Fresh([](auto& s) { s.permit_number = "B320115S\u200B2026-1"; })); }},
+      {"location with an isolate U+2067", Reason::kMalformed,
+       [&] { return Make(0, Fresh([](auto& s) { s.location = "南京\u2067市"; })); }},
+      {"purpose with a tag character U+E0041", Reason::kMalformed,
+       [&] { return Make(0, Fresh([](auto& s) { s.purpose = "工业\U000E0041用水"; })); }},
       {"return location NUL", Reason::kMalformed,
        [&] { return Make(0, Fresh([](auto& s) { s.return_location = std::string("a\0b", 3); })); }},
       {"division not six digits", Reason::kMalformed,
@@ -1357,6 +1368,26 @@ TEST_F(RejectionTest, UnknownEnumValuesAreMalformed) {
   Agency a = NewAgency("11440000006950390", "gd-0");
   a.kind = static_cast<AgencyKind>(9);
   Reject(Gov(3, RegisterAgencyEvent{a}, {0, 1, 2}), Reason::kMalformed);
+}
+
+// The rejection names the character, so that an agency's clerk can find it; ordinary Chinese
+// text, full-width punctuation and the ideographic space stay valid.
+TEST_F(RejectionTest, FormatCharactersAreNamedAndOrdinaryTextPasses) {
+  ApplyOutcome o = Run(Make(0, Fresh([](auto& s) { s.holder_name = "水务\u202E司公限有"; })));
+  ASSERT_FALSE(o.accepted());
+  EXPECT_NE(o.rejection->message.find("holder_name contains the invisible format character U+202E"),
+            std::string::npos)
+      << o.rejection->message;
+  o = Run(Make(0, Fresh([](auto& s) { s.purpose = "A\uFEFF"; })));
+  ASSERT_FALSE(o.accepted());
+  EXPECT_NE(o.rejection->message.find("U+FEFF"), std::string::npos) << o.rejection->message;
+  // Suspension reasons are shown on the page too.
+  Accept(Make(0, f.Issue(0, "F0001")));
+  Reject(Make(0, SuspendEvent{Base("F0001"), "超许可\u200D取水"}), Reason::kMalformed);
+  Accept(Make(0, Fresh([](auto& s) {
+                s.holder_name = "南京（江北）水务有限公司";
+                s.location = "长江左岸\u3000取水口 No.1";
+              })));
 }
 
 TEST_F(RejectionTest, SequenceAdvancesOnlyOnAcceptance) {
