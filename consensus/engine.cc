@@ -291,7 +291,9 @@ void Engine::SendProposal(const Value& v, std::optional<uint32_t> valid_round,
   p.valid_round = valid_round;
   p.value = v;
   p.proposer = signer_->public_key();
-  p.signature = signer_->Sign(SigningDigestOf(options_.domain, p));
+  auto sig = signer_->Sign(RequestFor(options_.domain, p));
+  if (!sig) return;  // the signer refused (it signed a conflicting message): send nothing
+  p.signature = *sig;
   signed_.emplace(SignedKey{round_, RoundStep::kPropose}, p);
   out.emplace_back(PersistSigned{p});
   out.emplace_back(Broadcast{p});
@@ -313,7 +315,9 @@ void Engine::SendVote(VoteType type, std::optional<Hash256> id, std::vector<Acti
   v.round = round_;
   v.block_id = id;
   v.validator = signer_->public_key();
-  v.signature = signer_->Sign(SigningDigestOf(options_.domain, v));
+  auto sig = signer_->Sign(RequestFor(options_.domain, v));
+  if (!sig) return;  // the signer refused (it signed a conflicting message): send nothing
+  v.signature = *sig;
   signed_.emplace(SignedKey{round_, s}, v);
   out.emplace_back(PersistSigned{v});
   out.emplace_back(Broadcast{v});

@@ -4,20 +4,44 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "consensus/message.h"
 
 namespace certledger::consensus {
 
-// Signs digests with one validator key. The engine asks for a signature only after it has
-// decided to send a message, and protects against double signing itself (engine.h), so a
-// Signer may be a thin wrapper around a key or a remote signing service.
+// What the engine asks a signer to sign: the position of the message (height, round, step), the
+// value it is for (a proposal's value id, a vote's block id; none for a nil vote), and its
+// signing digest. A signer that keeps its own memory (node/guarded_signer.h; a remote signer
+// later) uses the position and value to refuse conflicting messages.
+enum class SignStep : uint8_t { kProposal = 1, kPrevote = 2, kPrecommit = 3 };
+struct SignRequest {
+  uint64_t height = 0;
+  uint32_t round = 0;
+  SignStep step = SignStep::kProposal;
+  std::optional<Hash256> value_id;
+  Hash256 digest;
+};
+inline SignRequest RequestFor(const ledger::ChainDomain& domain, const Proposal& p) {
+  return {p.height, p.round, SignStep::kProposal, p.value.id, SigningDigestOf(domain, p)};
+}
+inline SignRequest RequestFor(const ledger::ChainDomain& domain, const Vote& v) {
+  return {v.height, v.round,
+          v.type == VoteType::kPrevote ? SignStep::kPrevote : SignStep::kPrecommit, v.block_id,
+          SigningDigestOf(domain, v)};
+}
+
+// Signs the engine's proposals and votes with one validator key: the one small interface a
+// remote signer would implement. The engine asks for a signature only after it has decided to
+// send a message and never signs twice itself (engine.h); a signer may refuse on top of that
+// (nullopt), and the engine then sends nothing.
 class Signer {
  public:
   virtual ~Signer() = default;
   [[nodiscard]] virtual const PublicKey& public_key() const = 0;
-  // A signature of `digest` that the matching Verifier accepts for public_key().
-  [[nodiscard]] virtual Signature Sign(const Hash256& digest) = 0;
+  // A signature of `request.digest` that the matching Verifier accepts for public_key(), or
+  // nullopt if the signer refuses.
+  [[nodiscard]] virtual std::optional<Signature> Sign(const SignRequest& request) = 0;
 };
 
 // Verifies signatures. Must be deterministic: the same inputs always give the same answer.
@@ -42,7 +66,9 @@ class KeySigner final : public Signer {
  public:
   explicit KeySigner(ledger::PrivateKey key) : key_(std::move(key)) {}
   [[nodiscard]] const PublicKey& public_key() const override { return key_.public_key(); }
-  [[nodiscard]] Signature Sign(const Hash256& digest) override { return key_.Sign(digest); }
+  [[nodiscard]] std::optional<Signature> Sign(const SignRequest& request) override {
+    return key_.Sign(request.digest);
+  }
 
  private:
   ledger::PrivateKey key_;

@@ -28,6 +28,7 @@
 #include "ledger/leveldb_store.h"
 #include "network/event_loop.h"
 #include "network/transport.h"
+#include "node/guarded_signer.h"
 #include "node/keyfile.h"
 #include "node/mempool.h"
 #include "node/peer_messages.h"
@@ -209,7 +210,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   // Declared after loop_: destroyed (drained and joined) before it.
   WorkerPool verifiers_{std::max(1u, std::thread::hardware_concurrency())};
   std::unique_ptr<network::Transport> transport_;
-  std::unique_ptr<consensus::KeySigner> signer_;
+  std::unique_ptr<GuardedSigner> signer_;
   // Votes and proposals are verified through the same cache, so that a commit certificate made of
   // precommits this node already saw costs nothing to check again (status proofs, block sync).
   struct CachedVerifier final : consensus::Verifier {
@@ -366,7 +367,7 @@ ledger::Status Node::Impl::Run(NodeService* service) {
     copt.timeout_precommit_ms = config_.timeout_precommit_ms;
     copt.timeout_precommit_delta_ms = config_.timeout_precommit_delta_ms;
     if (ledger::Status st = copt.Validate(); !st.ok()) return st;
-    signer_ = std::make_unique<consensus::KeySigner>(*validator_key_);
+    signer_ = std::make_unique<GuardedSigner>(*validator_key_, domain_);
     engine_ = std::make_unique<consensus::Engine>(copt, signer_.get(), &verifier_, this);
   }
   log_->info("started: chain={} height={} p2p={} api={} role={}", genesis_.params.chain_id,
@@ -533,6 +534,7 @@ void Node::Impl::StartHeight() {
   for (const auto& raw : *records) {
     auto m = consensus::DecodeMessage(raw);
     if (!m.ok()) return Fatal("decode consensus record", m.status());
+    if (signer_) signer_->Remember(*m);  // the signer's own memory, whatever the height
     if (consensus::HeightOf(*m) == height) {
       start.signed_record.push_back(*m);
     } else {
@@ -695,6 +697,14 @@ bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
 void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p) {
   const uint64_t height = store_->Height() + 1;
   const Hash256 id = p.value.id;
+  // The cheapest check of all, first and whatever the height or round: no proposal may carry
+  // more than max_block_bytes, so a sender of one misbehaves (the payload is not signed: the
+  // sender, not the proposer, is blamed).
+  auto params = ledger::ReadParams(state_);
+  if (!params.ok()) return Fatal("read chain parameters", params.status());
+  if (p.value.payload.size() > params->max_block_bytes) {
+    return Penalise(peer, "proposal of " + std::to_string(p.value.payload.size()) + " bytes");
+  }
   // Not this height, not yet a started height, or a round too far ahead: the engine's own checks
   // (no validation of the value happens there).
   if (p.height != height || engine_->height() != height ||
@@ -723,11 +733,6 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
   }
   // From here the proposer signed the id; the payload bytes are not signed (a relay could have
   // changed them), so a payload that does not match the id blames the sender, not the id.
-  auto params = ledger::ReadParams(state_);
-  if (!params.ok()) return Fatal("read chain parameters", params.status());
-  if (p.value.payload.size() > params->max_block_bytes) {
-    return Penalise(peer, "proposal of " + std::to_string(p.value.payload.size()) + " bytes");
-  }
   auto block = ledger::Decode<ledger::Block>(p.value.payload);
   if (!block.ok()) return Penalise(peer, "proposal does not decode: " + block.status().message());
   if (ledger::BlockHash(block->header) != id) return Penalise(peer, "proposal id mismatch");
@@ -1204,6 +1209,8 @@ void Node::Impl::PublishStatus() {
     << peer_penalties_ << "\n";
   m << "# TYPE certledger_invalid_proposals_total counter\ncertledger_invalid_proposals_total "
     << invalid_proposals_ << "\n";
+  m << "# TYPE certledger_signer_refusals_total counter\ncertledger_signer_refusals_total "
+    << (signer_ ? signer_->refusals() : 0) << "\n";
   m << "# TYPE certledger_p2p_dropped_messages_total counter\n"
        "certledger_p2p_dropped_messages_total "
     << dropped_gossip_ << "\n";

@@ -671,7 +671,8 @@ class Simulation {
 
   template <class T>
   T Resign(Node& nd, T m) {
-    m.signature = nd.signer->Sign(SigningDigestOf(kChain, m));
+    // A Byzantine node signs whatever it likes: the test signers never refuse.
+    m.signature = nd.signer->Sign(RequestFor(kChain, m)).value();
     ++result_.signatures;
     return m;
   }

@@ -39,7 +39,7 @@ Hash256 FakeSig(const PublicKey& key, const Hash256& digest) {
 }
 }  // namespace
 
-Signature FastSigner::Sign(const Hash256& digest) {
+Signature FastSigner::SignDigest(const Hash256& digest) const {
   Signature s;
   Hash256 h = FakeSig(key_, digest);
   std::copy(h.bytes.begin(), h.bytes.end(), s.bytes.begin());
@@ -52,7 +52,7 @@ bool FastVerifier::Verify(const PublicKey& key, const Hash256& digest, const Sig
   return std::all_of(sig.bytes.begin() + 32, sig.bytes.end(), [](uint8_t b) { return b == 0; });
 }
 
-Signature DeterministicKeySigner::Sign(const Hash256& digest) {
+Signature DeterministicKeySigner::SignDigest(const Hash256& digest) const {
   static const uint8_t kZero[32] = {};
   return key_.Sign(digest.span(), ledger::ByteSpan(kZero, 32));
 }

@@ -25,7 +25,10 @@ class FastSigner final : public Signer {
  public:
   explicit FastSigner(const PublicKey& key) : key_(key) {}
   [[nodiscard]] const PublicKey& public_key() const override { return key_; }
-  [[nodiscard]] Signature Sign(const Hash256& digest) override;
+  [[nodiscard]] std::optional<Signature> Sign(const SignRequest& r) override {
+    return SignDigest(r.digest);
+  }
+  [[nodiscard]] Signature SignDigest(const Hash256& digest) const;
 
  private:
   PublicKey key_;
@@ -41,7 +44,10 @@ class DeterministicKeySigner final : public Signer {
  public:
   explicit DeterministicKeySigner(const ledger::PrivateKey& key) : key_(key) {}
   [[nodiscard]] const PublicKey& public_key() const override { return key_.public_key(); }
-  [[nodiscard]] Signature Sign(const Hash256& digest) override;
+  [[nodiscard]] std::optional<Signature> Sign(const SignRequest& r) override {
+    return SignDigest(r.digest);
+  }
+  [[nodiscard]] Signature SignDigest(const Hash256& digest) const;
 
  private:
   ledger::PrivateKey key_;
