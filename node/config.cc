@@ -36,6 +36,9 @@ std::optional<HostPort> ParseHostPort(const std::string& s) {
   }
   std::string port = s.substr(colon + 1);
   if (hp.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  // No host has brackets in it: "x]:y:1" (host "x]:y") would be written back by ToString as
+  // "[x]:y]:1", which reads differently (found by fuzz/config_json_fuzzer.cc).
+  if (hp.host.find_first_of("[]") != std::string::npos) return std::nullopt;
   unsigned long v = 0;
   for (char c : port) {
     if (c < '0' || c > '9') return std::nullopt;

@@ -2,8 +2,10 @@
 # Sets up a fresh Debian machine and runs every test of certledger:
 #   1. installs the Debian packages (scripts/setup.sh),
 #   2. builds and runs the whole suite (ctest) in a release-with-debug-info build,
-#   3. builds and runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Set CERTLEDGER_SKIP_SANITIZE=1 to skip step 3 during development.
+#   3. builds the libFuzzer targets with clang (build-fuzz/), replays their corpora and runs each
+#      for FUZZ_SECONDS (default here 10; scripts/fuzz.sh smoke),
+#   4. builds and runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Set CERTLEDGER_SKIP_SANITIZE=1 to skip step 4 during development.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,10 @@ run_suite() {
 
 echo "== release build and tests =="
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# libFuzzer targets (fuzz/README.md): build, replay the checked-in corpora, a short run of each.
+echo "== fuzz smoke =="
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz.sh smoke
 
 if [ "${CERTLEDGER_SKIP_SANITIZE:-0}" != "1" ]; then
   echo "== ASan+UBSan build and tests =="

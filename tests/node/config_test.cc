@@ -73,6 +73,9 @@ TEST(HostPortTest, Parses) {
   EXPECT_FALSE(ParseHostPort(":80"));
   EXPECT_FALSE(ParseHostPort("host:"));
   EXPECT_FALSE(ParseHostPort("host:8a"));
+  // Brackets only around the whole host: ToString would not read back (a fuzzing finding).
+  EXPECT_FALSE(ParseHostPort("x]:y:1"));
+  EXPECT_FALSE(ParseHostPort("[[::1]:2"));
 }
 
 TEST(KeyFileTest, WritesMode0600AndRefusesLooseFiles) {

@@ -1,0 +1,130 @@
+// The HTTP API's route table (api/handlers.h Api::Handle) over a real test store: the input is a
+// request (method, target, Content-Type, Accept-Language, body; see api_fixture.h), sent to every
+// route the fuzzer reaches, with both content types of POST /v1/tx (application/json in its two
+// forms and application/octet-stream). Properties: exactly one reply, no 500 (a handler threw),
+// a JSON answer parses, an error answer carries its code; a POST /v1/tx is tried with every
+// mempool outcome; and a transaction that reaches the node in one form reaches it, equal, in the
+// others (JSON plain <-> JSON encoded <-> octet-stream).
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "api/json.h"
+#include "fuzz/api_fixture.h"
+#include "fuzz/fuzz_common.h"
+#include "ledger/encoding.h"
+
+namespace {
+
+using namespace certledger;
+using api::Json;
+
+fuzz::ApiWorld& World() {
+  static fuzz::ApiWorld world;  // destroyed at exit: removes its temporary store
+  return world;
+}
+
+api::Response Call(const fuzz::FuzzRequest& fr) {
+  api::Request r{fr.method, fr.target, fr.content_type, fr.accept_language, fr.body, "127.0.0.1"};
+  api::Response out;
+  int calls = 0;
+  World().handler->Handle(r, [&](api::Response resp) {
+    out = std::move(resp);
+    ++calls;
+  });
+  FUZZ_CHECK(calls == 1,
+             "exactly one reply, before Handle returns (the fake node answers at once)");
+  FUZZ_CHECK(out.status != 500, "internal error: " + out.body);
+  FUZZ_CHECK(out.status >= 200 && out.status < 600, "status " + std::to_string(out.status));
+  if (out.content_type == "application/json") {
+    auto j = api::ParseJson(out.body, 128);
+    FUZZ_CHECK(j.ok(), "a JSON answer parses: " + out.body);
+    if (out.status >= 400) {
+      // Every error carries error.code, except the verification answer for an unknown document
+      // (404, still a verification answer: "status": "unknown", docs/API.md).
+      const bool coded = j->is_object() && j->contains("error") && (*j)["error"].is_object() &&
+                         (*j)["error"].value("code", Json()).is_string();
+      const bool unknown_document =
+          out.status == 404 && j->is_object() && j->value("status", Json()) == "unknown";
+      FUZZ_CHECK(coded || unknown_document, "an error answer has error.code: " + out.body);
+    }
+  }
+  return out;
+}
+
+// Sends `fr` and returns what reached the node's SubmitTx, if anything.
+std::optional<ledger::SignedTransaction> Submitted(const fuzz::FuzzRequest& fr) {
+  auto& node = World().node;
+  node.submitted.clear();
+  Call(fr);
+  if (node.submitted.empty()) return std::nullopt;
+  FUZZ_CHECK(node.submitted.size() == 1, "one transaction per request");
+  auto stx = node.submitted.front();
+  node.submitted.clear();
+  return stx;
+}
+
+bool IsSubmitRoute(const fuzz::FuzzRequest& fr) {
+  if (fr.method != "POST") return false;
+  std::string_view t = fr.target;
+  t = t.substr(0, t.find('?'));
+  return t == "/v1/tx" || t == "/v1/tx/";
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const fuzz::FuzzRequest fr =
+      fuzz::SplitRequest(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (!IsSubmitRoute(fr)) {
+    Call(fr);
+    return 0;
+  }
+  auto& node = World().node;
+  using Code = api::SubmitResult::Code;
+  std::optional<ledger::SignedTransaction> stx;
+  for (Code code : {Code::kAccepted, Code::kCommitted, Code::kRejected, Code::kConflict,
+                    Code::kBusy, Code::kUnavailable}) {
+    node.submit_result = api::SubmitResult{};
+    node.submit_result.code = code;
+    if (code == Code::kRejected) node.submit_result.reason = "bad-signature";
+    stx = Submitted(fr);
+  }
+  node.submit_result = api::SubmitResult{};
+  if (!stx) return 0;
+
+  // The same transaction in the other forms.
+  const bool octet = fr.content_type.rfind("application/octet-stream", 0) == 0;
+  fuzz::FuzzRequest other = fr;
+  other.content_type = "application/octet-stream";
+  const ledger::Bytes enc = ledger::Encode(*stx);
+  other.body.assign(enc.begin(), enc.end());
+  auto as_octet = Submitted(other);
+  FUZZ_CHECK(as_octet && *as_octet == *stx, "octet-stream form of a submitted transaction");
+
+  other.content_type = "application/json";
+  other.body = Json{{"encoded", ledger::ToHex(enc)}}.dump();
+  auto as_encoded = Submitted(other);
+  std::optional<ledger::SignedTransaction> as_plain;
+  bool plain_representable = true;
+  try {
+    other.body = api::ToJson(*stx).dump();
+    as_plain = Submitted(other);
+  } catch (const Json::type_error&) {
+    plain_representable = false;  // a string that is not UTF-8 (binary form only)
+  }
+  if (!octet) {
+    FUZZ_CHECK(as_encoded && *as_encoded == *stx, "encoded JSON form of a submitted transaction");
+    // Unless a string is not UTF-8 (possible in the encoded form only): no JSON text holds it.
+    if (plain_representable) {
+      FUZZ_CHECK(as_plain && *as_plain == *stx, "plain JSON form of a submitted transaction");
+    }
+  } else if (plain_representable) {
+    // The octet-stream form takes the bytes as they are (public keys included: the node's
+    // signature check refuses an off-curve key); the two JSON forms must agree with each other.
+    FUZZ_CHECK(as_encoded.has_value() == as_plain.has_value(),
+               "the two JSON forms disagree on a transaction");
+    if (as_encoded) FUZZ_CHECK(*as_encoded == *stx && *as_plain == *stx, "JSON forms differ");
+  }
+  return 0;
+}
