@@ -760,6 +760,10 @@ struct Api::Routes {
         c.reply(Error(400, "bad-encoding", d.status().message()));
         return;
       }
+      if (auto keys = CheckTransactionKeys(*d); !keys.ok()) {
+        c.reply(Error(400, "bad-encoding", keys.message()));
+        return;
+      }
       stx = std::move(d).value();
     } else {
       auto j = ParseJson(c.request.body);

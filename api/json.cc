@@ -830,6 +830,15 @@ Result<T> FromJson(const Json& j) {
   }
 }
 
+Status CheckTransactionKeys(const ledger::SignedTransaction& stx) {
+  try {
+    CheckKeysOnCurve(stx, "");
+    return Status::Ok();
+  } catch (const DecodeError& e) {
+    return Status::InvalidArgument(e.what);
+  }
+}
+
 template Result<ledger::Intake> FromJson(const Json&);
 template Result<ledger::WaterPermitSummary> FromJson(const Json&);
 template Result<ledger::CertSummary> FromJson(const Json&);

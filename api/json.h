@@ -58,6 +58,12 @@ Json ToJson(const ledger::CertificateState& v, int64_t now_ms);
 template <class T>
 ledger::Result<T> FromJson(const Json& j);
 
+// Every public key a transaction carries (signers, an agency's issuing keys, validator and node
+// keys, evidence voters) must be a point on the curve; the binary codec reads them as 32 raw
+// bytes. The JSON form, the `encoded` form and the octet-stream body all apply this check, so
+// they accept exactly the same transactions. InvalidArgument names the first offending key.
+ledger::Status CheckTransactionKeys(const ledger::SignedTransaction& stx);
+
 // Parses JSON text. InvalidArgument (with the parser's position) for malformed text or nesting
 // deeper than `max_depth`.
 ledger::Result<Json> ParseJson(std::string_view text, size_t max_depth = 32);

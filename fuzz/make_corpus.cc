@@ -383,8 +383,7 @@ void Api() {
   req("submit-octet", "POST", "/v1/tx", "application/octet-stream",
       std::string(enc.begin(), enc.end()));
   req("submit-bad-json", "POST", "/v1/tx", "application/json", "{\"tx\": 1");
-  // The off-curve signer of commit 7478ca6 in all three forms: both JSON forms refuse it (400);
-  // octet-stream passes it to the node, whose signature check refuses it.
+  // The off-curve signer of commit 7478ca6 in all three forms: all three refuse it (400).
   ledger::SignedTransaction bad = stx;
   bad.signatures[0].signer.bytes.fill(0xff);
   const Bytes bad_enc = ledger::Encode(bad);

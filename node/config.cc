@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
+#include <string_view>
 
 #include "ledger/json_int.h"
 
@@ -137,6 +140,23 @@ const json& Section(const json& doc, const char* name) {
   return it == doc.end() ? kEmpty : *it;
 }
 
+// A key this version does not know is refused, at every level: a misspelt
+// "max_conections_per_ip" must not silently leave the default in force.
+Status CheckKnown(const json& obj, const std::string& path,
+                  std::initializer_list<std::string_view> known) {
+  if (!obj.is_object()) {
+    return Status::InvalidArgument("config" + (path.empty() ? "" : "." + path) +
+                                   ": expected an object");
+  }
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      return Status::InvalidArgument("config." + (path.empty() ? "" : path + ".") + it.key() +
+                                     ": unknown field");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home) {
@@ -144,25 +164,13 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidArgument("config: not a JSON object");
   }
-  static const char* kKnown[] = {"moniker",
-                                 "genesis_file",
-                                 "data_dir",
-                                 "validator_key_file",
-                                 "node_key_file",
-                                 "key_passphrase_file",
-                                 "p2p",
-                                 "api",
-                                 "consensus",
-                                 "mempool",
-                                 "log"};
-  for (auto it = doc.begin(); it != doc.end(); ++it) {
-    bool known = false;
-    for (const char* k : kKnown) known = known || it.key() == k;
-    if (!known) return Status::InvalidArgument("config." + it.key() + ": unknown field");
-  }
+  Status st =
+      CheckKnown(doc, "",
+                 {"moniker", "genesis_file", "data_dir", "validator_key_file", "node_key_file",
+                  "key_passphrase_file", "p2p", "api", "consensus", "mempool", "log"});
+  if (!st.ok()) return st;
   NodeConfig c;
   c.home = home;
-  Status st;
 #define CL_OPT(obj, key, path, out) \
   if (!(st = Opt(obj, key, path, out)).ok()) return st
   CL_OPT(doc, "moniker", "", &c.moniker);
@@ -172,12 +180,14 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   CL_OPT(doc, "node_key_file", "", &c.node_key_file);
   CL_OPT(doc, "key_passphrase_file", "", &c.key_passphrase_file);
   const json& p2p = Section(doc, "p2p");
+  if (!(st = CheckKnown(p2p, "p2p", {"listen", "peers"})).ok()) return st;
   if (!(st = OptHostPort(p2p, "listen", "p2p", &c.p2p_listen)).ok()) return st;
   if (auto peers = p2p.find("peers"); peers != p2p.end()) {
     if (!peers->is_array()) return Status::InvalidArgument("config.p2p.peers: expected an array");
     for (size_t i = 0; i < peers->size(); ++i) {
       const json& p = (*peers)[i];
       const std::string path = "p2p.peers[" + std::to_string(i) + "]";
+      if (!(st = CheckKnown(p, path, {"name", "key", "address"})).ok()) return st;
       PeerEntry e;
       std::string key;
       CL_OPT(p, "name", path, &e.name);
@@ -194,6 +204,11 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
     }
   }
   const json& api = Section(doc, "api");
+  st = CheckKnown(
+      api, "api",
+      {"listen", "threads", "max_connections", "max_connections_per_ip", "header_timeout_ms",
+       "busy_idle_timeout_ms", "rate_limit_per_second", "rate_limit_burst"});
+  if (!st.ok()) return st;
   if (!(st = OptHostPort(api, "listen", "api", &c.api_listen)).ok()) return st;
   CL_OPT(api, "threads", "api", &c.api_threads);
   CL_OPT(api, "max_connections", "api", &c.api_max_connections);
@@ -203,6 +218,11 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   CL_OPT(api, "rate_limit_per_second", "api", &c.api_rate_limit_per_second);
   CL_OPT(api, "rate_limit_burst", "api", &c.api_rate_limit_burst);
   const json& cons = Section(doc, "consensus");
+  st = CheckKnown(cons, "consensus",
+                  {"timeout_propose_ms", "timeout_propose_delta_ms", "timeout_prevote_ms",
+                   "timeout_prevote_delta_ms", "timeout_precommit_ms", "timeout_precommit_delta_ms",
+                   "empty_block_interval_ms", "max_block_txs"});
+  if (!st.ok()) return st;
   CL_OPT(cons, "timeout_propose_ms", "consensus", &c.timeout_propose_ms);
   CL_OPT(cons, "timeout_propose_delta_ms", "consensus", &c.timeout_propose_delta_ms);
   CL_OPT(cons, "timeout_prevote_ms", "consensus", &c.timeout_prevote_ms);
@@ -212,6 +232,8 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   CL_OPT(cons, "empty_block_interval_ms", "consensus", &c.empty_block_interval_ms);
   CL_OPT(cons, "max_block_txs", "consensus", &c.max_block_txs);
   const json& mem = Section(doc, "mempool");
+  if (!(st = CheckKnown(mem, "mempool", {"max_txs", "max_bytes"})).ok()) return st;
+  if (!(st = CheckKnown(Section(doc, "log"), "log", {"level"})).ok()) return st;
   CL_OPT(mem, "max_txs", "mempool", &c.mempool_max_txs);
   CL_OPT(mem, "max_bytes", "mempool", &c.mempool_max_bytes);
   CL_OPT(Section(doc, "log"), "level", "log", &c.log_level);

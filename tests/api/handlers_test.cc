@@ -362,6 +362,22 @@ TEST_F(HandlersTest, SubmitAcceptedIs202Pending) {
   EXPECT_EQ(node_.submitted[0], stx);
 }
 
+// A fuzzing finding: the octet-stream body took the keys as they decoded, so an off-curve signer
+// reached the node (422 bad-signature) where both JSON forms answer 400. All three agree now.
+TEST_F(HandlersTest, SubmitOffCurveKeyRefusedInEveryForm) {
+  SignedTransaction stx = ledger_->f.Tx(0, ledger_->f.Issue(0, "N0003"));
+  stx.signatures[0].signer.bytes.fill(0xff);  // x >= p: no point has it
+  const Bytes raw = Encode(stx);
+  for (const Response& r :
+       {Call("POST", "/v1/tx", std::string(raw.begin(), raw.end()), "application/octet-stream"),
+        Call("POST", "/v1/tx", Json{{"encoded", ToHex(raw)}}.dump()),
+        Call("POST", "/v1/tx", api::ToJson(stx).dump())}) {
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("signatures[0].signer: not a"), std::string::npos) << r.body;
+  }
+  EXPECT_TRUE(node_.submitted.empty());
+}
+
 TEST_F(HandlersTest, SubmitBinaryForms) {
   SignedTransaction stx = ledger_->f.Tx(0, ledger_->f.Issue(0, "N0002"));
   Json enc{{"encoded", ToHex(Encode(stx))}};

@@ -47,6 +47,16 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
   };
   expect("nope", "not a JSON object");
   expect(R"({"bogus": 1})", "config.bogus: unknown field");
+  // Unknown keys are refused inside every section too (a misspelt limit must not keep the
+  // default silently), and a section must be an object.
+  expect(R"({"api": {"max_conections_per_ip": 4}})", "config.api.max_conections_per_ip: unknown");
+  expect(R"({"p2p": {"peer": []}})", "config.p2p.peer: unknown field");
+  expect(R"({"p2p": {"peers": [{"name": "a", "adress": "x"}]}})",
+         "config.p2p.peers[0].adress: unknown field");
+  expect(R"({"consensus": {"timeout_commit_ms": 1}})", "config.consensus.timeout_commit_ms");
+  expect(R"({"mempool": {"max_tx": 1}})", "config.mempool.max_tx: unknown field");
+  expect(R"({"log": {"format": "json"}})", "config.log.format: unknown field");
+  expect(R"({"api": []})", "config.api: expected an object");
   expect(R"({"p2p": {"listen": "localhost"}})", "config.p2p.listen");
   expect(R"({"p2p": {"listen": "127.0.0.1:70000"}})", "config.p2p.listen");
   expect(R"({"consensus": {"timeout_propose_ms": "x"}})", "config.consensus.timeout_propose_ms");
