@@ -266,6 +266,26 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     }
   }
 
+  void Disconnect(const PublicKey& key, const std::string& reason, uint32_t ban_ms) {
+    if (stopped_) return;
+    auto it = peers_.find(key);
+    if (it == peers_.end()) return;
+    Peer& peer = it->second;
+    ++stats_.bans;
+    peer.banned_until = std::max(peer.banned_until, Clock::now() + Ms(ban_ms));
+    std::vector<std::shared_ptr<Connection>> doomed;
+    for (const auto& [id, c] : connections_) {
+      if (!IsClosing(*c) && (c->peer_key == key || c->expected_key == key)) {
+        doomed.push_back(c);
+      }
+    }
+    for (auto& c : doomed) {
+      asio::post(io_, [c, why = "disconnected: " + reason] {
+        if (c->impl != nullptr) c->impl->Close(c, why, true);
+      });
+    }
+  }
+
   std::vector<PublicKey> ConnectedPeers() const {
     std::vector<PublicKey> out;
     for (const auto& [key, peer] : peers_) {
@@ -406,7 +426,10 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
     bool reconnect_pending = false;
     bool reported_up = false;  // the Handler was told OnPeerConnected and not yet Disconnected
     uint32_t backoff_ms = 0;
+    Clock::time_point banned_until{};  // Disconnect(): refused and not dialled before this
   };
+
+  bool IsBanned(const Peer& peer) const { return Clock::now() < peer.banned_until; }
 
   static bool IsClosing(const Connection& c) {
     return c.state == Connection::State::kClosing || c.state == Connection::State::kClosed;
@@ -679,6 +702,11 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
         Close(c, "unknown key " + ShortKey(hello->key), true);
         return;
       }
+      if (IsBanned(peers_.at(hello->key))) {
+        ++failures.banned;
+        Close(c, "banned for misbehaviour", true);
+        return;
+      }
       if (c->expected_key && hello->key != *c->expected_key) {
         ++failures.unknown_key;
         Close(c, "unknown key " + ShortKey(hello->key) + " (dialled another key)", true);
@@ -855,7 +883,12 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
   void ScheduleReconnect(Peer& peer) {
     if (stopped_ || peer.reconnect_pending) return;
     std::uniform_int_distribution<uint32_t> jitter(peer.backoff_ms / 2, peer.backoff_ms);
-    const uint32_t delay = jitter(rng_);
+    uint32_t delay = jitter(rng_);
+    if (IsBanned(peer)) {  // not before the ban ends
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(peer.banned_until - Clock::now());
+      delay = std::max(delay, static_cast<uint32_t>(left.count()));
+    }
     peer.backoff_ms = std::min(options_.reconnect_max_ms, peer.backoff_ms * 2);
     peer.reconnect_pending = true;
     peer.timer->expires_after(Ms(delay));
@@ -903,6 +936,9 @@ void Transport::Send(const PublicKey& peer, uint8_t type, Bytes payload) {
   impl_->Send(peer, type, std::move(payload));
 }
 void Transport::Broadcast(uint8_t type, const Bytes& payload) { impl_->Broadcast(type, payload); }
+void Transport::Disconnect(const PublicKey& peer, const std::string& reason, uint32_t ban_ms) {
+  impl_->Disconnect(peer, reason, ban_ms);
+}
 std::vector<PublicKey> Transport::ConnectedPeers() const { return impl_->ConnectedPeers(); }
 Transport::Stats Transport::stats() const { return impl_->stats(); }
 

@@ -130,6 +130,7 @@ class Transport {
       uint64_t protocol = 0;          // garbage, oversize frame, other frame before handshake
       uint64_t rejected_by_peer = 0;  // the peer sent CLOSE during the handshake
       uint64_t over_limit = 0;        // refused: max_pending_handshakes reached
+      uint64_t banned = 0;            // the peer is under a Disconnect() ban
     } handshake_failures;
     uint64_t protocol_errors = 0;     // established peers: oversize/empty frame, bad type...
     uint64_t unauthentic_frames = 0;  // sealed frames that failed to open (connection closed)
@@ -137,6 +138,7 @@ class Transport {
     uint64_t slow_consumers = 0;       // max_send_queue_bytes exceeded
     uint64_t duplicates_closed = 0;    // second connection to one peer, closed by the rule
     uint64_t disconnects = 0;          // established connections closed, for any reason
+    uint64_t bans = 0;                 // Disconnect() calls
     uint64_t sends_not_connected = 0;  // Send to a peer without a connection (dropped)
     uint64_t sends_reserved_type = 0;  // Send/Broadcast with type < 16 (a caller bug; dropped)
     uint64_t open_connections = 0;     // sockets open now, in any state
@@ -163,6 +165,13 @@ class Transport {
   void Send(const ledger::PublicKey& peer, uint8_t type, ledger::Bytes payload);
   // Queues a frame to every connected peer (the payload is shared, not copied per peer).
   void Broadcast(uint8_t type, const ledger::Bytes& payload);
+
+  // Closes every connection to `peer` (a CLOSE frame carries `reason`, which must hold no
+  // secret) and refuses the peer for `ban_ms`: its handshakes are refused and it is not
+  // redialled before the ban ends. For a peer that sent provably bad data: ignoring it would
+  // still cost a read, a decryption and a decode per frame. The close happens from a fresh
+  // handler, so no Handler callback is made from inside this call.
+  void Disconnect(const ledger::PublicKey& peer, const std::string& reason, uint32_t ban_ms);
 
   [[nodiscard]] std::vector<ledger::PublicKey> ConnectedPeers() const;
   [[nodiscard]] Stats stats() const;

@@ -961,3 +961,46 @@ TEST_F(TransportTest, PendingHandshakesAreCappedPerAddress) {
 
 }  // namespace
 }  // namespace certledger::network
+
+namespace certledger::network {
+namespace {
+
+// A peer that sent provably bad data is cut off, not merely ignored: every connection to it
+// closes at once (the peer is told why), its handshakes are refused and it is not redialled
+// until the ban ends; then the two reconnect by themselves.
+TEST_F(TransportTest, DisconnectBansThePeerUntilTheBanEnds) {
+  // b dials a (its redials must be refused); a dials c (a must not redial c during the ban).
+  Node a("a"), b("b"), c("c");
+  const uint16_t pc = StartNode(c, Options(c, {PeerOf(a)}));
+  const uint16_t pa = StartNode(a, Options(a, {PeerOf(b), PeerOf(c, pc)}));
+  StartNode(b, Options(b, {PeerOf(a, pa)}));
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.size() == 2 && b.rec.up.size() == 1; }));
+  ASSERT_TRUE(RunUntil([&] { return c.rec.up.size() == 1; }));
+
+  constexpr uint32_t kBanMs = 1500;
+  const auto banned_at = std::chrono::steady_clock::now();
+  a.t().Disconnect(b.pub(), "sent an invalid proposal", kBanMs);
+  a.t().Disconnect(c.pub(), "sent an invalid proposal", kBanMs);
+  EXPECT_EQ(a.t().stats().bans, 2u);
+  EXPECT_EQ(a.rec.up.size(), 2u);  // no callback from inside Disconnect
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.empty() && b.rec.up.empty() && c.rec.up.empty(); }));
+  for (Node* n : {&b, &c}) {
+    ASSERT_EQ(n->rec.disconnected.size(), 1u);
+    EXPECT_NE(n->rec.disconnected[0].second.find("disconnected: sent an invalid proposal"),
+              std::string::npos)
+        << n->rec.disconnected[0].second;
+  }
+  // b keeps redialling (20-200 ms backoff) and is refused at its HELLO.
+  ASSERT_TRUE(RunUntil([&] { return a.t().stats().handshake_failures.banned >= 2; }));
+  EXPECT_TRUE(a.rec.up.empty());
+  const uint64_t dials = a.t().stats().dials;
+  // After the ban both come back, and not before it ended.
+  ASSERT_TRUE(RunUntil([&] { return a.rec.up.size() == 2; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - banned_at, std::chrono::milliseconds(kBanMs));
+  EXPECT_EQ(a.t().stats().dials, dials + 1);  // one redial of c, after the ban
+  a.t().Send(b.pub(), 16, ToBytes("again"));
+  EXPECT_TRUE(RunUntil([&] { return b.rec.CountFrom(a.pub()) == 1; }));
+}
+
+}  // namespace
+}  // namespace certledger::network
