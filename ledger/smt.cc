@@ -1,0 +1,506 @@
+#include "ledger/smt.h"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <string>
+
+namespace certledger::ledger {
+
+namespace {
+
+constexpr uint8_t kLeafTag = 0x00;
+constexpr uint8_t kInnerTag = 0x01;
+constexpr unsigned kKeyBits = 256;
+
+bool IsEmpty(const Hash256& h) { return h.IsZero(); }
+
+// True iff `a` and `b` agree on their first `bits` bits. REQUIRES: bits <= 256.
+bool SharesPrefix(const Hash256& a, const Hash256& b, size_t bits) {
+  const size_t whole = bits / 8;
+  if (std::memcmp(a.data(), b.data(), whole) != 0) return false;
+  const size_t rest = bits % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+  return ((a.bytes[whole] ^ b.bytes[whole]) & mask) == 0;
+}
+
+std::string NodeName(const Hash256& hash) { return "smt node " + hash.Hex(); }
+
+// Reads the node stored under `hash`, found at `depth` below the root, and checks what can be
+// checked locally: present, hashes to `hash`, and an inner node is neither below depth 255 nor
+// (E, E).
+Result<SmtNode> ReadNode(const SmtNodeReader& nodes, const Hash256& hash, unsigned depth) {
+  Result<std::optional<SmtNode>> got = nodes.GetNode(hash);
+  if (!got.ok()) return got.status();
+  if (!got->has_value()) return Status::Corruption(NodeName(hash) + " missing");
+  const SmtNode& node = **got;
+  if (SmtNodeHash(node) != hash) {
+    return Status::Corruption(NodeName(hash) + " does not hash to its key");
+  }
+  if (const auto* inner = std::get_if<SmtInner>(&node)) {
+    if (depth >= kKeyBits) {
+      return Status::Corruption(NodeName(hash) + " is an inner node at depth " +
+                                std::to_string(depth));
+    }
+    if (IsEmpty(inner->left) && IsEmpty(inner->right)) {
+      return Status::Corruption(NodeName(hash) + " is an inner node with two empty children");
+    }
+  }
+  return node;
+}
+
+Status LeafOffPath(const Hash256& hash, const SmtLeaf& leaf, unsigned depth) {
+  return Status::Corruption(NodeName(hash) + " at depth " + std::to_string(depth) + ": leaf key " +
+                            leaf.key.Hex() + " is off the path");
+}
+
+// ---- batch update ----
+
+enum class Kind { kEmpty, kLeaf, kInner, kUnknown };
+
+// The hash of a subtree of the new tree, and what it is when known without a read.
+struct Sub {
+  Hash256 hash;
+  Kind kind = Kind::kUnknown;
+};
+
+// A leaf of a subtree being rebuilt. `stored` marks the leaf that the old tree already holds,
+// so that it is not listed as a new node again.
+struct Entry {
+  Hash256 key;
+  Hash256 value;
+  bool stored = false;
+};
+
+template <typename T>
+size_t SplitByBit(std::span<const T> sorted, unsigned depth) {
+  // All items share the first `depth` bits and are sorted by key: those with bit `depth` = 0
+  // come first.
+  auto it = std::partition_point(sorted.begin(), sorted.end(),
+                                 [depth](const T& x) { return SmtKeyBit(x.key, depth) == 0; });
+  return static_cast<size_t>(it - sorted.begin());
+}
+
+class Updater {
+ public:
+  Updater(const SmtNodeReader& nodes, std::vector<std::pair<Hash256, SmtNode>>* out)
+      : nodes_(nodes), out_(out) {}
+
+  // The new hash of the subtree at `depth` whose old hash is `hash`, after `changes` (sorted by
+  // key, distinct, all sharing the first `depth` bits with each other and with the subtree).
+  Result<Sub> Update(const Hash256& hash, unsigned depth, std::span<const SmtChange> changes) {
+    if (IsEmpty(hash)) {
+      std::vector<Entry> entries;
+      for (const SmtChange& c : changes) {
+        if (c.value) entries.push_back(Entry{c.key, *c.value, false});
+      }
+      return Build(depth, entries);
+    }
+    if (changes.empty()) return Sub{hash, Kind::kUnknown};
+
+    Result<SmtNode> node = ReadNode(nodes_, hash, depth);
+    if (!node.ok()) return node.status();
+
+    if (const auto* leaf = std::get_if<SmtLeaf>(&*node)) {
+      if (!SharesPrefix(leaf->key, changes.front().key, depth)) {
+        return LeafOffPath(hash, *leaf, depth);
+      }
+      // Rebuild the subtree from the old leaf and the changes.
+      std::vector<Entry> entries;
+      bool leaf_changed = false;
+      for (const SmtChange& c : changes) {
+        if (c.key == leaf->key) leaf_changed = true;
+        if (!c.value) continue;
+        const bool unchanged = c.key == leaf->key && *c.value == leaf->value;
+        entries.push_back(Entry{c.key, *c.value, unchanged});
+      }
+      if (!leaf_changed) {
+        auto at = std::lower_bound(entries.begin(), entries.end(), leaf->key,
+                                   [](const Entry& e, const Hash256& k) { return e.key < k; });
+        entries.insert(at, Entry{leaf->key, leaf->value, true});
+      }
+      return Build(depth, entries);
+    }
+
+    const auto& inner = std::get<SmtInner>(*node);
+    const size_t split = SplitByBit(changes, depth);
+    Result<Sub> left = Update(inner.left, depth + 1, changes.first(split));
+    if (!left.ok()) return left;
+    Result<Sub> right = Update(inner.right, depth + 1, changes.subspan(split));
+    if (!right.ok()) return right;
+    if (left->hash == inner.left && right->hash == inner.right) return Sub{hash, Kind::kInner};
+    return Join(*left, *right, depth);
+  }
+
+ private:
+  // The subtree at `depth` over two new children: E, the lone leaf moved up, or a new inner node.
+  Result<Sub> Join(const Sub& left, const Sub& right, unsigned depth) {
+    const bool left_empty = IsEmpty(left.hash);
+    const bool right_empty = IsEmpty(right.hash);
+    if (left_empty && right_empty) return Sub{SmtEmptyHash(), Kind::kEmpty};
+    if (left_empty || right_empty) {
+      const Sub& only = left_empty ? right : left;
+      Kind kind = only.kind;
+      if (kind == Kind::kUnknown) {
+        // An untouched subtree next to one that lost all its leaves: a lone leaf moves up.
+        Result<SmtNode> node = ReadNode(nodes_, only.hash, depth + 1);
+        if (!node.ok()) return node.status();
+        kind = std::holds_alternative<SmtLeaf>(*node) ? Kind::kLeaf : Kind::kInner;
+      }
+      if (kind == Kind::kLeaf) return Sub{only.hash, Kind::kLeaf};
+    }
+    return Emit(SmtInner{left.hash, right.hash});
+  }
+
+  // The subtree at `depth` holding exactly `entries` (sorted, distinct keys sharing the first
+  // `depth` bits). Emits its nodes except the already stored leaf.
+  Sub Build(unsigned depth, std::span<const Entry> entries) {
+    if (entries.empty()) return Sub{SmtEmptyHash(), Kind::kEmpty};
+    if (entries.size() == 1) {
+      const Entry& e = entries.front();
+      if (e.stored) return Sub{SmtLeafHash(e.key, e.value), Kind::kLeaf};
+      return Emit(SmtLeaf{e.key, e.value});
+    }
+    // Two distinct keys sharing `depth` bits: depth < 256.
+    const size_t split = SplitByBit(entries, depth);
+    const Sub left = Build(depth + 1, entries.first(split));
+    const Sub right = Build(depth + 1, entries.subspan(split));
+    return Emit(SmtInner{left.hash, right.hash});
+  }
+
+  Sub Emit(const SmtNode& node) {
+    const Hash256 hash = SmtNodeHash(node);
+    if (out_ != nullptr) out_->emplace_back(hash, node);
+    return Sub{hash, std::holds_alternative<SmtLeaf>(node) ? Kind::kLeaf : Kind::kInner};
+  }
+
+  const SmtNodeReader& nodes_;
+  std::vector<std::pair<Hash256, SmtNode>>* out_;
+};
+
+// ---- naive reference ----
+
+using EntryList = std::vector<std::pair<Hash256, Hash256>>;
+
+Hash256 NaiveSubtree(const EntryList& entries, unsigned depth) {
+  if (entries.empty()) return SmtEmptyHash();
+  if (entries.size() == 1) return SmtLeafHash(entries[0].first, entries[0].second);
+  EntryList left;
+  EntryList right;
+  for (const auto& e : entries) (SmtKeyBit(e.first, depth) == 0 ? left : right).push_back(e);
+  return SmtInnerHash(NaiveSubtree(left, depth + 1), NaiveSubtree(right, depth + 1));
+}
+
+// ---- proof decoding ----
+
+class ProofReader {
+ public:
+  explicit ProofReader(ByteSpan in) : in_(in) {}
+  [[nodiscard]] size_t position() const { return pos_; }
+  [[nodiscard]] size_t remaining() const { return in_.size() - pos_; }
+  Status Need(size_t n) const {
+    if (n <= remaining()) return Status::Ok();
+    return Status::InvalidArgument("decode SmtProof: truncated input at offset " +
+                                   std::to_string(pos_) + ": need " + std::to_string(n) +
+                                   " bytes, " + std::to_string(remaining()) + " left");
+  }
+  // REQUIRES: Need(n).ok()
+  ByteSpan Take(size_t n) {
+    ByteSpan s = in_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  ByteSpan in_;
+  size_t pos_ = 0;
+};
+
+Status ProofError(std::string msg) { return Status::InvalidArgument("smt proof: " + msg); }
+
+}  // namespace
+
+// ---- hashing ----
+
+Hash256 SmtKeyHash(std::string_view state_key) {
+  return TaggedHash(kTagSmtKey, AsBytes(state_key));
+}
+
+Hash256 SmtValueHash(ByteSpan value) { return TaggedHash(kTagSmtValue, value); }
+
+Hash256 SmtLeafHash(const Hash256& key, const Hash256& value) {
+  Sha256Hasher h;
+  h.Update(kLeafTag).Update(key.span()).Update(value.span());
+  return h.Finish();
+}
+
+Hash256 SmtInnerHash(const Hash256& left, const Hash256& right) {
+  Sha256Hasher h;
+  h.Update(kInnerTag).Update(left.span()).Update(right.span());
+  return h.Finish();
+}
+
+// ---- nodes ----
+
+Hash256 SmtNodeHash(const SmtNode& node) {
+  if (const auto* leaf = std::get_if<SmtLeaf>(&node)) return SmtLeafHash(leaf->key, leaf->value);
+  const auto& inner = std::get<SmtInner>(node);
+  return SmtInnerHash(inner.left, inner.right);
+}
+
+Bytes EncodeSmtNode(const SmtNode& node) {
+  Bytes out;
+  out.reserve(65);
+  const bool is_leaf = std::holds_alternative<SmtLeaf>(node);
+  const Hash256& a = is_leaf ? std::get<SmtLeaf>(node).key : std::get<SmtInner>(node).left;
+  const Hash256& b = is_leaf ? std::get<SmtLeaf>(node).value : std::get<SmtInner>(node).right;
+  out.push_back(is_leaf ? kLeafTag : kInnerTag);
+  out.insert(out.end(), a.bytes.begin(), a.bytes.end());
+  out.insert(out.end(), b.bytes.begin(), b.bytes.end());
+  return out;
+}
+
+Result<SmtNode> DecodeSmtNode(ByteSpan in) {
+  if (in.size() != 65) {
+    return Status::InvalidArgument("decode SmtNode: need 65 bytes, got " +
+                                   std::to_string(in.size()));
+  }
+  const Hash256 a = *Hash256::FromSpan(in.subspan(1, 32));
+  const Hash256 b = *Hash256::FromSpan(in.subspan(33, 32));
+  if (in[0] == kLeafTag) return SmtNode{SmtLeaf{a, b}};
+  if (in[0] == kInnerTag) return SmtNode{SmtInner{a, b}};
+  return Status::InvalidArgument("decode SmtNode: unknown node tag " + std::to_string(in[0]) +
+                                 " at offset 0");
+}
+
+size_t MemorySmtNodeStore::HashOf::operator()(const Hash256& h) const {
+  size_t out = 0;
+  std::memcpy(&out, h.data(), sizeof(out));  // the keys are hashes already
+  return out;
+}
+
+Result<std::optional<SmtNode>> MemorySmtNodeStore::GetNode(const Hash256& hash) const {
+  auto it = nodes_.find(hash);
+  if (it == nodes_.end()) return std::optional<SmtNode>();
+  return std::optional<SmtNode>(it->second);
+}
+
+// ---- reference ----
+
+Hash256 SmtRootOf(const std::map<Hash256, Hash256>& entries) {
+  return NaiveSubtree(EntryList(entries.begin(), entries.end()), 0);
+}
+
+// ---- update ----
+
+Result<Hash256> SmtUpdate(const SmtNodeReader& nodes, const Hash256& root,
+                          std::vector<SmtChange> changes,
+                          std::vector<std::pair<Hash256, SmtNode>>* new_nodes) {
+  std::sort(changes.begin(), changes.end(),
+            [](const SmtChange& a, const SmtChange& b) { return a.key < b.key; });
+  for (size_t i = 1; i < changes.size(); ++i) {
+    if (changes[i].key == changes[i - 1].key) {
+      return Status::InvalidArgument("smt update: key " + changes[i].key.Hex() +
+                                     " appears twice in one batch");
+    }
+  }
+  if (changes.empty()) return root;
+  Updater updater(nodes, new_nodes);
+  Result<Sub> sub = updater.Update(root, 0, changes);
+  if (!sub.ok()) return sub.status();
+  return sub->hash;
+}
+
+// ---- proofs ----
+
+Result<SmtProof> SmtProve(const SmtNodeReader& nodes, const Hash256& root, const Hash256& key) {
+  SmtProof proof;
+  Hash256 hash = root;
+  unsigned depth = 0;
+  while (!IsEmpty(hash)) {
+    Result<SmtNode> node = ReadNode(nodes, hash, depth);
+    if (!node.ok()) return node.status();
+    if (const auto* leaf = std::get_if<SmtLeaf>(&*node)) {
+      if (!SharesPrefix(leaf->key, key, depth)) return LeafOffPath(hash, *leaf, depth);
+      proof.terminal =
+          leaf->key == key ? SmtProof::Terminal::kLeaf : SmtProof::Terminal::kOtherLeaf;
+      if (leaf->key != key) proof.other_key = leaf->key;
+      proof.value = leaf->value;
+      break;
+    }
+    const auto& inner = std::get<SmtInner>(*node);  // depth < 256 (ReadNode)
+    const bool right = SmtKeyBit(key, depth) != 0;
+    proof.siblings.push_back(right ? inner.left : inner.right);
+    hash = right ? inner.right : inner.left;
+    ++depth;
+  }
+  // In a tree that SmtUpdate built, the deepest sibling is never empty: a subtree whose one
+  // child is empty holds two or more leaves in the other, never one or none.
+  if (!proof.siblings.empty() && IsEmpty(proof.siblings.back())) {
+    return Status::Corruption("smt tree under root " + root.Hex() +
+                              " is not collapsed on the path of key " + key.Hex() + " at depth " +
+                              std::to_string(proof.depth() - 1));
+  }
+  return proof;
+}
+
+Bytes SmtProof::Encode() const {
+  const size_t d = siblings.size();
+  Bytes out;
+  out.push_back(static_cast<uint8_t>(d & 0xff));
+  out.push_back(static_cast<uint8_t>(d >> 8));
+  Bytes bitmap((d + 7) / 8, 0);
+  for (size_t j = 0; j < d; ++j) {
+    if (!IsEmpty(siblings[j])) bitmap[j / 8] |= static_cast<uint8_t>(0x80u >> (j % 8));
+  }
+  out.insert(out.end(), bitmap.begin(), bitmap.end());
+  for (const Hash256& s : siblings) {
+    if (!IsEmpty(s)) out.insert(out.end(), s.bytes.begin(), s.bytes.end());
+  }
+  out.push_back(static_cast<uint8_t>(terminal));
+  if (terminal == Terminal::kOtherLeaf) {
+    out.insert(out.end(), other_key.bytes.begin(), other_key.bytes.end());
+  }
+  if (terminal != Terminal::kEmpty) out.insert(out.end(), value.bytes.begin(), value.bytes.end());
+  return out;
+}
+
+Result<SmtProof> SmtProof::Decode(ByteSpan in) {
+  ProofReader r(in);
+  if (Status s = r.Need(2); !s.ok()) return s;
+  ByteSpan depth_le = r.Take(2);
+  const size_t d = size_t{depth_le[0]} | (size_t{depth_le[1]} << 8);
+  if (d > kMaxDepth) {
+    return Status::InvalidArgument("decode SmtProof: depth " + std::to_string(d) +
+                                   " at offset 0 exceeds " + std::to_string(kMaxDepth));
+  }
+  const size_t bitmap_offset = r.position();
+  if (Status s = r.Need((d + 7) / 8); !s.ok()) return s;
+  ByteSpan bitmap = r.Take((d + 7) / 8);
+  for (size_t j = d; j < bitmap.size() * 8; ++j) {
+    if ((bitmap[j / 8] >> (7 - j % 8)) & 1) {
+      return Status::InvalidArgument("decode SmtProof: bitmap padding bit " + std::to_string(j) +
+                                     " set at offset " + std::to_string(bitmap_offset + j / 8));
+    }
+  }
+  SmtProof proof;
+  proof.siblings.reserve(d);
+  for (size_t j = 0; j < d; ++j) {
+    if (((bitmap[j / 8] >> (7 - j % 8)) & 1) == 0) {
+      proof.siblings.push_back(SmtEmptyHash());
+      continue;
+    }
+    if (Status s = r.Need(32); !s.ok()) return s;
+    proof.siblings.push_back(*Hash256::FromSpan(r.Take(32)));
+  }
+  // A listed sibling must not be E either: it would be a second encoding of an empty sibling.
+  for (size_t j = 0; j < d; ++j) {
+    if (((bitmap[j / 8] >> (7 - j % 8)) & 1) != 0 && IsEmpty(proof.siblings[j])) {
+      return Status::InvalidArgument("decode SmtProof: sibling " + std::to_string(j) +
+                                     " is listed but empty");
+    }
+  }
+  if (d > 0 && IsEmpty(proof.siblings.back())) {
+    return Status::InvalidArgument("decode SmtProof: non-canonical: the deepest sibling (depth " +
+                                   std::to_string(d - 1) + ") is empty");
+  }
+  const size_t kind_offset = r.position();
+  if (Status s = r.Need(1); !s.ok()) return s;
+  const uint8_t kind = r.Take(1)[0];
+  switch (kind) {
+    case 0:
+      proof.terminal = Terminal::kEmpty;
+      break;
+    case 1:
+      proof.terminal = Terminal::kLeaf;
+      if (Status s = r.Need(32); !s.ok()) return s;
+      proof.value = *Hash256::FromSpan(r.Take(32));
+      break;
+    case 2:
+      proof.terminal = Terminal::kOtherLeaf;
+      if (Status s = r.Need(64); !s.ok()) return s;
+      proof.other_key = *Hash256::FromSpan(r.Take(32));
+      proof.value = *Hash256::FromSpan(r.Take(32));
+      break;
+    default:
+      return Status::InvalidArgument("decode SmtProof: unknown terminal kind " +
+                                     std::to_string(kind) + " at offset " +
+                                     std::to_string(kind_offset));
+  }
+  if (r.remaining() != 0) {
+    return Status::InvalidArgument("decode SmtProof: " + std::to_string(r.remaining()) +
+                                   " trailing bytes");
+  }
+  return proof;
+}
+
+Status SmtProof::Verify(const Hash256& root, const Hash256& key,
+                        const std::optional<Hash256>& claimed) const {
+  const size_t d = siblings.size();
+  if (d > kMaxDepth) {
+    return ProofError("depth " + std::to_string(d) + " exceeds " + std::to_string(kMaxDepth));
+  }
+  if (d > 0 && IsEmpty(siblings.back())) {
+    return ProofError("non-canonical: the deepest sibling is empty");
+  }
+  Hash256 node;
+  switch (terminal) {
+    case Terminal::kEmpty:
+      if (claimed) {
+        return ProofError("presence claimed but the proof ends in an empty subtree at depth " +
+                          std::to_string(d));
+      }
+      node = SmtEmptyHash();
+      break;
+    case Terminal::kLeaf:
+      if (!claimed) return ProofError("absence claimed but the proof holds the key's own leaf");
+      if (*claimed != value) {
+        return ProofError("value mismatch: claimed " + claimed->Hex() + ", the proof holds " +
+                          value.Hex());
+      }
+      node = SmtLeafHash(key, value);
+      break;
+    case Terminal::kOtherLeaf:
+      if (claimed) {
+        return ProofError(
+            "presence claimed but the proof ends in the leaf of another key at "
+            "depth " +
+            std::to_string(d));
+      }
+      if (other_key == key) return ProofError("the other leaf's key is the queried key");
+      if (!SharesPrefix(other_key, key, d)) {
+        return ProofError("the other leaf's key does not share the first " + std::to_string(d) +
+                          " bits of the queried key");
+      }
+      node = SmtLeafHash(other_key, value);
+      break;
+    default:
+      return ProofError("unknown terminal kind " + std::to_string(static_cast<int>(terminal)));
+  }
+  for (size_t j = d; j-- > 0;) {
+    const Hash256& sibling = siblings[j];
+    if (IsEmpty(node) && IsEmpty(sibling)) continue;  // H(E, E) = E
+    node = SmtKeyBit(key, static_cast<unsigned>(j)) != 0 ? SmtInnerHash(sibling, node)
+                                                         : SmtInnerHash(node, sibling);
+  }
+  if (node != root) {
+    return ProofError("root mismatch: the proof gives " + node.Hex() + ", expected " + root.Hex());
+  }
+  return Status::Ok();
+}
+
+Status SmtVerifyPresence(const Hash256& root, const Hash256& key, const Hash256& value,
+                         ByteSpan proof) {
+  Result<SmtProof> decoded = SmtProof::Decode(proof);
+  if (!decoded.ok()) return decoded.status();
+  return decoded->Verify(root, key, value);
+}
+
+Status SmtVerifyAbsence(const Hash256& root, const Hash256& key, ByteSpan proof) {
+  Result<SmtProof> decoded = SmtProof::Decode(proof);
+  if (!decoded.ok()) return decoded.status();
+  return decoded->Verify(root, key, std::nullopt);
+}
+
+}  // namespace certledger::ledger
