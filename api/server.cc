@@ -7,24 +7,31 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include <openssl/ssl.h>
 
 namespace certledger::api {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using ledger::Status;
 
@@ -47,6 +54,10 @@ Status ServerOptions::Validate() const {
   }
   if (rate_limit_per_second > 0 && rate_limit_burst == 0) {
     return Status::InvalidArgument("server.rate_limit_burst: positive when rate limiting");
+  }
+  if (tls_certificate_chain_pem.empty() != tls_private_key_pem.empty()) {
+    return Status::InvalidArgument(
+        "server.tls: the certificate chain and the private key go together (both or neither)");
   }
   return Status::Ok();
 }
@@ -106,14 +117,14 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mu_)
 };
 
-class Session;
-
 // What the listener decided for a new connection.
 enum class Admission {
   kServe,       // counted against max_connections and its address's cap
   kOverloaded,  // over max_connections: 503, closed
   kTooMany,     // over max_connections_per_ip: 429, closed
 };
+
+class SessionBase;
 
 // State shared by the listener, the sessions and reply callbacks that may outlive a session.
 struct Shared {
@@ -139,10 +150,13 @@ struct Shared {
   const ServerOptions options;
   Handler* const handler;
   RateLimiter limiter;
+  // Set by Start() before the first accept when the options carry a certificate; never changed
+  // after. Owned here so that it outlives every session.
+  std::unique_ptr<ssl::context> tls;
 
   std::mutex mu;
-  bool open = true;                                     // GUARDED_BY(mu): false once Stop() began
-  std::map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+  bool open = true;  // GUARDED_BY(mu): false once Stop() began
+  std::map<SessionBase*, std::weak_ptr<SessionBase>> sessions;  // GUARDED_BY(mu)
   // Counted connections per client address (entries with a zero count are erased).
   std::unordered_map<std::string, size_t> per_address;  // GUARDED_BY(mu)
   // See BecomesBusy(); its rise makes the sessions idle at the time shorten their wait.
@@ -150,68 +164,106 @@ struct Shared {
   std::atomic<size_t> connections{0};  // changed under mu; read without it
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the listener and Stop() need from a connection, whatever its stream (plain or TLS).
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
   // `counted`: the listener counted this connection against max_connections and against the
   // cap of `client` (its address); the destructor gives both back.
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string client, bool counted)
-      : stream_(std::move(socket)),
-        idle_timer_(stream_.get_executor()),
-        shared_(std::move(shared)),
-        counted_(counted),
-        client_(std::move(client)) {}
-
-  ~Session() {
-    {
-      std::lock_guard lock(shared_->mu);
-      shared_->sessions.erase(this);
-      if (counted_) {
-        const size_t n = shared_->connections.fetch_sub(1) - 1;
-        auto it = shared_->per_address.find(client_);
-        if (it != shared_->per_address.end() && --it->second == 0) shared_->per_address.erase(it);
-        if (!shared_->StaysBusy(n)) shared_->busy = false;
-        // Under the lock, so that the handler sees the counts in order.
-        shared_->handler->OnConnectionsChanged(n);
-      }
+  SessionBase(std::shared_ptr<Shared> shared, std::string client, bool counted)
+      : shared_(std::move(shared)), counted_(counted), client_(std::move(client)) {}
+  virtual ~SessionBase() {
+    std::lock_guard lock(shared_->mu);
+    shared_->sessions.erase(this);
+    if (counted_) {
+      const size_t n = shared_->connections.fetch_sub(1) - 1;
+      auto it = shared_->per_address.find(client_);
+      if (it != shared_->per_address.end() && --it->second == 0) shared_->per_address.erase(it);
+      if (!shared_->StaysBusy(n)) shared_->busy = false;
+      // Under the lock, so that the handler sees the counts in order.
+      shared_->handler->OnConnectionsChanged(n);
     }
   }
+  SessionBase(const SessionBase&) = delete;
+  SessionBase& operator=(const SessionBase&) = delete;
 
   // Starts serving, or answers why not and closes.
-  void Start(Admission admission) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), admission] {
-      switch (admission) {
-        case Admission::kServe:
-          return self->ReadHeader();
-        case Admission::kOverloaded:
-          return self->SendError(503, "overloaded", "too many connections; retry later", true);
-        case Admission::kTooMany:
-          return self->SendError(429, "too-many-connections",
-                                 "too many connections from this address; retry later", true);
+  virtual void Start(Admission admission) = 0;
+  // Closes the connection (from Stop()). Runs on the strand.
+  virtual void Shutdown() = 0;
+  // The server just became busy: if this connection is idle between requests, it may stay
+  // idle only busy_idle_timeout_ms from the start of its wait. Runs on the strand.
+  virtual void ShortenIdleWait() = 0;
+  [[nodiscard]] virtual asio::any_io_executor executor() = 0;
+
+ protected:
+  const std::shared_ptr<Shared> shared_;
+  const bool counted_;
+  const std::string client_;
+};
+
+// One connection over `Stream`: beast::tcp_stream (HTTP) or beast::ssl_stream<tcp_stream>
+// (HTTPS: a TLS handshake under the header deadline comes first; a connection closed after a
+// final answer sends close_notify).
+template <class Stream>
+class Session final : public SessionBase {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... StreamArgs>
+  Session(std::shared_ptr<Shared> shared, std::string client, bool counted, StreamArgs&&... args)
+      : SessionBase(std::move(shared), std::move(client), counted),
+        stream_(std::forward<StreamArgs>(args)...),
+        idle_timer_(stream_.get_executor()) {}
+
+  void Start(Admission admission) override {
+    asio::dispatch(stream_.get_executor(), [self = Self(), admission] {
+      if constexpr (kTls) {
+        // The handshake is part of the header's deadline: a client that opens a connection
+        // and stalls the handshake is cut off like a slow header.
+        self->Lowest().expires_after(std::chrono::milliseconds(self->options().header_timeout_ms));
+        self->stream_.async_handshake(ssl::stream_base::server,
+                                      [self, admission](beast::error_code ec) {
+                                        if (ec) return self->Close();
+                                        self->Admit(admission);
+                                      });
+      } else {
+        self->Admit(admission);
       }
     });
   }
 
-  // Closes the connection (from Stop()). Runs on the strand.
-  void Shutdown() {
+  void Shutdown() override {
     hold_.reset();
     idle_timer_.cancel();
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
   }
 
-  // The server just became busy: if this connection is idle between requests, it may stay
-  // idle only busy_idle_timeout_ms from the start of its wait. Runs on the strand.
-  void ShortenIdleWait() {
+  void ShortenIdleWait() override {
     if (!idle_) return;
     const auto deadline = idle_since_ + std::chrono::milliseconds(shared_->IdleTimeoutMs());
     if (deadline < idle_timer_.expiry()) ArmIdleTimer(deadline);
   }
 
-  [[nodiscard]] auto executor() { return stream_.get_executor(); }
+  [[nodiscard]] asio::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
   const ServerOptions& options() const { return shared_->options; }
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Admit(Admission admission) {
+    switch (admission) {
+      case Admission::kServe:
+        return ReadHeader();
+      case Admission::kOverloaded:
+        return SendError(503, "overloaded", "too many connections; retry later", true);
+      case Admission::kTooMany:
+        return SendError(429, "too-many-connections",
+                         "too many connections from this address; retry later", true);
+    }
+  }
 
   // Between requests on a kept-alive connection: wait up to the idle timeout for a first
   // byte, then give the header its own deadline. The idle wait has its own timer (a
@@ -225,16 +277,15 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = true;
     ++idle_generation_;
     idle_since_ = Clock::now();
-    stream_.expires_never();
+    Lowest().expires_never();
     ArmIdleTimer(idle_since_ + std::chrono::milliseconds(shared_->IdleTimeoutMs()));
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->idle_ = false;
-                              self->idle_timer_.cancel();
-                              if (ec) return self->Close();
-                              self->buffer_.commit(n);
-                              self->ReadHeader();
-                            });
+    stream_.async_read_some(buffer_.prepare(4096), [self = Self()](beast::error_code ec, size_t n) {
+      self->idle_ = false;
+      self->idle_timer_.cancel();
+      if (ec) return self->Close();
+      self->buffer_.commit(n);
+      self->ReadHeader();
+    });
   }
 
   // (Re)arms the idle timer; a wait it replaces completes with operation_aborted.
@@ -243,8 +294,10 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_timer_.async_wait(
         [weak = weak_from_this(), generation = idle_generation_](beast::error_code ec) {
           if (ec) return;
-          auto self = weak.lock();
-          if (self && self->idle_ && self->idle_generation_ == generation) self->Close();
+          auto base = weak.lock();
+          if (!base) return;
+          auto self = std::static_pointer_cast<Session>(base);
+          if (self->idle_ && self->idle_generation_ == generation) self->Close();
         });
   }
 
@@ -252,10 +305,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(std::chrono::milliseconds(options().header_timeout_ms));
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    Lowest().expires_after(std::chrono::milliseconds(options().header_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -266,7 +318,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return SendError(431, "header-too-large", "the request header is too large", true);
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec) return SendError(400, "bad-request", "malformed HTTP request", true);
@@ -281,22 +334,20 @@ class Session : public std::enable_shared_from_this<Session> {
       // Tell the client to send the body (curl waits otherwise).
       continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
-      stream_.expires_after(std::chrono::milliseconds(options().write_timeout_ms));
-      http::async_write(stream_, *continue_,
-                        [self = shared_from_this()](beast::error_code wec, size_t) {
-                          if (wec) return self->Close();
-                          self->ReadBody();
-                        });
+      Lowest().expires_after(std::chrono::milliseconds(options().write_timeout_ms));
+      http::async_write(stream_, *continue_, [self = Self()](beast::error_code wec, size_t) {
+        if (wec) return self->Close();
+        self->ReadBody();
+      });
       return;
     }
     ReadBody();
   }
 
   void ReadBody() {
-    stream_.expires_after(std::chrono::milliseconds(options().read_timeout_ms));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    Lowest().expires_after(std::chrono::milliseconds(options().read_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = Self()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -321,20 +372,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Wait for the reply without a deadline (the handler bounds its own waits); the session
     // keeps itself alive until the reply comes or Stop() closes it.
-    stream_.expires_never();
-    hold_ = shared_from_this();
-    std::weak_ptr<Session> weak = weak_from_this();
+    Lowest().expires_never();
+    hold_ = Self();
+    std::weak_ptr<SessionBase> weak = weak_from_this();
     std::shared_ptr<Shared> shared = shared_;
     Reply reply = [weak, shared](Response resp) {
-      std::shared_ptr<Session> s;
+      std::shared_ptr<SessionBase> base;
       {
         std::lock_guard lock(shared->mu);
         if (!shared->open) return;
-        s = weak.lock();
+        base = weak.lock();
       }
-      // Outside the lock: if `s` is the last reference, ~Session takes shared->mu itself (a
-      // reply from the node's thread after the connection closed deadlocked here).
-      if (!s) return;
+      // Outside the lock: if `base` is the last reference, ~SessionBase takes shared->mu
+      // itself (a reply from the node's thread after the connection closed deadlocked here).
+      if (!base) return;
+      auto s = std::static_pointer_cast<Session>(std::move(base));
       asio::post(s->executor(),
                  [s, resp = std::move(resp)]() mutable { s->OnReply(std::move(resp)); });
     };
@@ -378,12 +430,27 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(std::shared_ptr<http::response<http::string_body>> res, bool close) {
-    stream_.expires_after(std::chrono::milliseconds(options().write_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-                        if (ec || close) return self->Close();
-                        self->WaitForRequest();
-                      });
+    Lowest().expires_after(std::chrono::milliseconds(options().write_timeout_ms));
+    http::async_write(stream_, *res, [self = Self(), res, close](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      if (close) return self->CloseAfterAnswer();
+      self->WaitForRequest();
+    });
+  }
+
+  // The connection ends after a complete answer. TLS: close_notify first (the client can tell
+  // the end from a truncation), bounded by a short deadline; then as Close().
+  void CloseAfterAnswer() {
+    if constexpr (kTls) {
+      hold_.reset();
+      idle_ = false;
+      idle_timer_.cancel();
+      Lowest().expires_after(std::chrono::milliseconds(
+          std::min<uint32_t>(options().write_timeout_ms, kCloseNotifyTimeoutMs)));
+      stream_.async_shutdown([self = Self()](beast::error_code) { self->Close(); });
+    } else {
+      Close();
+    }
   }
 
   void Close() {
@@ -391,18 +458,17 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = false;
     idle_timer_.cancel();
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  static constexpr uint32_t kCloseNotifyTimeoutMs = 1000;
+
+  Stream stream_;
   asio::steady_timer idle_timer_;  // the idle wait between requests (on the strand)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
-  std::shared_ptr<Shared> shared_;
-  const bool counted_;
-  const std::string client_;
   bool idle_ = false;               // waiting for the first byte of a next request
   uint64_t idle_generation_ = 0;    // which idle wait the timer belongs to
   Clock::time_point idle_since_{};  // start of the current idle wait
@@ -410,6 +476,42 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   std::shared_ptr<Session> hold_;  // self-reference while the handler owes a reply
 };
+
+using PlainSession = Session<beast::tcp_stream>;
+using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+
+// Builds the server's TLS context from PEM text: TLS 1.2 at least, the certificate chain (leaf
+// first), and the private key, which must match the leaf. InvalidArgument naming what failed.
+ledger::Result<std::unique_ptr<ssl::context>> MakeServerTlsContext(const ServerOptions& o) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::no_compression | ssl::context::single_dh_use,
+                   ec);
+  if (!ec && SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1) {
+    return Status::InvalidArgument("server.tls: cannot require TLS 1.2");
+  }
+  // An encrypted key must fail here, not prompt on a terminal (OpenSSL's default).
+  ctx->set_password_callback([](size_t, ssl::context::password_purpose) { return std::string(); },
+                             ec);
+  // The key first: loading the chain then drops a key that does not match it, which the check
+  // below reports as a mismatch (loading the key second would fail with a vaguer message).
+  ctx->use_private_key(asio::buffer(o.tls_private_key_pem), ssl::context::pem, ec);
+  if (ec) {
+    return Status::InvalidArgument("server.tls: cannot load the private key (unencrypted PEM): " +
+                                   ec.message());
+  }
+  ctx->use_certificate_chain(asio::buffer(o.tls_certificate_chain_pem), ec);
+  if (ec) {
+    return Status::InvalidArgument("server.tls: cannot load the certificate chain (PEM): " +
+                                   ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status::InvalidArgument("server.tls: the private key does not match the certificate");
+  }
+  return ctx;
+}
 
 }  // namespace
 
@@ -441,7 +543,8 @@ struct Server::Impl {
     auto endpoint = s.remote_endpoint(ec);
     std::string client = ec ? std::string() : endpoint.address().to_string();
     Admission admission = Admission::kServe;
-    std::vector<std::shared_ptr<Session>> idle;  // released outside the lock (~Session locks)
+    // Released outside the lock (~SessionBase locks).
+    std::vector<std::shared_ptr<SessionBase>> idle;
     {
       std::lock_guard lock(shared->mu);
       if (!shared->open) return;
@@ -468,7 +571,13 @@ struct Server::Impl {
     }
     idle.clear();
     const bool counted = admission == Admission::kServe;
-    auto session = std::make_shared<Session>(std::move(s), shared, std::move(client), counted);
+    std::shared_ptr<SessionBase> session;
+    if (shared->tls) {
+      session = std::make_shared<TlsSession>(shared, std::move(client), counted, std::move(s),
+                                             *shared->tls);
+    } else {
+      session = std::make_shared<PlainSession>(shared, std::move(client), counted, std::move(s));
+    }
     {
       std::lock_guard lock(shared->mu);
       if (!shared->open) return;  // stopping: the session closes as it is destroyed
@@ -500,6 +609,15 @@ Status Server::Start() {
   if (impl_->started) return Status::InvalidArgument("server already started");
   const ServerOptions& o = impl_->shared->options;
   if (Status st = o.Validate(); !st.ok()) return st;
+  if (!o.tls_certificate_chain_pem.empty()) {
+    try {
+      auto tls = MakeServerTlsContext(o);
+      if (!tls.ok()) return tls.status();
+      impl_->shared->tls = std::move(tls).value();
+    } catch (const std::exception& e) {  // ssl::context throws if OpenSSL cannot make one
+      return Status::InvalidArgument(std::string("server.tls: ") + e.what());
+    }
+  }
   boost::system::error_code ec;
   auto address = asio::ip::make_address(o.host, ec);
   if (ec) return Status::InvalidArgument("server.host: not an IP address: " + o.host);
@@ -542,7 +660,7 @@ void Server::Stop() {
   Impl& m = *impl_;
   if (!m.started || m.stopped) return;
   m.stopped = true;
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(m.shared->mu);
     m.shared->open = false;

@@ -18,6 +18,11 @@
 // `Connection: close` and closes the connection. Every response carries
 // `X-Content-Type-Options: nosniff`.
 //
+// TLS (optional): with tls_certificate_chain_pem and tls_private_key_pem set, every connection
+// is HTTPS: a TLS handshake (1.2 or later) that must complete within header_timeout_ms of the
+// connection opening, then the same HTTP as above (the 503 / 429 answers on connect are written
+// after the handshake). A connection closed after a complete answer sends close_notify first.
+//
 // The handler is called on a connection's strand; its reply may come from any thread, at any
 // time before Stop(). After Stop() late replies are dropped.
 //
@@ -49,6 +54,10 @@ struct ServerOptions {
   size_t max_connections_per_ip = 32;     // open connections per client address; beyond: 429
   uint32_t rate_limit_per_second = 100;   // per client IP; 0 disables rate limiting
   uint32_t rate_limit_burst = 200;        // bucket size (requests)
+  // HTTPS: both set (PEM text: the certificate chain, leaf first, and its unencrypted private
+  // key), or both empty for plain HTTP.
+  std::string tls_certificate_chain_pem;
+  std::string tls_private_key_pem;
 
   [[nodiscard]] ledger::Status Validate() const;
 };
@@ -61,7 +70,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds, listens and starts the threads. IOError if the address cannot be bound.
+  // Binds, listens and starts the threads. IOError if the address cannot be bound;
+  // InvalidArgument if the TLS certificate chain or key cannot be loaded or do not match.
   ledger::Status Start();
   // Stops accepting, closes every connection, joins the threads. Idempotent. Bounded: gives
   // in-flight handlers a short grace period, then abandons them.

@@ -134,6 +134,10 @@ void RegisterLoadgen(CLI::App& app) {
       ->default_val(4000);
   cmd->add_option("--connections", o->connections, "Concurrent HTTP connections")->default_val(8);
   cmd->add_option("--nodes", o->nodes, "all, or node indexes like 0,2")->default_val("all");
+  cmd->add_option("--cacert", o->ca_file,
+                  "PEM file of the CA certificates trusted for https nodes (default: "
+                  "$CERTLEDGER_CA_FILE, else the system's trust store)")
+      ->envname("CERTLEDGER_CA_FILE");
   cmd->add_flag("--json", *json, "Print the report as JSON");
   cmd->callback([o, json] {
     auto r = tools::RunLoadgen(*o);

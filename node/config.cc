@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "ledger/json_int.h"
+#include "node/keyfile.h"
 
 namespace certledger::node {
 
@@ -85,6 +86,10 @@ Status NodeConfig::Validate() const {
                          std::pair{"timeout_prevote_ms", timeout_prevote_ms},
                          std::pair{"timeout_precommit_ms", timeout_precommit_ms}}) {
     if (Status st = timeout(name, v); !st.ok()) return st;
+  }
+  if (api_tls_certificate_file.empty() != api_tls_key_file.empty()) {
+    return bad(api_tls_certificate_file.empty() ? "api.tls_certificate_file" : "api.tls_key_file",
+               "tls_certificate_file and tls_key_file go together (both or neither)");
   }
   if (api_threads == 0 || api_threads > 64) return bad("api.threads", "1 to 64");
   if (api_max_connections == 0) return bad("api.max_connections", "must be positive");
@@ -204,10 +209,10 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
     }
   }
   const json& api = Section(doc, "api");
-  st = CheckKnown(
-      api, "api",
-      {"listen", "threads", "max_connections", "max_connections_per_ip", "header_timeout_ms",
-       "busy_idle_timeout_ms", "rate_limit_per_second", "rate_limit_burst"});
+  st = CheckKnown(api, "api",
+                  {"listen", "threads", "max_connections", "max_connections_per_ip",
+                   "header_timeout_ms", "busy_idle_timeout_ms", "rate_limit_per_second",
+                   "rate_limit_burst", "tls_certificate_file", "tls_key_file"});
   if (!st.ok()) return st;
   if (!(st = OptHostPort(api, "listen", "api", &c.api_listen)).ok()) return st;
   CL_OPT(api, "threads", "api", &c.api_threads);
@@ -217,6 +222,8 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
   CL_OPT(api, "busy_idle_timeout_ms", "api", &c.api_busy_idle_timeout_ms);
   CL_OPT(api, "rate_limit_per_second", "api", &c.api_rate_limit_per_second);
   CL_OPT(api, "rate_limit_burst", "api", &c.api_rate_limit_burst);
+  CL_OPT(api, "tls_certificate_file", "api", &c.api_tls_certificate_file);
+  CL_OPT(api, "tls_key_file", "api", &c.api_tls_key_file);
   const json& cons = Section(doc, "consensus");
   st = CheckKnown(cons, "consensus",
                   {"timeout_propose_ms", "timeout_propose_delta_ms", "timeout_prevote_ms",
@@ -240,6 +247,24 @@ Result<NodeConfig> ParseConfig(const std::string& text, const std::string& home)
 #undef CL_OPT
   if (Status v = c.Validate(); !v.ok()) return v;
   return c;
+}
+
+Result<ApiTlsPem> ReadApiTlsFiles(const NodeConfig& c) {
+  constexpr size_t kMaxPemBytes = 1 << 20;
+  ApiTlsPem pem;
+  const std::string cert_path = c.Path(c.api_tls_certificate_file);
+  auto chain =
+      ReadFileNoFollow(cert_path, kMaxPemBytes, /*must_be_private=*/false, "TLS certificate file");
+  if (!chain.ok()) {
+    return Status::InvalidArgument("config.api.tls_certificate_file: " + chain.status().message());
+  }
+  pem.certificate_chain = std::move(chain).value();
+  auto key = ReadSecretFile(c.Path(c.api_tls_key_file), kMaxPemBytes, "TLS key file");
+  if (!key.ok()) {
+    return Status::InvalidArgument("config.api.tls_key_file: " + key.status().message());
+  }
+  pem.private_key = std::move(key).value();
+  return pem;
 }
 
 Result<NodeConfig> LoadConfig(const std::string& home) {
@@ -289,6 +314,11 @@ std::string ConfigToJson(const NodeConfig& c) {
       {"mempool", {{"max_txs", c.mempool_max_txs}, {"max_bytes", c.mempool_max_bytes}}},
       {"log", {{"level", c.log_level}}},
   };
+  // Written only when set, so that a plain-HTTP node's file stays as it was.
+  if (c.ApiTls()) {
+    doc["api"]["tls_certificate_file"] = c.api_tls_certificate_file;
+    doc["api"]["tls_key_file"] = c.api_tls_key_file;
+  }
   return doc.dump(2) + "\n";
 }
 

@@ -57,6 +57,11 @@ struct NodeConfig {
   // Per client IP; 0 disables (a local network driven by the load generator).
   uint32_t api_rate_limit_per_second = 200;
   uint32_t api_rate_limit_burst = 400;
+  // HTTPS for the API: a PEM certificate chain (leaf first) and its unencrypted PEM private key
+  // (mode 0600). Both or neither; neither: plain HTTP.
+  std::string api_tls_certificate_file;
+  std::string api_tls_key_file;
+  [[nodiscard]] bool ApiTls() const { return !api_tls_certificate_file.empty(); }
 
   // Consensus timeouts (see consensus::Options).
   uint64_t timeout_propose_ms = 1000;
@@ -81,6 +86,16 @@ struct NodeConfig {
   // InvalidArgument naming the bad field.
   [[nodiscard]] ledger::Status Validate() const;
 };
+
+// The API's TLS files, read for api::ServerOptions (REQUIRES: c.ApiTls()). Paths relative to
+// the home directory. The certificate chain: at most 1 MiB. The private key: opened like key
+// files (node/keyfile.h: no symbolic link, a regular file of at most 1 MiB that neither group
+// nor others can read). Errors name the config field and the file.
+struct ApiTlsPem {
+  std::string certificate_chain;
+  std::string private_key;
+};
+ledger::Result<ApiTlsPem> ReadApiTlsFiles(const NodeConfig& c);
 
 ledger::Result<NodeConfig> LoadConfig(const std::string& home);
 ledger::Result<NodeConfig> ParseConfig(const std::string& json_text, const std::string& home);

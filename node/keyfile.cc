@@ -42,46 +42,55 @@ struct Wiped {
 
 std::string Errno() { return std::strerror(errno); }
 
-// Reads a whole file through a descriptor opened without following a final symbolic link, with
-// the checks made on that descriptor (no window between check and use).
-Result<std::string> ReadFileNoFollow(const std::string& path, bool must_be_private,
-                                     const char* what) {
+// "64 KiB", "1 MiB", "100 bytes": sizes in messages.
+std::string SizeText(size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+// The checks are made on the open descriptor (no window between check and use).
+Result<std::string> ReadFileNoFollow(const std::string& path, size_t max_bytes,
+                                     bool must_be_private, const std::string& what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     if (errno == ELOOP) {
-      return Status::InvalidArgument(std::string(what) + " " + path +
+      return Status::InvalidArgument(what + " " + path +
                                      " is a symbolic link; it is opened without following links: "
                                      "point the configuration at the file itself");
     }
-    return Status::IOError(std::string("cannot read ") + what + " " + path + ": " + Errno());
+    return Status::IOError("cannot read " + what + " " + path + ": " + Errno());
   }
   struct stat st {};
   Status bad = Status::Ok();
+  const std::string too_large = what + " " + path + " is larger than " + SizeText(max_bytes);
   if (::fstat(fd, &st) != 0) {
-    bad = Status::IOError(std::string("cannot stat ") + what + " " + path + ": " + Errno());
+    bad = Status::IOError("cannot stat " + what + " " + path + ": " + Errno());
   } else if (!S_ISREG(st.st_mode)) {
-    bad = Status::InvalidArgument(std::string(what) + " " + path + " is not a regular file");
+    bad = Status::InvalidArgument(what + " " + path + " is not a regular file");
   } else if (must_be_private && (st.st_mode & 077) != 0) {
-    bad = Status::InvalidArgument(std::string(what) + " " + path +
+    bad = Status::InvalidArgument(what + " " + path +
                                   " is readable by group or others; run: chmod 600 " + path);
-  } else if (static_cast<uint64_t>(st.st_size) > kMaxKeyFileBytes) {
-    bad = Status::InvalidArgument(std::string(what) + " " + path + " is larger than 64 KiB");
+  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    bad = Status::InvalidArgument(too_large);
   }
   std::string text;
   if (bad.ok()) {
-    text.resize(kMaxKeyFileBytes + 1);
+    text.resize(max_bytes + 1);
     size_t off = 0;
     for (;;) {
       const ssize_t n = ::read(fd, text.data() + off, text.size() - off);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        bad = Status::IOError(std::string("cannot read ") + what + " " + path + ": " + Errno());
+        bad = Status::IOError("cannot read " + what + " " + path + ": " + Errno());
         break;
       }
       if (n == 0) break;
       off += static_cast<size_t>(n);
-      if (off > kMaxKeyFileBytes) {
-        bad = Status::InvalidArgument(std::string(what) + " " + path + " is larger than 64 KiB");
+      if (off > max_bytes) {
+        bad = Status::InvalidArgument(too_large);
         break;
       }
     }
@@ -95,8 +104,15 @@ Result<std::string> ReadFileNoFollow(const std::string& path, bool must_be_priva
   return text;
 }
 
+Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes,
+                                   const std::string& what) {
+  return ReadFileNoFollow(path, max_bytes, /*must_be_private=*/true, what);
+}
+
+namespace {
+
 Result<json> LoadJson(const std::string& path, bool must_be_private) {
-  auto text = ReadFileNoFollow(path, must_be_private, "key file");
+  auto text = ReadFileNoFollow(path, kMaxKeyFileBytes, must_be_private, "key file");
   if (!text.ok()) return text.status();
   Wiped wiped{std::move(text).value()};
   auto j = json::parse(wiped.s, nullptr, false);
@@ -198,7 +214,7 @@ Result<std::string> ReadTerminal(const std::string& prompt) {
 
 Result<std::string> ObtainPassphrase(const PassphraseSource& source, const std::string& what) {
   if (!source.file.empty()) {
-    auto text = ReadFileNoFollow(source.file, /*must_be_private=*/true, "passphrase file");
+    auto text = ReadSecretFile(source.file, kMaxKeyFileBytes, "passphrase file");
     if (!text.ok()) return text.status();
     std::string p = std::move(text).value();
     const size_t end = p.find_first_of("\r\n");

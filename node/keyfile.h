@@ -14,6 +14,7 @@
 // type other than the one above and a public key that does not match the secret.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,16 @@
 #include "ledger/status.h"
 
 namespace certledger::node {
+
+// Reads a whole file of at most `max_bytes` through a descriptor opened without following a
+// final symbolic link; checked on that descriptor: a regular file and, if `must_be_private`,
+// readable by neither group nor others. Errors name the file as `what` ("TLS key file").
+ledger::Result<std::string> ReadFileNoFollow(const std::string& path, size_t max_bytes,
+                                             bool must_be_private, const std::string& what);
+// The same for secrets (key files, passphrase files, the API's TLS private key): the file must
+// be private (mode 0600 or stricter), else InvalidArgument with the chmod that fixes it.
+ledger::Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes,
+                                           const std::string& what = "secret file");
 
 // Where the passphrase of an encrypted key file comes from, tried in this order: `file` (if set;
 // the same permission rules as key files; its first line, without the line end), the

@@ -349,12 +349,23 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   aopt.busy_idle_timeout_ms = config_.api_busy_idle_timeout_ms;
   aopt.rate_limit_per_second = config_.api_rate_limit_per_second;
   aopt.rate_limit_burst = config_.api_rate_limit_burst;
+  if (config_.ApiTls()) {
+    auto pem = ReadApiTlsFiles(config_);
+    if (!pem.ok()) {
+      transport_->Stop();
+      return pem.status();
+    }
+    aopt.tls_certificate_chain_pem = std::move(pem->certificate_chain);
+    aopt.tls_private_key_pem = std::move(pem->private_key);
+  }
   if (ledger::Status st = aopt.Validate(); !st.ok()) return st;
   api_server_ = std::make_unique<api::Server>(aopt, *handlers_);
   if (ledger::Status st = api_server_->Start(); !st.ok()) {
     transport_->Stop();
     return st;
   }
+  log_->info("API: {} on {}", config_.ApiTls() ? "https" : "http",
+             HostPort{config_.api_listen.host, api_server_->port()}.ToString());
 
   // Consensus (validators only; observers follow through block sync).
   if (validator_key_) {

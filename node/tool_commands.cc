@@ -60,8 +60,14 @@ ledger::Result<ledger::Genesis> ReadGenesis(const std::string& path) {
 
 // ---- tx -----------------------------------------------------------------------------------------
 
+// --cacert: the CA certificates that an https node's certificate must chain to.
+constexpr char kCaFileEnv[] = "CERTLEDGER_CA_FILE";
+constexpr char kCaFileHelp[] =
+    "PEM file of the CA certificates trusted for an https --node (default: $CERTLEDGER_CA_FILE, "
+    "else the system's trust store)";
+
 struct TxFlags {
-  std::string node, key, cosign_key, doc, out, json, agency;
+  std::string node, key, cosign_key, doc, out, json, agency, cacert;
   uint64_t sequence = 0;
   int wait_ms = 20000;
   std::map<std::string, std::string> fields;
@@ -123,7 +129,7 @@ int RunTx(const std::string& action, const TxFlags& f) {
 
   auto url = tools::ParseUrl(f.node);
   if (!url.ok()) return Fail(cmd.c_str(), "--node: " + url.status().message());
-  tools::HttpClient client(*url, f.wait_ms + 10000);
+  tools::HttpClient client(*url, tools::HttpClientOptions{f.wait_ms + 10000, f.cacert});
   auto chain = tools::FetchChainInfo(client);
   if (!chain.ok()) return Fail(cmd.c_str(), "--node " + f.node + ": " + chain.status().message());
   ctx.chain = &*chain;
@@ -197,6 +203,7 @@ void RegisterTx(CLI::App& app, int* exit_code) {
     auto f = std::make_shared<TxFlags>();
     CLI::App* c = tx->add_subcommand(a.name, a.help);
     c->add_option("--node", f->node, "Node API URL, e.g. http://127.0.0.1:26700")->required();
+    c->add_option("--cacert", f->cacert, kCaFileHelp)->envname(kCaFileEnv);
     c->add_option("--key", f->key, "The agency's issuing key file")->required();
     c->add_option("--json", f->json, "Request fields as JSON (keys = flag names)");
     c->add_option("--agency", f->agency, "Acting agency id (default: the key's agency)");
@@ -241,7 +248,7 @@ void RegisterTx(CLI::App& app, int* exit_code) {
 // ---- verify -------------------------------------------------------------------------------------
 
 struct VerifyFlags {
-  std::string hash, node, genesis, answer;
+  std::string hash, node, genesis, answer, cacert;
   bool no_replay = false;
 };
 
@@ -261,7 +268,7 @@ int RunVerify(const VerifyFlags& f) {
     if (f.node.empty()) return Fail("verify", "--node: required (or --answer FILE)");
     auto url = tools::ParseUrl(f.node);
     if (!url.ok()) return Fail("verify", "--node: " + url.status().message());
-    tools::HttpClient client(*url, 15000);
+    tools::HttpClient client(*url, tools::HttpClientOptions{15000, f.cacert});
     auto r = client.Get("/v1/verify/" + hash->Hex());
     if (!r.ok()) return Fail("verify", "GET /v1/verify: " + r.status().message());
     if (r->status != 200 && r->status != 404) {
@@ -278,9 +285,10 @@ int RunVerify(const VerifyFlags& f) {
   o.now_ms = NowMs();
   if (!f.no_replay && !f.node.empty()) {
     const std::string node = f.node;
+    const std::string cacert = f.cacert;
     const ledger::Genesis g = *genesis;
-    o.resolve_validators = [node, g](uint64_t height) {
-      return tools::ReplayValidatorSet(node, g, height);
+    o.resolve_validators = [node, cacert, g](uint64_t height) {
+      return tools::ReplayValidatorSet(node, g, height, cacert);
     };
   }
   auto v = tools::CheckVerificationAnswer(answer, *genesis, o);
@@ -313,6 +321,7 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
       "verify", "Check a node's verification answer against the genesis validator set");
   c->add_option("--hash", f->hash, "Document hash (from the QR code)")->required();
   c->add_option("--node", f->node, "Node API URL to ask");
+  c->add_option("--cacert", f->cacert, kCaFileHelp)->envname(kCaFileEnv);
   c->add_option("--genesis", f->genesis, "The genesis file you trust")->required();
   c->add_option("--answer", f->answer, "Check a saved /v1/verify answer instead of asking");
   c->add_flag("--no-replay", f->no_replay,
@@ -328,6 +337,7 @@ void RegisterAudit(CLI::App& app, int* exit_code) {
   CLI::App* c = app.add_subcommand("audit", "Replay the whole ledger from genesis and report");
   c->add_option("--home", o->home, "A stopped node's home directory (or a copy of it)");
   c->add_option("--node", o->node_url, "Or a node's API URL");
+  c->add_option("--cacert", o->ca_file, kCaFileHelp)->envname(kCaFileEnv);
   c->add_option("--genesis", o->genesis_file,
                 "The genesis you trust (default <home>/genesis.json)");
   c->add_option("--report", *report, "Write PREFIX.json and PREFIX.csv");

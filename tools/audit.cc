@@ -78,7 +78,8 @@ class StoreSource : public BlockSource {
 
 class NodeSource : public BlockSource {
  public:
-  explicit NodeSource(Url url) : client_(std::move(url), 30000) {}
+  NodeSource(Url url, const std::string& ca_file)
+      : client_(std::move(url), HttpClientOptions{30000, ca_file}) {}
   Status Init() {
     auto r = client_.Get("/v1/status");
     if (!r.ok()) return r.status();
@@ -197,7 +198,7 @@ Result<AuditReport> RunAudit(const AuditOptions& o) {
   } else {
     auto url = ParseUrl(o.node_url);
     if (!url.ok()) return url.status();
-    auto node = std::make_unique<NodeSource>(*url);
+    auto node = std::make_unique<NodeSource>(*url, o.ca_file);
     if (Status st = node->Init(); !st.ok()) return st;
     source = std::move(node);
     report.source = o.node_url;
@@ -413,10 +414,11 @@ std::string AuditReport::ToText() const {
 }
 
 Result<ledger::ValidatorSet> ReplayValidatorSet(const std::string& node_url,
-                                                const ledger::Genesis& genesis, uint64_t height) {
+                                                const ledger::Genesis& genesis, uint64_t height,
+                                                const std::string& ca_file) {
   auto url = ParseUrl(node_url);
   if (!url.ok()) return url.status();
-  NodeSource source(*url);
+  NodeSource source(*url, ca_file);
   if (Status st = source.Init(); !st.ok()) return st;
   if (source.Height() < height) {
     return Status::InvalidArgument("the node holds only " + std::to_string(source.Height()) +

@@ -32,6 +32,7 @@ namespace certledger::tools {
 struct AuditOptions {
   std::string home;          // node home directory (genesis.json, data/ledger)
   std::string node_url;      // or a node's API
+  std::string ca_file;       // https node_url: trusted CAs (PEM); empty: the system's store
   std::string genesis_file;  // the genesis you trust; default <home>/genesis.json
   uint64_t seed = 1;
   double sample_fraction = 0.01;
@@ -87,10 +88,11 @@ struct AuditReport {
 ledger::Result<AuditReport> RunAudit(const AuditOptions& options);
 // The validator set that commits `height`, obtained by replaying blocks 1..height from the node
 // at `node_url` with ledger::Replayer (every commit verified from genesis on): the verifier's
-// way to follow validator-set changes.
+// way to follow validator-set changes. `ca_file`: as AuditOptions::ca_file.
 ledger::Result<ledger::ValidatorSet> ReplayValidatorSet(const std::string& node_url,
                                                         const ledger::Genesis& genesis,
-                                                        uint64_t height);
+                                                        uint64_t height,
+                                                        const std::string& ca_file = "");
 // Writes PREFIX.json and PREFIX.csv.
 ledger::Status WriteAuditReport(const AuditReport& report, const std::string& prefix);
 

@@ -126,7 +126,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     uint64_t next = 1;
   };
   std::vector<Agency> agencies;
-  HttpClient probe(apis[targets[0]]);
+  HttpClient probe(apis[targets[0]], HttpClientOptions{10000, o.ca_file});
   auto listed = probe.Get("/v1/agencies");
   if (!listed.ok()) return listed.status();
   Json listing = Json::parse(listed->body, nullptr, false);
@@ -196,7 +196,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
 
   // The observer follows one node's committed blocks.
   std::thread observer([&] {
-    HttpClient c(apis[targets[0]], 5000);
+    HttpClient c(apis[targets[0]], HttpClientOptions{5000, o.ca_file});
     auto st = c.Get("/v1/status");
     uint64_t seen = 0;
     if (st.ok()) seen = Json::parse(st->body, nullptr, false).value("height", uint64_t{0});
@@ -230,7 +230,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
   std::vector<std::thread> submitters;
   for (uint32_t w = 0; w < o.connections; ++w) {
     submitters.emplace_back([&, w] {
-      HttpClient c(apis[targets[w % targets.size()]], 10000);
+      HttpClient c(apis[targets[w % targets.size()]], HttpClientOptions{10000, o.ca_file});
       for (;;) {
         const uint64_t i = next.fetch_add(1);
         if (i >= n) return;

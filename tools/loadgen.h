@@ -23,6 +23,7 @@ struct LoadgenOptions {
   uint32_t connections = 8;     // concurrent HTTP connections (submitter threads)
   std::string nodes = "all";    // "all" or a comma-separated list of node indexes to submit to
   double drain_timeout_s = 60;  // after the last submit, how long to wait for commits
+  std::string ca_file;          // https nodes: trusted CAs (PEM); empty: the system's store
   ledger::Status Validate() const;
 };
 

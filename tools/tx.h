@@ -25,10 +25,9 @@
 #include "ledger/crypto.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
+#include "tools/http_client.h"
 
 namespace certledger::tools {
-
-class HttpClient;
 
 // What a transaction builder needs from the chain (fetched from a node: /v1/genesis and
 // /v1/agencies; the node is trusted for these only, and the ledger checks everything again).

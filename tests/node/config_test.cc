@@ -71,6 +71,77 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
   expect(R"({"node_key_file": ""})", "config.node_key_file");
 }
 
+TEST(ConfigTest, ApiTlsFilesGoTogether) {
+  auto c = ParseConfig(
+      R"({"api": {"tls_certificate_file": "tls/chain.pem", "tls_key_file": "/etc/k.pem"}})", "/h");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->ApiTls());
+  EXPECT_EQ(c->Path(c->api_tls_certificate_file), "/h/tls/chain.pem");
+  EXPECT_EQ(c->api_tls_key_file, "/etc/k.pem");
+  const std::string text = ConfigToJson(*c);
+  EXPECT_NE(text.find("\"tls_key_file\": \"/etc/k.pem\""), std::string::npos) << text;
+  auto again = ParseConfig(text, "/h");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ConfigToJson(*again), text);
+  // Without TLS the fields are not written (plain-HTTP configs stay as they were).
+  EXPECT_EQ(ConfigToJson(NodeConfig{}).find("tls_"), std::string::npos);
+
+  for (const char* one :
+       {R"({"api": {"tls_certificate_file": "c.pem"}})", R"({"api": {"tls_key_file": "k.pem"}})"}) {
+    auto r = ParseConfig(one, "/h");
+    ASSERT_FALSE(r.ok()) << one;
+    EXPECT_NE(r.status().message().find("both or neither"), std::string::npos)
+        << r.status().message();
+  }
+  auto unknown = ParseConfig(R"({"api": {"tls_cert_file": "c.pem"}})", "/h");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("config.api.tls_cert_file: unknown field"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, ApiTlsKeyIsReadLikeKeyFiles) {
+  auto dir = TempDir();
+  std::filesystem::create_directories(dir / "tls");
+  auto c = ParseConfig(
+      R"({"api": {"tls_certificate_file": "tls/chain.pem", "tls_key_file": "tls/key.pem"}})",
+      dir.string());
+  ASSERT_TRUE(c.ok());
+  auto write = [](const std::filesystem::path& p, const std::string& text, mode_t mode) {
+    std::ofstream(p) << text;
+    ::chmod(p.c_str(), mode);
+  };
+  // Missing files are named by their config field.
+  auto missing = ReadApiTlsFiles(*c);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("config.api.tls_certificate_file"), std::string::npos)
+      << missing.status().message();
+  write(dir / "tls/chain.pem", "CHAIN", 0644);
+  write(dir / "tls/key.pem", "KEY", 0640);
+  // A key that the group can read is refused, with the fix.
+  auto loose = ReadApiTlsFiles(*c);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.status().message().find("config.api.tls_key_file"), std::string::npos);
+  EXPECT_NE(loose.status().message().find("chmod 600"), std::string::npos)
+      << loose.status().message();
+  ::chmod((dir / "tls/key.pem").c_str(), 0600);
+  auto pem = ReadApiTlsFiles(*c);
+  ASSERT_TRUE(pem.ok()) << pem.status().ToString();
+  EXPECT_EQ(pem->certificate_chain, "CHAIN");
+  EXPECT_EQ(pem->private_key, "KEY");
+  // No symbolic links (as key files), and a bounded size.
+  std::filesystem::rename(dir / "tls/key.pem", dir / "tls/real.pem");
+  std::filesystem::create_symlink(dir / "tls/real.pem", dir / "tls/key.pem");
+  auto link = ReadApiTlsFiles(*c);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.status().message().find("symbolic link"), std::string::npos);
+  write(dir / "big", std::string(2000, 'x'), 0600);
+  auto big = ReadSecretFile((dir / "big").string(), 1024, "TLS key file");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("larger than 1 KiB"), std::string::npos)
+      << big.status().message();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(HostPortTest, Parses) {
   auto a = ParseHostPort("127.0.0.1:80");
   ASSERT_TRUE(a);
