@@ -45,6 +45,9 @@ using ledger::Result;
 
 namespace {
 
+// How long a peer that sent provably bad data is cut off (Penalise).
+constexpr uint32_t kPenaltyMs = 30'000;
+
 std::string Short(const PublicKey& k) { return k.Hex().substr(0, 12); }
 std::string Short(const Hash256& h) { return h.Hex().substr(0, 12); }
 
@@ -834,13 +837,16 @@ void Node::Impl::Penalise(const PublicKey& peer, const std::string& why) {
   ++peer_penalties_;
   const int64_t now = network::EventLoop::MonotonicMs();
   const bool was_banned = Banned(peer);
-  banned_until_[peer] = now + 30000;
+  banned_until_[peer] = now + kPenaltyMs;
   if (!was_banned) {
-    log_->warn("peer {} misbehaved ({}); ignoring it for 30 s",
+    log_->warn("peer {} misbehaved ({}); disconnected and refused for 30 s",
                peer_names_.count(peer) ? peer_names_[peer] : Short(peer), why);
   }
   peer_heights_.erase(peer);
   if (sync_peer_ == peer) sync_peer_.reset();
+  // Cut it off too: ignoring alone would still cost a read, a decryption and a decode per
+  // frame it sends. The transport refuses it and does not redial it until the ban ends.
+  if (transport_ && !was_banned) transport_->Disconnect(peer, why.substr(0, 200), kPenaltyMs);
 }
 
 bool Node::Impl::Banned(const PublicKey& peer) const {
@@ -1257,7 +1263,14 @@ void Node::Impl::PublishStatus() {
     m << "certledger_p2p_handshake_failures_total{reason=\"unknown_key\"} " << f.unknown_key
       << "\ncertledger_p2p_handshake_failures_total{reason=\"wrong_chain\"} " << f.wrong_chain
       << "\ncertledger_p2p_handshake_failures_total{reason=\"bad_auth\"} " << f.bad_auth
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"protocol\"} " << f.protocol << "\n";
+      << "\ncertledger_p2p_handshake_failures_total{reason=\"protocol\"} " << f.protocol
+      << "\ncertledger_p2p_handshake_failures_total{reason=\"timeout\"} " << f.timeout
+      << "\ncertledger_p2p_handshake_failures_total{reason=\"over_limit\"} " << f.over_limit
+      << "\ncertledger_p2p_handshake_failures_total{reason=\"banned\"} " << f.banned << "\n";
+    m << "# TYPE certledger_p2p_unauthentic_frames_total counter\n"
+         "certledger_p2p_unauthentic_frames_total "
+      << ts.unauthentic_frames << "\n";
+    m << "# TYPE certledger_p2p_bans_total counter\ncertledger_p2p_bans_total " << ts.bans << "\n";
     m << "# TYPE certledger_p2p_protocol_errors_total "
          "counter\ncertledger_p2p_protocol_errors_total "
       << ts.protocol_errors << "\n";
