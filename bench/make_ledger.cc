@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
       txs.push_back(std::move(stx));
     }
     const ledger::ChainTip tip = (*store)->Tip();
-    auto built = ledger::BuildBlock(**store, tip, (*store)->Log(), txs, tip.time_ms + 1,
+    auto built = ledger::BuildBlock(**store, **store, tip, (*store)->Log(), txs, tip.time_ms + 1,
                                     validator->public_key(), bench::AcceptAllVerifier());
     if (!built.ok() || !built->rejected.empty()) {
       return std::fprintf(stderr, "block building failed at %llu\n",

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "ledger/commit.h"
@@ -247,8 +248,28 @@ std::vector<StateChange> GenesisChanges(const Genesis& g) {
   return out;
 }
 
-Hash256 GenesisStateRoot(const Genesis& g) {
-  return NextStateRoot(GenesisHash(g), GenesisChanges(g));
+Result<Hash256> StateTreeUpdate(const SmtNodeReader& nodes, const Hash256& root,
+                                const std::vector<StateChange>& changes,
+                                std::vector<std::pair<Hash256, SmtNode>>* new_nodes) {
+  // Last value per key (SmtUpdate refuses a key twice).
+  std::map<Hash256, std::optional<Hash256>> merged;
+  for (const auto& c : changes) {
+    std::optional<Hash256> v;
+    if (!c.value.empty()) v = SmtValueHash(c.value);
+    merged.insert_or_assign(SmtKeyHash(c.key), v);
+  }
+  std::vector<SmtChange> batch;
+  batch.reserve(merged.size());
+  for (auto& [k, v] : merged) batch.push_back({k, v});
+  return SmtUpdate(nodes, root, std::move(batch), new_nodes);
+}
+
+Hash256 GenesisStateRoot(const Genesis& g, std::vector<std::pair<Hash256, SmtNode>>* nodes) {
+  // From the empty tree nothing is read, and no key appears twice after the merge: the update
+  // cannot fail.
+  const MemorySmtNodeStore none;
+  auto root = StateTreeUpdate(none, SmtEmptyHash(), GenesisChanges(g), nodes);
+  return root.ok() ? *root : SmtEmptyHash();
 }
 
 // ---- tips -------------------------------------------------------------------------------------
@@ -290,7 +311,8 @@ struct Execution {
   Hash256 state_root;
 };
 
-Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const MerkleLog& log,
+Result<Execution> Execute(const StateReader& state, const SmtNodeReader& state_nodes,
+                          const ChainTip& tip, const MerkleLog& log,
                           const std::vector<SignedTransaction>& txs, uint64_t height,
                           int64_t time_ms, const SignatureVerifier& verifier, bool skip_rejected,
                           size_t max_txs, uint64_t max_bytes) {
@@ -335,16 +357,23 @@ Result<Execution> Execute(const StateReader& state, const ChainTip& tip, const M
   ex.effects.changes = overlay.Changes();
   ex.effects.log_after = block_log;
   ex.tx_root = MerkleRootOf(leaves);
-  ex.state_root = NextStateRoot(tip.state_root, ex.effects.changes);
+  auto root =
+      StateTreeUpdate(state_nodes, tip.state_root, ex.effects.changes, &ex.effects.state_nodes);
+  if (!root.ok()) {
+    // Never InvalidArgument (which would blame the block): the tree could not be read.
+    if (root.status().IsInvalidArgument()) return Status::Corruption(root.status().message());
+    return root.status();
+  }
+  ex.state_root = *root;
   return ex;
 }
 
 }  // namespace
 
-Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
-                                 const MerkleLog& log, const std::vector<SignedTransaction>& txs,
-                                 int64_t time_ms, const PublicKey& proposer,
-                                 const SignatureVerifier& verifier) {
+Result<ProposedBlock> BuildBlock(const StateReader& state, const SmtNodeReader& state_nodes,
+                                 const ChainTip& tip, const MerkleLog& log,
+                                 const std::vector<SignedTransaction>& txs, int64_t time_ms,
+                                 const PublicKey& proposer, const SignatureVerifier& verifier) {
   auto params = ReadParams(state);
   if (!params.ok()) return params.status();
   const uint64_t height = tip.height + 1;
@@ -352,8 +381,8 @@ Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
   time_ms = std::max(time_ms, tip.time_ms + 1);
   // The header and the block's framing take well under 1 KiB; the rest is for transactions.
   const uint64_t budget = params->max_block_bytes > 1024 ? params->max_block_bytes - 1024 : 0;
-  auto ex = Execute(state, tip, log, txs, height, time_ms, verifier, /*skip_rejected=*/true,
-                    params->max_block_txs, budget);
+  auto ex = Execute(state, state_nodes, tip, log, txs, height, time_ms, verifier,
+                    /*skip_rejected=*/true, params->max_block_txs, budget);
   if (!ex.ok()) return ex.status();
   auto validators = ValidatorsForHeight(state, height);
   if (!validators.ok()) return validators.status();
@@ -376,8 +405,8 @@ Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
   return out;
 }
 
-Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip,
-                                   const MerkleLog& log, const Block& block,
+Result<BlockEffects> ValidateBlock(const StateReader& state, const SmtNodeReader& state_nodes,
+                                   const ChainTip& tip, const MerkleLog& log, const Block& block,
                                    const SignatureVerifier& verifier) {
   const BlockHeader& h = block.header;
   auto bad = [&](const std::string& what) {
@@ -397,7 +426,7 @@ Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip
   if (h.validator_set_hash != validators->Hash()) return bad("validator set hash");
   if (validators->Find(h.proposer) == nullptr) return bad("proposer is not a validator");
 
-  auto ex = Execute(state, tip, log, block.txs, h.height, h.time_ms, verifier,
+  auto ex = Execute(state, state_nodes, tip, log, block.txs, h.height, h.time_ms, verifier,
                     /*skip_rejected=*/false, block.txs.size(), UINT64_MAX);
   if (!ex.ok()) {
     if (ex.status().IsInvalidArgument()) return bad(ex.status().message());

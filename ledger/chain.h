@@ -5,7 +5,9 @@
 // a proposer in that set, and every derived field (transactions root, event-log size and root,
 // state root) equals what executing its transactions on the tip's state gives; every
 // transaction must be accepted by the state machine (a block never carries rejected ones).
-// Deterministic; no I/O beyond the StateReader and MerkleNodeReader passed in.
+// The state root is the root of the authenticated state tree (smt.h, FORMAT.md §6.3, §6.6) over
+// the whole state map after the block.
+// Deterministic; no I/O beyond the StateReader and SmtNodeReader passed in.
 #pragma once
 
 #include <optional>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "ledger/merkle.h"
+#include "ledger/smt.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -40,8 +43,19 @@ Status ValidateGenesis(const Genesis& g);
 Hash256 GenesisHash(const Genesis& g);
 // The initial state: params, agencies, validator set.
 std::vector<StateChange> GenesisChanges(const Genesis& g);
-// NextStateRoot(GenesisHash(g), GenesisChanges(g)): the state root before block 1.
-Hash256 GenesisStateRoot(const Genesis& g);
+// The state root before block 1: the root of the state tree over the genesis state
+// (StateTreeUpdate from the empty tree with GenesisChanges(g)). If `nodes` is not null, the
+// tree's nodes are appended to it (the store writes them at initialization).
+Hash256 GenesisStateRoot(const Genesis& g,
+                         std::vector<std::pair<Hash256, SmtNode>>* nodes = nullptr);
+
+// The state tree after `changes` (a change list, FORMAT.md §6.3: value empty = delete) applied to
+// the tree whose root is `root`: SmtUpdate with K = SmtKeyHash(key), V = SmtValueHash(value).
+// A key listed more than once counts with its last value. New nodes are appended to *new_nodes
+// (may be null). Errors: as SmtUpdate's (Corruption for a missing or damaged node).
+Result<Hash256> StateTreeUpdate(const SmtNodeReader& nodes, const Hash256& root,
+                                const std::vector<StateChange>& changes,
+                                std::vector<std::pair<Hash256, SmtNode>>* new_nodes);
 
 // ---- chain tip --------------------------------------------------------------------------------
 
@@ -70,30 +84,34 @@ struct TxLocation {
 struct BlockEffects {
   std::vector<StateChange> changes;   // ordered: begin-block changes, then each tx's
   std::vector<MerkleNode> log_nodes;  // event-log nodes that became complete
-  std::vector<Hash256> tx_hashes;     // TxHash of each transaction, in block order
-  MerkleLog log_after;                // the event log after the block
+  // State-tree nodes of the new state root that the tip's tree did not have (children first).
+  std::vector<std::pair<Hash256, SmtNode>> state_nodes;
+  std::vector<Hash256> tx_hashes;  // TxHash of each transaction, in block order
+  MerkleLog log_after;             // the event log after the block
 };
 
 // Builds a block from candidate transactions in order: each is applied to the state left by the
 // ones before it; rejected candidates are left out and reported in *rejected (index, rejection).
 // At most params.max_block_txs transactions and params.max_block_bytes encoded bytes. Every
 // signature is checked through `verifier` (the node's cache makes that free for transactions
-// whose exact signatures it verified on admission).
+// whose exact signatures it verified on admission). `state_nodes` reads the tip's state tree (the
+// one whose root is tip.state_root), e.g. the Store.
 struct ProposedBlock {
   Block block;
   BlockEffects effects;
   std::vector<std::pair<size_t, Rejection>> rejected;
 };
-Result<ProposedBlock> BuildBlock(const StateReader& state, const ChainTip& tip,
-                                 const MerkleLog& log, const std::vector<SignedTransaction>& txs,
-                                 int64_t time_ms, const PublicKey& proposer,
-                                 const SignatureVerifier& verifier);
+Result<ProposedBlock> BuildBlock(const StateReader& state, const SmtNodeReader& state_nodes,
+                                 const ChainTip& tip, const MerkleLog& log,
+                                 const std::vector<SignedTransaction>& txs, int64_t time_ms,
+                                 const PublicKey& proposer, const SignatureVerifier& verifier);
 
-// Validates `block` on top of `tip` (see the file comment) and returns its effects.
+// Validates `block` on top of `tip` (see the file comment) and returns its effects. `state_nodes`
+// as for BuildBlock.
 // InvalidArgument with the first violation found for an invalid block; another Status if the
 // state could not be read.
-Result<BlockEffects> ValidateBlock(const StateReader& state, const ChainTip& tip,
-                                   const MerkleLog& log, const Block& block,
+Result<BlockEffects> ValidateBlock(const StateReader& state, const SmtNodeReader& state_nodes,
+                                   const ChainTip& tip, const MerkleLog& log, const Block& block,
                                    const SignatureVerifier& verifier = DirectVerifier());
 
 // The cheap checks of a received block, before any signature or state work: its encoding is at

@@ -7,8 +7,10 @@
 #include <leveldb/write_batch.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "ledger/encoding.h"
 
@@ -18,12 +20,15 @@ Status LevelDBStoreOptions::Validate() const {
   if (path.empty()) return Status::InvalidArgument("store path is empty");
   if (block_cache_bytes < (1 << 20)) return Status::InvalidArgument("block cache below 1 MiB");
   if (write_buffer_bytes < (1 << 20)) return Status::InvalidArgument("write buffer below 1 MiB");
+  if (state_node_cache_entries == 0) {
+    return Status::InvalidArgument("state node cache needs at least one entry");
+  }
   return Status::Ok();
 }
 
 namespace {
 
-// Key layout (FORMAT.md §9). Integers in keys are big-endian so that keys sort numerically.
+// Key layout (FORMAT.md §12). Integers in keys are big-endian so that keys sort numerically.
 constexpr char kMetaKey[] = "m";
 constexpr char kGenesisKey[] = "g";
 
@@ -42,6 +47,9 @@ std::string NodeKey(uint32_t level, uint64_t index) {
   k.push_back(static_cast<char>(level));
   PutBE64(&k, index);
   return k;
+}
+std::string StateNodeKey(const Hash256& h) {
+  return "z/" + std::string(reinterpret_cast<const char*>(h.data()), h.size());
 }
 std::string TxKey(const Hash256& h) {
   return "x/" + std::string(reinterpret_cast<const char*>(h.data()), h.size());
@@ -139,11 +147,61 @@ Status FromLevelDB(const leveldb::Status& s, const std::string& what) {
   return Status::IOError(what + ": " + s.ToString());
 }
 
+// Decoded state-tree nodes, bounded in two generations (as node/state_cache.h): when the current
+// generation reaches its bound it becomes the previous one and the older previous one is
+// dropped; a node found in the previous generation moves back to the current one. The nodes near
+// the root, read by every block, stay; memory stays flat. Content-addressed nodes never change,
+// so there is nothing to invalidate. Thread-safe (readers may run concurrently).
+class SmtNodeCache {
+ public:
+  explicit SmtNodeCache(size_t max_per_generation) : max_(max_per_generation) {}
+  std::optional<SmtNode> Find(const Hash256& hash) const {
+    std::lock_guard lock(mu_);
+    if (auto it = current_.find(hash); it != current_.end()) return it->second;
+    auto it = previous_.find(hash);
+    if (it == previous_.end()) return std::nullopt;
+    SmtNode node = it->second;
+    previous_.erase(it);
+    InsertLocked(hash, node);
+    return node;
+  }
+  void Insert(const Hash256& hash, const SmtNode& node) const {
+    std::lock_guard lock(mu_);
+    InsertLocked(hash, node);
+  }
+
+ private:
+  struct HashOf {
+    size_t operator()(const Hash256& h) const {
+      size_t v;
+      std::memcpy(&v, h.data(), sizeof v);
+      return v;
+    }
+  };
+  using Map = std::unordered_map<Hash256, SmtNode, HashOf>;
+  void InsertLocked(const Hash256& hash, const SmtNode& node) const {
+    if (current_.size() >= max_) {
+      previous_ = std::move(current_);
+      current_ = Map();
+    }
+    current_.insert_or_assign(hash, node);
+  }
+  const size_t max_;
+  mutable std::mutex mu_;
+  mutable Map current_;
+  mutable Map previous_;
+};
+
 class LevelDBStore final : public Store {
  public:
   LevelDBStore(std::unique_ptr<leveldb::DB> db, std::unique_ptr<leveldb::Cache> cache,
-               std::unique_ptr<const leveldb::FilterPolicy> filter, bool sync)
-      : cache_(std::move(cache)), filter_(std::move(filter)), db_(std::move(db)), sync_(sync) {}
+               std::unique_ptr<const leveldb::FilterPolicy> filter, bool sync,
+               size_t state_node_cache_entries)
+      : cache_(std::move(cache)),
+        filter_(std::move(filter)),
+        db_(std::move(db)),
+        sync_(sync),
+        state_node_cache_(state_node_cache_entries) {}
 
   ~LevelDBStore() override {
     db_.reset();  // before the cache and filter it uses
@@ -204,6 +262,19 @@ class LevelDBStore final : public Store {
     if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
     return *h;
   }
+  Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
+    if (auto cached = state_node_cache_.Find(hash)) return cached;
+    std::string raw;
+    leveldb::Status s = db_->Get(leveldb::ReadOptions(), StateNodeKey(hash), &raw);
+    if (s.IsNotFound()) return std::optional<SmtNode>();
+    if (!s.ok()) return FromLevelDB(s, "state node " + hash.Hex());
+    auto node = DecodeSmtNode(AsSpan(raw));
+    if (!node.ok()) {
+      return Status::Corruption("state node " + hash.Hex() + ": " + node.status().message());
+    }
+    state_node_cache_.Insert(hash, *node);
+    return std::optional<SmtNode>(std::move(node).value());
+  }
 
  private:
   Status RawGet(const std::string& key, std::string* out, const std::string& what) const {
@@ -245,7 +316,15 @@ class LevelDBStore final : public Store {
   MerkleLog log_;
   bool initialized_ = false;
   Status sticky_;  // first write failure; every later write returns it (writer-only)
+  SmtNodeCache state_node_cache_;
 };
+
+void PutStateNodes(leveldb::WriteBatch* batch,
+                   const std::vector<std::pair<Hash256, SmtNode>>& nodes) {
+  for (const auto& [hash, node] : nodes) {
+    batch->Put(StateNodeKey(hash), AsSlice(EncodeSmtNode(node)));
+  }
+}
 
 Status LevelDBStore::Initialize(const Genesis& g) {
   const Hash256 gh = GenesisHash(g);
@@ -254,6 +333,9 @@ Status LevelDBStore::Initialize(const Genesis& g) {
   if (s.IsNotFound()) {
     leveldb::WriteBatch batch;
     for (const auto& c : GenesisChanges(g)) batch.Put(StateKey(c.key), AsSlice(c.value));
+    std::vector<std::pair<Hash256, SmtNode>> nodes;
+    GenesisStateRoot(g, &nodes);
+    PutStateNodes(&batch, nodes);
     batch.Put(kGenesisKey, AsSlice(Encode(g)));
     Meta m{gh, GenesisTip(g)};
     batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
@@ -275,6 +357,16 @@ Status LevelDBStore::Initialize(const Genesis& g) {
   if (!log.ok()) return Status::Corruption("event log: " + log.status().message());
   if (log->Root() != m->tip.log_root) {
     return Status::Corruption("event log root does not match the stored tip");
+  }
+  // The state tree of the tip must be there (a store written before the tree was committed to
+  // by headers has none).
+  if (m->tip.state_root != SmtEmptyHash()) {
+    auto root = GetNode(m->tip.state_root);
+    if (!root.ok()) return root.status();
+    if (!root->has_value() || SmtNodeHash(**root) != m->tip.state_root) {
+      return Status::Corruption("the state tree of the stored tip's state root " +
+                                m->tip.state_root.Hex() + " is missing");
+    }
   }
   std::unique_lock lock(mu_);
   meta_ = *m;
@@ -307,6 +399,7 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
       batch.Put(StateKey(c.key), AsSlice(c.value));
     }
   }
+  PutStateNodes(&batch, effects.state_nodes);
   for (const auto& n : effects.log_nodes) {
     batch.Put(NodeKey(n.level, n.index),
               leveldb::Slice(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
@@ -328,6 +421,8 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
   Meta m{meta_.genesis_hash, TipAfter(h)};
   batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
   if (Status st = Write(&batch); !st.ok()) return st;
+  // The new nodes include the new root's path: the next block reads them first.
+  for (const auto& [hash, node] : effects.state_nodes) state_node_cache_.Insert(hash, node);
   std::unique_lock lock(mu_);
   meta_ = m;
   log_ = effects.log_after;
@@ -367,8 +462,9 @@ Result<std::unique_ptr<Store>> OpenLevelDBStore(const LevelDBStoreOptions& optio
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(lo, options.path, &raw);
   if (!s.ok()) return FromLevelDB(s, "open store at " + options.path);
-  return std::unique_ptr<Store>(new LevelDBStore(
-      std::unique_ptr<leveldb::DB>(raw), std::move(cache), std::move(filter), options.sync));
+  return std::unique_ptr<Store>(new LevelDBStore(std::unique_ptr<leveldb::DB>(raw),
+                                                 std::move(cache), std::move(filter), options.sync,
+                                                 options.state_node_cache_entries));
 }
 
 }  // namespace certledger::ledger

@@ -4,7 +4,9 @@
 // than two thirds of the voting power of the validator set for that height (following
 // validator-set changes), every transaction's signatures and state transition are valid, and
 // the transactions root, event-log size and root and state root are reproduced exactly.
-// The audit tool and tests drive it; it keeps the replayed state in memory.
+// The audit tool and tests drive it; it keeps the replayed state and its state tree in memory
+// (tree nodes no longer reachable from the current root are dropped from time to time, so the
+// tree's memory follows the size of the state, not the length of the history).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 
 #include "ledger/chain.h"
 #include "ledger/merkle.h"
+#include "ledger/smt.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
@@ -32,6 +35,8 @@ class Replayer {
   [[nodiscard]] const MemoryState& state() const { return state_; }
   [[nodiscard]] const MerkleLog& log() const { return log_; }
   [[nodiscard]] const MemoryMerkleNodeStore& log_nodes() const { return nodes_; }
+  // The state tree at the tip (root tip().state_root).
+  [[nodiscard]] const MemorySmtNodeStore& state_nodes() const { return state_nodes_; }
   [[nodiscard]] uint64_t events() const { return log_.size(); }
 
  private:
@@ -40,6 +45,8 @@ class Replayer {
   MemoryState state_;
   MerkleLog log_;
   MemoryMerkleNodeStore nodes_;
+  MemorySmtNodeStore state_nodes_;
+  size_t live_state_nodes_ = 0;  // reachable nodes at the last compaction
 };
 
 }  // namespace certledger::ledger

@@ -3,8 +3,8 @@
 // compact membership / non-membership proofs. Byte layouts and the worked example:
 // docs/FORMAT.md §6.6 (vectors computed independently by docs/smt_vectors.py).
 //
-// Not yet wired into blocks, headers or the API: the chained state root (FORMAT.md §6.3) is still
-// the one that blocks commit to.
+// Every block header's state_root is this tree's root over the state map after the block
+// (FORMAT.md §6.3; chain.h's StateTreeUpdate maps state entries to (K, V)).
 //
 //   E                = 32 zero bytes, the hash of an empty subtree (and the root of the empty tree)
 //   LeafHash(K, V)   = SHA256(0x00 || K || V)
@@ -16,9 +16,8 @@
 //
 // Storage: a node is stored under its hash, which is SHA-256 of its 65-byte encoding
 // (EncodeSmtNode), so nodes are write-once and every old root stays readable as long as its
-// nodes are kept. Pruning is a non-goal of this increment. Reads go through SmtNodeReader;
-// MemorySmtNodeStore implements it in memory. A LevelDB-backed reader (over the node's Store)
-// comes with the step that wires the tree into blocks.
+// nodes are kept. Pruning is a non-goal for now. Reads go through SmtNodeReader;
+// MemorySmtNodeStore implements it in memory, ledger::Store (LevelDB, key prefix z/) on disk.
 //
 // Thread safety: the free functions keep no state; concurrent calls are safe if the reader they
 // are given allows concurrent GetNode calls. MemorySmtNodeStore is not synchronized.

@@ -919,11 +919,4 @@ Result<std::vector<StateChange>> BeginBlockChanges(const StateReader& state, uin
   return out;
 }
 
-Hash256 NextStateRoot(const Hash256& previous, const std::vector<StateChange>& changes) {
-  Bytes msg(previous.bytes.begin(), previous.bytes.end());
-  Bytes encoded = Encode(changes);
-  msg.insert(msg.end(), encoded.begin(), encoded.end());
-  return TaggedHash("certledger/state", msg);
-}
-
 }  // namespace certledger::ledger

@@ -3,8 +3,8 @@
 // State is a key-value map of canonical records (keys and values: docs/FORMAT.md §6). Apply()
 // reads through a StateReader and returns either the changes a transaction makes or a Rejection
 // with a stable reason code; it never writes. A block's transactions run in order over an overlay,
-// whose change list gives the chained state root // follows (chain.h's BuildBlock and ValidateBlock
-// do this). No I/O, clocks or threads: block time is an input.
+// whose change list updates the state tree (chain.h's BuildBlock and ValidateBlock do this). No
+// I/O, clocks or threads: block time is an input.
 #pragma once
 
 #include <cstdint>
@@ -243,8 +243,5 @@ EffectiveStatus EffectiveStatusAt(const CertificateState& c, int64_t now_ms);
 
 // Block-level changes that precede the block's transactions (the validator-set promotion).
 Result<std::vector<StateChange>> BeginBlockChanges(const StateReader& state, uint64_t height);
-
-// TaggedHash("certledger/state", previous || u32 count || each change): FORMAT.md §6.3.
-Hash256 NextStateRoot(const Hash256& previous, const std::vector<StateChange>& changes);
 
 }  // namespace certledger::ledger

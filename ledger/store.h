@@ -1,6 +1,6 @@
-// ledger::Store: durable storage of the chain — blocks, commit certificates, state, the event
-// log's nodes and the indexes — behind a small interface. The LevelDB implementation is in
-// leveldb_store.h; the key layout is in docs/FORMAT.md §9.
+// ledger::Store: durable storage of the chain — blocks, commit certificates, state, the nodes of
+// the state tree and of the event log, and the indexes — behind a small interface. The LevelDB
+// implementation is in leveldb_store.h; the key layout is in docs/FORMAT.md §12.
 //
 // AppendBlock is atomic: after a crash at any point the store reopens either with the block
 // and everything it implies (state changes, log nodes, indexes, new tip) or with none of it.
@@ -19,13 +19,14 @@
 
 #include "ledger/chain.h"
 #include "ledger/merkle.h"
+#include "ledger/smt.h"
 #include "ledger/state.h"
 #include "ledger/status.h"
 #include "ledger/types.h"
 
 namespace certledger::ledger {
 
-class Store : public StateReader, public MerkleNodeReader {
+class Store : public StateReader, public MerkleNodeReader, public SmtNodeReader {
  public:
   ~Store() override = default;
 
@@ -66,6 +67,9 @@ class Store : public StateReader, public MerkleNodeReader {
   Status Get(std::string_view key, Bytes* value) const override = 0;
   // MerkleNodeReader: the event log's complete nodes at the tip.
   Result<Hash256> GetNode(uint32_t level, uint64_t index) const override = 0;
+  // SmtNodeReader: the state tree's nodes. Nodes are content-addressed and never removed, so the
+  // tree of every committed state root (from genesis on) is readable.
+  Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override = 0;
 };
 
 }  // namespace certledger::ledger

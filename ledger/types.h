@@ -318,7 +318,7 @@ struct BlockHeader {
   Hash256 tx_root;              // RFC 9162 root over this block's transaction leaves
   uint64_t log_size = 0;        // size of the whole event log after this block
   Hash256 log_root;             // root of the whole event log after this block
-  Hash256 state_root;           // chained state hash after this block (FORMAT.md)
+  Hash256 state_root;           // state tree root after this block (FORMAT.md §6.3, §6.6)
   Hash256 validator_set_hash;   // the set that commits this block
   PublicKey proposer;
   bool operator==(const BlockHeader&) const = default;

@@ -625,7 +625,7 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   const ledger::ChainTip tip = store_->Tip();
   if (tip.height + 1 != height) return;
   auto candidates = mempool_.Reap(state_, config_.max_block_txs);
-  auto built = ledger::BuildBlock(state_, tip, store_->Log(), candidates, now,
+  auto built = ledger::BuildBlock(state_, *store_, tip, store_->Log(), candidates, now,
                                   validator_key_->public_key(), sig_cache_);
   if (!built.ok()) return Fatal("build block", built.status());
   for (const auto& [index, rejection] : built->rejected) {
@@ -697,7 +697,7 @@ bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
     log_->warn("invalid proposal for height {}: {}", height, st.message());
     return false;
   }
-  auto effects = ledger::ValidateBlock(state_, tip, store_->Log(), *block, sig_cache_);
+  auto effects = ledger::ValidateBlock(state_, *store_, tip, store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) Fatal("validate block", effects.status());
     log_->warn("invalid proposal for height {}: {}", height, effects.status().message());
@@ -817,7 +817,8 @@ void Node::Impl::FinishProposal(const PublicKey& peer, uint64_t height, const Ha
     return Penalise(peer, "proposal " + Short(id) + " carries a transaction with a bad signature");
   }
   // Every signature is in the cache now: the state rules cost no verification.
-  auto effects = ledger::ValidateBlock(state_, store_->Tip(), store_->Log(), *block, sig_cache_);
+  auto effects =
+      ledger::ValidateBlock(state_, *store_, store_->Tip(), store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
     invalid_ids_.insert(id);
@@ -1148,7 +1149,7 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
                          " has a bad commit: " + st.message());
       break;
     }
-    auto effects = ledger::ValidateBlock(state_, tip, store_->Log(), block, sig_cache_);
+    auto effects = ledger::ValidateBlock(state_, *store_, tip, store_->Log(), block, sig_cache_);
     if (!effects.ok()) {
       if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
       // A block with a valid commit that does not validate here: diverged state.

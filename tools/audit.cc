@@ -189,6 +189,10 @@ Result<AuditReport> RunAudit(const AuditOptions& o) {
           " (is the node still running? audit a copy): " + store.status().message());
     }
     if (Status st = (*store)->Initialize(*genesis); !st.ok()) {
+      if (!st.IsInvalidArgument()) {  // a damaged store, e.g. its state tree is missing
+        report.anomalies.push_back({0, "store", st.message()});
+        return report;
+      }
       report.anomalies.push_back(
           {0, "genesis", "the store's genesis is not " + genesis_path + ": " + st.message()});
       return report;

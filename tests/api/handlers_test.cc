@@ -215,6 +215,9 @@ class LaggingStore : public Store {
   Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
     return inner_->GetNode(level, index);
   }
+  Result<std::optional<ledger::SmtNode>> GetNode(const Hash256& hash) const override {
+    return inner_->GetNode(hash);
+  }
 
  private:
   const Store* inner_;

@@ -98,8 +98,8 @@ TEST(BuildBlockTest, LeavesOutRejectedTransactionsAndValidates) {
   auto good = f.Tx(0, f.Issue(0, "A0001"));
   auto replay = good;  // same sequence again: rejected
   auto other = f.Tx(1, f.Issue(1, "B0001"));
-  auto built = BuildBlock(c.state, c.tip, c.log, {good, replay, other}, c.next_time_ms(),
-                          f.validator_keys[0].public_key(), DirectVerifier());
+  auto built = BuildBlock(c.state, c.state_nodes, c.tip, c.log, {good, replay, other},
+                          c.next_time_ms(), f.validator_keys[0].public_key(), DirectVerifier());
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   ASSERT_EQ(built->block.txs.size(), 2u);
   ASSERT_EQ(built->rejected.size(), 1u);
@@ -107,7 +107,7 @@ TEST(BuildBlockTest, LeavesOutRejectedTransactionsAndValidates) {
   EXPECT_STREQ(built->rejected[0].second.code(), "bad-sequence");
   EXPECT_EQ(built->block.header.log_size, 2u);
 
-  auto effects = ValidateBlock(c.state, c.tip, c.log, built->block);
+  auto effects = ValidateBlock(c.state, c.state_nodes, c.tip, c.log, built->block);
   ASSERT_TRUE(effects.ok()) << effects.status().ToString();
   EXPECT_EQ(effects->changes, built->effects.changes);
   EXPECT_EQ(effects->log_after.Root(), built->block.header.log_root);
@@ -116,7 +116,7 @@ TEST(BuildBlockTest, LeavesOutRejectedTransactionsAndValidates) {
 TEST(BuildBlockTest, TimeAlwaysIncreases) {
   ChainFixture f;
   ChainBuilder c(&f);
-  auto built = BuildBlock(c.state, c.tip, c.log, {}, c.tip.time_ms - 5000,
+  auto built = BuildBlock(c.state, c.state_nodes, c.tip, c.log, {}, c.tip.time_ms - 5000,
                           f.validator_keys[0].public_key(), DirectVerifier());
   ASSERT_TRUE(built.ok());
   EXPECT_EQ(built->block.header.time_ms, c.tip.time_ms + 1);

@@ -7,12 +7,14 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
+#include "ledger/smt.h"
 #include "tests/testing/chain_fixture.h"
 
 namespace certledger::testing {
@@ -1556,45 +1558,65 @@ TEST_F(StateTest, EffectiveStatusAtTime) {
   EXPECT_EQ(EffectiveStatusAt(Cert(base), time_ms), EffectiveStatus::kRevoked);
 }
 
-TEST(StateRootTest, ChainsChangesInOrder) {
-  const Hash256 g = Sha256(AsBytes("genesis"));
-  const std::vector<StateChange> c1 = {{"cert/a", Bytes{1, 2}}, {"seq/x", Bytes{1}}};
-  const std::vector<StateChange> c2 = {{"cert/b", Bytes{3}}};
-  const Hash256 r1 = NextStateRoot(g, c1);
-  EXPECT_EQ(r1, NextStateRoot(g, c1));  // deterministic
-  EXPECT_NE(r1, g);
-  EXPECT_NE(NextStateRoot(NextStateRoot(g, c1), c2), NextStateRoot(NextStateRoot(g, c2), c1));
-  // Order within one batch matters too.
-  EXPECT_NE(r1, NextStateRoot(g, {c1[1], c1[0]}));
-  // The previous root, an empty batch, a deletion and every byte count.
-  EXPECT_NE(NextStateRoot(g, {}), g);
-  EXPECT_NE(NextStateRoot(g, {}), NextStateRoot(r1, {}));
-  EXPECT_NE(NextStateRoot(g, {{"cert/a", Bytes{}}}), NextStateRoot(g, {}));
-  EXPECT_NE(NextStateRoot(g, {{"cert/a", Bytes{1}}}), NextStateRoot(g, {{"cert/a", Bytes{2}}}));
-  EXPECT_NE(NextStateRoot(g, {{"cert/a", Bytes{1}}}), NextStateRoot(g, {{"cert/b", Bytes{1}}}));
-  // Concatenating batches is not the same as chaining them.
-  std::vector<StateChange> both = c1;
-  both.insert(both.end(), c2.begin(), c2.end());
-  EXPECT_NE(NextStateRoot(g, both), NextStateRoot(NextStateRoot(g, c1), c2));
-  // Key/value boundaries are length-prefixed: moving a byte across them changes the root.
-  EXPECT_NE(NextStateRoot(g, {{"ab", Bytes{'c'}}}), NextStateRoot(g, {{"a", Bytes{'b', 'c'}}}));
+// The state root commits to the map, not to the history of writes (FORMAT.md §6.3, §6.6).
+std::map<Hash256, Hash256> TreeEntries(const MemoryState& s) {
+  std::map<Hash256, Hash256> out;
+  for (const auto& [k, v] : s.entries()) out[SmtKeyHash(k)] = SmtValueHash(v);
+  return out;
 }
 
-TEST_F(StateTest, StateRootOverAppliedTransactions) {
-  const Hash256 g = GenesisStateRoot(f.genesis);
-  auto c1 = Accept(Make(0, f.Issue(0, "A0001")));
-  auto c2 = Accept(Make(1, f.Issue(1, "B0001")));
-  const Hash256 forward = NextStateRoot(NextStateRoot(g, c1), c2);
-  // The same two transactions applied in the other order, on a fresh state.
-  ChainFixture h;
-  MemoryState other;
-  other.Apply(GenesisChanges(h.genesis));
-  auto d2 = Apply(other, At(1, f.Issue(1, "B0001"), 1), {1, time_ms, 0});
-  ASSERT_TRUE(d2.ok() && d2->accepted());
-  other.Apply(d2->changes);
-  auto d1 = Apply(other, At(0, f.Issue(0, "A0001"), 1), {1, time_ms, 1});
-  ASSERT_TRUE(d1.ok() && d1->accepted());
-  EXPECT_NE(NextStateRoot(NextStateRoot(g, d2->changes), d1->changes), forward);
+TEST(StateRootTest, CommitsToTheMapNotTheHistory) {
+  MemorySmtNodeStore nodes;
+  auto update = [&](const Hash256& root, const std::vector<StateChange>& changes) {
+    std::vector<std::pair<Hash256, SmtNode>> out;
+    auto r = StateTreeUpdate(nodes, root, changes, &out);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    nodes.PutAll(out);
+    return r.ok() ? *r : Hash256{};
+  };
+  const Hash256 e = SmtEmptyHash();
+  const std::vector<StateChange> c1 = {{"cert/a", Bytes{1, 2}}, {"seq/x", Bytes{1}}};
+  const std::vector<StateChange> c2 = {{"cert/b", Bytes{3}}};
+  const Hash256 r1 = update(e, c1);
+  EXPECT_NE(r1, e);
+  EXPECT_EQ(r1, update(e, {c1[1], c1[0]}));  // order within a batch does not matter
+  std::vector<StateChange> both = c1;
+  both.insert(both.end(), c2.begin(), c2.end());
+  const Hash256 r12 = update(r1, c2);
+  EXPECT_EQ(r12, update(update(e, c2), c1));  // nor the order of the batches
+  EXPECT_EQ(r12, update(e, both));
+  EXPECT_EQ(r12, SmtRootOf({{SmtKeyHash("cert/a"), SmtValueHash(Bytes{1, 2})},
+                            {SmtKeyHash("seq/x"), SmtValueHash(Bytes{1})},
+                            {SmtKeyHash("cert/b"), SmtValueHash(Bytes{3})}}));
+  // An empty value deletes; deleting an absent key and an empty batch change nothing.
+  EXPECT_EQ(update(r12, {{"cert/b", Bytes{}}}), r1);
+  EXPECT_EQ(update(r1, {{"cert/zz", Bytes{}}}), r1);
+  EXPECT_EQ(update(r1, {}), r1);
+  // A key listed twice counts with its last value.
+  EXPECT_EQ(update(r1, {{"cert/b", Bytes{9}}, {"cert/b", Bytes{3}}}), r12);
+  // Values and key/value boundaries matter.
+  EXPECT_NE(update(e, {{"cert/a", Bytes{1}}}), update(e, {{"cert/a", Bytes{2}}}));
+  EXPECT_NE(update(e, {{"ab", Bytes{'c'}}}), update(e, {{"a", Bytes{'b', 'c'}}}));
+  // A missing node is Corruption, never a silent wrong root.
+  MemorySmtNodeStore empty;
+  auto missing = StateTreeUpdate(empty, r12, c2, nullptr);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsCorruption()) << missing.status().ToString();
+}
+
+TEST_F(StateTest, GenesisStateRootIsTheTreeOfTheGenesisState) {
+  std::vector<std::pair<Hash256, SmtNode>> nodes;
+  const Hash256 g = GenesisStateRoot(f.genesis, &nodes);
+  EXPECT_EQ(g, SmtRootOf(TreeEntries(state)));
+  EXPECT_EQ(g, GenesisTip(f.genesis).state_root);
+  // Its nodes prove every genesis entry.
+  MemorySmtNodeStore store;
+  store.PutAll(nodes);
+  for (const auto& [k, v] : state.entries()) {
+    auto proof = SmtProve(store, g, SmtKeyHash(k));
+    ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+    EXPECT_TRUE(proof->Verify(g, SmtKeyHash(k), SmtValueHash(v)).ok()) << k;
+  }
 }
 
 }  // namespace

@@ -177,9 +177,10 @@ ledger::Block ByzantinePeer::BuildBlock(const std::vector<ledger::SignedTransact
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  auto built = ledger::BuildBlock(replayer_.state(), replayer_.tip(), replayer_.log(), txs,
-                                  std::max<int64_t>(now, replayer_.tip().time_ms + 1),
-                                  key_.public_key(), bench::AcceptAllVerifier());
+  auto built =
+      ledger::BuildBlock(replayer_.state(), replayer_.state_nodes(), replayer_.tip(),
+                         replayer_.log(), txs, std::max<int64_t>(now, replayer_.tip().time_ms + 1),
+                         key_.public_key(), bench::AcceptAllVerifier());
   EXPECT_TRUE(built.ok()) << built.status().ToString();
   EXPECT_TRUE(built->rejected.empty()) << built->rejected[0].second.message;
   return built->block;

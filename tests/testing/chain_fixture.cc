@@ -154,10 +154,13 @@ CommitCertificate ChainFixture::Commit(const BlockHeader& header,
 
 ChainBuilder::ChainBuilder(ChainFixture* f) : fixture(f), tip(GenesisTip(f->genesis)) {
   state.Apply(GenesisChanges(f->genesis));
+  std::vector<std::pair<Hash256, SmtNode>> genesis_nodes;
+  GenesisStateRoot(f->genesis, &genesis_nodes);
+  state_nodes.PutAll(genesis_nodes);
 }
 
 BuiltBlock ChainBuilder::Next(const std::vector<SignedTransaction>& txs) {
-  auto built = BuildBlock(state, tip, log, txs, next_time_ms(),
+  auto built = BuildBlock(state, state_nodes, tip, log, txs, next_time_ms(),
                           fixture->validator_keys[0].public_key(), DirectVerifier());
   if (!built.ok()) {
     std::fprintf(stderr, "ChainBuilder: %s\n", built.status().ToString().c_str());
@@ -172,6 +175,7 @@ BuiltBlock ChainBuilder::Next(const std::vector<SignedTransaction>& txs) {
   BuiltBlock out{built->block, fixture->Commit(built->block.header), built->effects};
   state.Apply(out.effects.changes);
   nodes.PutAll(out.effects.log_nodes);
+  state_nodes.PutAll(out.effects.state_nodes);
   log = out.effects.log_after;
   tip = TipAfter(out.block.header);
   return out;

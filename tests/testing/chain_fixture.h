@@ -92,6 +92,7 @@ class ChainBuilder {
   ChainTip tip;
   MerkleLog log;
   MemoryMerkleNodeStore nodes;
+  MemorySmtNodeStore state_nodes;  // the state tree (every root's nodes; never pruned)
 };
 
 }  // namespace certledger::testing
