@@ -30,6 +30,7 @@
 #include "tests/testing/chain_fixture.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/tls_certs.h"
 #include "tools/http_client.h"
 
 namespace certledger::testing {
@@ -327,6 +328,57 @@ TEST(ClusterTest, ValidatorWithEncryptedKeyFile) {
 
 // The HTTP API of a real node process answers bad requests with the documented status and
 // error code (the handler tests cover the same against a fake node, 503 included).
+// A node configured with api.tls_certificate_file / api.tls_key_file serves its API over https
+// only: a client trusting the CA gets answers, one that does not is refused at the handshake,
+// and plain http gets no answer.
+TEST(ClusterTest, ValidatorServesHttpsWithTheConfiguredCertificate) {
+  Cluster c(1);
+  const fs::path home = c.node(0).home;
+  testing::TestCertificateAuthority ca("agency test CA");
+  ASSERT_TRUE(ca.ok());
+  const testing::TlsIdentity id = ca.Issue("IP:127.0.0.1,DNS:localhost");
+  ASSERT_FALSE(id.certificate_pem.empty());
+  ASSERT_TRUE(testing::WriteTestFile((home / "api-cert.pem").string(), id.certificate_pem, 0644));
+  ASSERT_TRUE(testing::WriteTestFile((home / "api-key.pem").string(), id.private_key_pem, 0600));
+  ASSERT_TRUE(testing::WriteTestFile((c.dir() / "ca.pem").string(), ca.certificate_pem(), 0644));
+  {
+    const fs::path cfg = home / "config.json";
+    Json j = Json::parse(std::ifstream(cfg));
+    j["api"]["tls_certificate_file"] = "api-cert.pem";
+    j["api"]["tls_key_file"] = "api-key.pem";
+    std::ofstream(cfg) << j.dump(2);
+  }
+  c.Start(0);
+  auto url = tools::ParseUrl(c.node(0).api);
+  ASSERT_TRUE(url.ok());
+  url->tls = true;
+  api::HttpClientOptions trusted;
+  trusted.timeout_ms = 3000;
+  trusted.ca_file = (c.dir() / "ca.pem").string();
+  int64_t height = -1;
+  ASSERT_TRUE(WaitFor(30000, [&] {
+    tools::HttpClient https(*url, trusted);
+    auto r = https.Get("/v1/status");
+    if (!r.ok() || r->status != 200) return false;
+    height = Json::parse(r->body)["height"].get<int64_t>();
+    return height >= 1;
+  })) << "no https answer with a height >= 1";
+  // Not trusting the CA: refused at the handshake, with the reason.
+  {
+    tools::HttpClient untrusted(*url, api::HttpClientOptions{3000, ""});
+    auto r = untrusted.Get("/v1/status");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("certificate verify failed"), std::string::npos)
+        << r.status().message();
+  }
+  // Plain http to the https port: no HTTP answer (bounded by the client's timeout).
+  {
+    auto plain = c.Client(0, 3000);
+    auto r = plain->Get("/v1/status");
+    EXPECT_FALSE(r.ok()) << "plain http got status " << r->status;
+  }
+}
+
 TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
   Cluster c(4);
   // node3 gets a tight rate limit, to see 429.
