@@ -20,6 +20,7 @@
 #include "fuzz/fuzz_keys.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
+#include "ledger/smt.h"
 #include "network/channel.h"
 #include "network/wire.h"
 #include "node/config.h"
@@ -395,6 +396,33 @@ void Api() {
       std::string(bad_enc.begin(), bad_enc.end()));
 }
 
+// State tree proofs (mode byte 0) from a real tree of three keys (FORMAT.md §6.6's entries),
+// and change scripts (mode byte 1: key, value, op per change).
+void StateTree() {
+  ledger::MemorySmtNodeStore store;
+  std::vector<ledger::SmtChange> changes;
+  for (const char* key : {"cert/a", "doc/b", "seq/c"}) {
+    changes.push_back({ledger::SmtKeyHash(key), ledger::SmtValueHash(ledger::AsBytes(key))});
+  }
+  std::vector<std::pair<ledger::Hash256, ledger::SmtNode>> nodes;
+  const ledger::Hash256 root = ledger::SmtUpdate(store, {}, changes, &nodes).value();
+  store.PutAll(nodes);
+  auto proof = [&](const std::string& name, const ledger::Hash256& key) {
+    Bytes b{0};
+    const Bytes p = ledger::SmtProve(store, root, key).value().Encode();
+    b.insert(b.end(), p.begin(), p.end());
+    Write("smt_proof", name, b);
+  };
+  proof("proof-present", changes[0].key);
+  proof("proof-absent-1", ledger::SmtKeyHash("absent/0"));
+  proof("proof-absent-2", ledger::SmtKeyHash("absent/1"));
+  Write("smt_proof", "proof-empty-tree", Bytes{0, 0, 0, 0});
+  // Inserts of keys sharing 248 bits, an update, deletes back to the empty tree.
+  Write("smt_proof", "script-insert-delete", Bytes{1, 0x01, 7, 0, 0x02, 8, 0, 0x81, 9, 0, 0x01, 10,
+                                                   0, 0x01, 0, 1, 0x02, 0, 1, 0x81, 0, 1});
+  Write("smt_proof", "script-deep", Bytes{1, 0x10, 1, 0, 0x11, 2, 0, 0x12, 3, 0, 0x13, 4, 0});
+}
+
 }  // namespace
 }  // namespace certledger::fuzz
 
@@ -413,6 +441,7 @@ int main(int argc, char** argv) {
   Genesis(chain);
   Config();
   Api();
+  StateTree();
   std::printf("make_corpus: %d files under %s\n", g_written, g_root.c_str());
   return 0;
 }
