@@ -230,13 +230,13 @@ std::string FullIdentifier(const std::string& base, uint32_t version) {
   return id.Full();
 }
 
-std::string AgencyName(const ledger::Store& store, const std::string& id) {
+std::string AgencyName(const ledger::StateReader& store, const std::string& id) {
   auto a = ledger::ReadAgency(store, id);
   if (!a.ok() || !a->has_value()) return "";
   return (*a)->name;
 }
 
-Json AgencyRef(const ledger::Store& store, const std::string& id) {
+Json AgencyRef(const ledger::StateReader& store, const std::string& id) {
   return Json{{"id", id}, {"name", AgencyName(store, id)}};
 }
 
@@ -331,6 +331,14 @@ struct ProvenEvent {
   std::vector<Hash256> path;
 };
 
+// One state entry with its proof against the header's state root (FORMAT.md §6.6): the value is
+// the stored record (absent: the proof shows the key is not in the state).
+struct StateEntryProof {
+  std::string key;
+  std::optional<ledger::Bytes> value;
+  ledger::SmtProof proof;
+};
+
 struct Verification {
   VerifyStatus status = VerifyStatus::kUnknown;
   Hash256 document_hash;
@@ -340,7 +348,9 @@ struct Verification {
   std::optional<ledger::BlockHeader> header;  // absent before block 1
   std::optional<ledger::CommitCertificate> commit;
   std::optional<ledger::ValidatorSet> validators;  // the set that committed `header`
+  std::vector<StateEntryProof> state;
   std::vector<ProvenEvent> events;
+  std::string issuer_name, controller_name;
 };
 
 // The status a verifier sees for one document version. Precedence (docs/API.md):
@@ -386,72 +396,89 @@ std::vector<std::pair<std::string, ledger::HistoryEntry>> DecidingEvents(
   return out;
 }
 
-// Reads the certificate state and the header it belongs to as one snapshot: the state is read
-// between two reads of the tip, and every event it refers to must lie inside the tip's log. The
-// store updates the tip just after the state, so a read may briefly see state ahead of the tip:
-// then it retries.
-Result<Verification> Verify(const ledger::Store& store, const Hash256& document_hash,
-                            int64_t now_ms, bool with_proofs) {
+// The stored value of `key` in `view` (nullopt if absent) and its proof against `root`.
+Result<StateEntryProof> ProveEntry(const ledger::StoreView& view, const Hash256& root,
+                                   std::string key) {
+  StateEntryProof e;
+  ledger::Bytes value;
+  Status st = view.Get(key, &value);
+  if (st.ok()) {
+    e.value = std::move(value);
+  } else if (st.code() != Status::Code::kNotFound) {
+    return st;
+  }
+  auto proof = ledger::SmtProve(view, root, ledger::SmtKeyHash(key));
+  if (!proof.ok()) return proof.status();
+  e.proof = std::move(proof).value();
+  e.key = std::move(key);
+  return e;
+}
+
+// Everything an answer about `document_hash` says, read from one consistent view of the store:
+// the certificate state and document-index entry, the header and commit of the view's tip, the
+// state proofs of the entries the answer rests on against that header's state root, and the
+// RFC 9162 inclusion of the events it cites against the header's log root.
+Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView& view,
+                            const Hash256& document_hash, int64_t now_ms, bool with_proofs) {
   Verification v;
   v.document_hash = document_hash;
-  ledger::ChainTip tip;
-  bool consistent = false;
-  for (int attempt = 0; attempt < 50 && !consistent; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 5 ? 0 : 1));
-    ledger::ChainTip before = store.Tip();
-    v.doc.reset();
-    v.cert.reset();
-    auto doc = ledger::ReadDocument(store, document_hash);
-    if (!doc.ok()) return doc.status();
-    if (doc->has_value()) {
-      v.doc = **doc;
-      auto cert = ledger::ReadCertificate(store, v.doc->base_id);
-      if (!cert.ok()) return cert.status();
-      if (!cert->has_value()) {
-        return Status::Corruption("document index names missing certificate " + v.doc->base_id);
-      }
-      v.cert = **cert;
+  const ledger::ChainTip tip = view.Tip();
+  auto doc = ledger::ReadDocument(view, document_hash);
+  if (!doc.ok()) return doc.status();
+  if (doc->has_value()) {
+    v.doc = **doc;
+    auto cert = ledger::ReadCertificate(view, v.doc->base_id);
+    if (!cert.ok()) return cert.status();
+    if (!cert->has_value()) {
+      return Status::Corruption("document index names missing certificate " + v.doc->base_id);
     }
-    tip = store.Tip();
-    consistent = before.height == tip.height;
-    if (consistent && v.cert) {
-      for (const auto& h : v.cert->history) {
-        if (h.log_index >= tip.log_size) consistent = false;
-      }
-    }
+    v.cert = **cert;
+    v.issuer_name = AgencyName(view, v.cert->issuer);
+    v.controller_name = AgencyName(view, v.cert->controller);
+    v.status = Decide(*v.cert, v.doc->version, now_ms, &v.effective);
   }
-  if (!consistent) return Status::Unavailable("the chain moved during the read; retry");
+  if (tip.height == 0) return v;
+  auto header = view.GetHeader(tip.height);
+  if (!header.ok()) return header.status();
+  v.header = *header;
+  if (header->state_root != tip.state_root || header->log_size != tip.log_size) {
+    return Status::Corruption("the header of height " + std::to_string(tip.height) +
+                              " does not match the stored tip");
+  }
+  if (!with_proofs) return v;
+  auto commit = view.GetCommit(tip.height);
+  if (!commit.ok()) return commit.status();
+  v.commit = *commit;
+  auto vals = ledger::ReadValidators(view);
+  if (vals.ok() && vals->Hash() == v.header->validator_set_hash) v.validators = *vals;
 
-  if (tip.height > 0) {
-    auto header = store.GetHeader(tip.height);
-    if (!header.ok()) return header.status();
-    v.header = *header;
-    if (with_proofs) {
-      auto commit = store.GetCommit(tip.height);
-      if (!commit.ok()) return commit.status();
-      v.commit = *commit;
-      auto vals = ledger::ReadValidators(store);
-      if (vals.ok() && vals->Hash() == v.header->validator_set_hash) v.validators = *vals;
-    }
+  // The state entries: the document index entry (or its absence), the certificate, and the
+  // records of the agencies it names.
+  std::vector<std::string> keys = {ledger::DocKey(document_hash)};
+  if (v.cert) {
+    keys.push_back(ledger::CertKey(v.cert->base_id));
+    keys.push_back(ledger::AgencyKey(v.cert->issuer));
+    if (v.cert->controller != v.cert->issuer) keys.push_back(ledger::AgencyKey(v.cert->controller));
   }
-  if (!v.cert) {
-    v.status = VerifyStatus::kUnknown;
-    return v;
+  for (auto& key : keys) {
+    auto e = ProveEntry(view, header->state_root, std::move(key));
+    if (!e.ok()) return e.status();
+    v.state.push_back(std::move(e).value());
   }
-  v.status = Decide(*v.cert, v.doc->version, now_ms, &v.effective);
-  if (!with_proofs || !v.header) return v;
+  if (!v.cert) return v;
 
-  // Proofs against the header's log size, never the live log's (which may have grown).
+  // Inclusion proofs for the header's log size. The live log is at least as large as the
+  // view's; the nodes of the view's tree are read through the view.
   ledger::MerkleLog log = store.Log();
   for (const auto& [role, entry] : DecidingEvents(*v.cert, v.doc->version)) {
     ProvenEvent e;
     e.role = role;
     e.entry = entry;
-    auto loc = store.GetLeafLocation(entry.log_index);
+    auto loc = view.GetLeafLocation(entry.log_index);
     if (!loc.ok()) return loc.status();
     e.location = *loc;
     // The leaf alone: decoding its whole block for one transaction would dominate the cost.
-    auto leaf = store.GetLeaf(entry.log_index);
+    auto leaf = view.GetLeaf(entry.log_index);
     if (!leaf.ok()) return leaf.status();
     auto stx = ledger::Decode<ledger::SignedTransaction>(*leaf);
     if (!stx.ok() || ledger::TxHash(stx->tx) != entry.tx_hash) {
@@ -459,7 +486,7 @@ Result<Verification> Verify(const ledger::Store& store, const Hash256& document_
                                 " does not hold the recorded transaction");
     }
     e.leaf = std::move(leaf).value();
-    auto path = log.InclusionProof(entry.log_index, v.header->log_size, store);
+    auto path = log.InclusionProof(entry.log_index, v.header->log_size, view);
     if (!path.ok()) return path.status();
     e.path = std::move(path).value();
     v.events.push_back(std::move(e));
@@ -467,8 +494,7 @@ Result<Verification> Verify(const ledger::Store& store, const Hash256& document_
   return v;
 }
 
-Json VerificationJson(const ledger::Store& store, const Verification& v, int64_t now_ms,
-                      bool syncing) {
+Json VerificationJson(const Verification& v, int64_t now_ms, bool syncing) {
   Json j{{"document_hash", v.document_hash.Hex()},
          {"status", VerifyStatusName(v.status)},
          {"checked_at_ms", now_ms},
@@ -490,9 +516,17 @@ Json VerificationJson(const ledger::Store& store, const Verification& v, int64_t
     }
     j["not_before"] = c.not_before;
     j["not_after"] = c.not_after;
-    j["issuer"] = AgencyRef(store, c.issuer);
-    j["controller"] = AgencyRef(store, c.controller);
+    j["issuer"] = Json{{"id", c.issuer}, {"name", v.issuer_name}};
+    j["controller"] = Json{{"id", c.controller}, {"name", v.controller_name}};
     j["summary"] = ToJson(c.summary);
+    // When the current status began: the latest suspend, resume or revoke.
+    for (auto it = c.history.rbegin(); it != c.history.rend(); ++it) {
+      if (!IsStatusEvent(it->type)) continue;
+      j["status_changed"] = Json{{"type", ledger::EventTypeName(it->type)},
+                                 {"height", it->height},
+                                 {"time_ms", it->time_ms}};
+      break;
+    }
   }
   Json proof = Json::object();
   if (v.header) {
@@ -501,6 +535,14 @@ Json VerificationJson(const ledger::Store& store, const Verification& v, int64_t
     if (v.validators) proof["validators"] = ToJson(*v.validators);
     proof["log_size"] = v.header->log_size;
     proof["log_root"] = v.header->log_root.Hex();
+    Json state = Json::array();
+    for (const auto& e : v.state) {
+      state.push_back(Json{{"key", e.key},
+                           {"value", e.value ? Json(ledger::ToHex(*e.value)) : Json(nullptr)},
+                           {"proof", ledger::ToHex(e.proof.Encode())}});
+    }
+    proof["state_root"] = v.header->state_root.Hex();
+    proof["state"] = std::move(state);
     Json events = Json::array();
     for (const auto& e : v.events) {
       Json path = Json::array();
@@ -571,15 +613,15 @@ std::string Row(const char* zh, const char* en, const std::string& value) {
          HtmlEscape(value) + "</td></tr>\n";
 }
 
-std::string VerificationHtml(const ledger::Store& store, const Verification& v) {
+std::string VerificationHtml(const Verification& v) {
   StatusLook look = LookOf(v);
   std::string rows;
   if (v.cert) {
     const auto& c = *v.cert;
     const auto* s = std::get_if<ledger::WaterPermitSummary>(&c.summary);
-    rows += Row("发证机关", "Issuer", AgencyName(store, c.issuer));
+    rows += Row("发证机关", "Issuer", v.issuer_name);
     if (c.controller != c.issuer) {
-      rows += Row("现管理机关", "Responsible agency", AgencyName(store, c.controller));
+      rows += Row("现管理机关", "Responsible agency", v.controller_name);
     }
     if (s != nullptr) {
       rows += Row("许可证编号", "Permit number", s->permit_number);
@@ -963,14 +1005,15 @@ struct Api::Routes {
     auto h = HashParam(c, c.params[0], "document_hash");
     if (!h) return;
     const int64_t now = Now();
-    auto v = Verify(store(), *h, now, /*with_proofs=*/true);
+    auto view = store().View();
+    auto v = Verify(store(), *view, *h, now, /*with_proofs=*/true);
     if (!v.ok()) {
       if (v.status().code() == Status::Code::kUnavailable) {
         return c.reply(Error(503, "try-again", v.status().message()));
       }
       return c.reply(StorageError(v.status()));
     }
-    Json j = VerificationJson(store(), *v, now, node_->Status().syncing);
+    Json j = VerificationJson(*v, now, node_->Status().syncing);
     c.reply(JsonResponse(j, v->status == VerifyStatus::kUnknown ? 404 : 200));
   }
 
@@ -989,7 +1032,8 @@ struct Api::Routes {
       r.status = 400;
     } else {
       v.document_hash = *h;
-      auto got = Verify(store(), *h, Now(), /*with_proofs=*/false);
+      auto view = store().View();
+      auto got = Verify(store(), *view, *h, Now(), /*with_proofs=*/false);
       if (!got.ok()) {
         r.status = got.status().code() == Status::Code::kUnavailable ? 503 : 500;
       } else {
@@ -997,7 +1041,7 @@ struct Api::Routes {
         r.status = v.status == VerifyStatus::kUnknown ? 404 : 200;
       }
     }
-    r.body = VerificationHtml(store(), v);
+    r.body = VerificationHtml(v);
     c.reply(std::move(r));
   }
 

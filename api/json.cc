@@ -269,7 +269,8 @@ Json ToJson(const ledger::HistoryEntry& v) {
   return Json{{"type", ledger::EventTypeName(v.type)},
               {"height", v.height},
               {"log_index", v.log_index},
-              {"tx_hash", v.tx_hash.Hex()}};
+              {"tx_hash", v.tx_hash.Hex()},
+              {"time_ms", v.time_ms}};
 }
 
 Json ToJson(const ledger::CertificateState& v, int64_t now_ms) {
@@ -740,7 +741,7 @@ ledger::VersionRecord DecodeVersion(const Json& j, const std::string& path) {
 }
 
 ledger::HistoryEntry DecodeHistory(const Json& j, const std::string& path) {
-  Obj o(j, path, {"type", "height", "log_index", "tx_hash"});
+  Obj o(j, path, {"type", "height", "log_index", "tx_hash", "time_ms"});
   ledger::HistoryEntry v;
   std::string type = Str(o, "type");
   bool found = false;
@@ -754,6 +755,7 @@ ledger::HistoryEntry DecodeHistory(const Json& j, const std::string& path) {
   v.height = U64(o, "height");
   v.log_index = U64(o, "log_index");
   v.tx_hash = Hash(o, "tx_hash");
+  v.time_ms = I64(o, "time_ms");
   return v;
 }
 

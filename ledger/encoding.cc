@@ -191,7 +191,7 @@ void serialize(Archive& ar, VersionRecord& v) {
 }
 template <class Archive>
 void serialize(Archive& ar, HistoryEntry& h) {
-  ar(Enum(h.type), h.height, h.log_index, h.tx_hash);
+  ar(Enum(h.type), h.height, h.log_index, h.tx_hash, h.time_ms);
 }
 template <class Archive>
 void serialize(Archive& ar, CertificateState& c) {

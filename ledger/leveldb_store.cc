@@ -208,6 +208,7 @@ class LevelDBStore final : public Store {
   }
 
   Status Initialize(const Genesis& g) override;
+  std::unique_ptr<StoreView> View() const override;
   ChainTip Tip() const override {
     std::shared_lock lock(mu_);
     return meta_.tip;
@@ -427,6 +428,98 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
   meta_ = m;
   log_ = effects.log_after;
   return Status::Ok();
+}
+
+// A LevelDB snapshot. The tip comes from the metadata record read under the snapshot, which is
+// written in the same batch as each block, so tip and contents always agree. State-tree nodes are
+// content-addressed and never removed: they are read through the store (and its cache).
+class LevelDBView final : public StoreView {
+ public:
+  LevelDBView(const LevelDBStore* store, leveldb::DB* db)
+      : store_(store), db_(db), snapshot_(db->GetSnapshot()) {
+    ro_.snapshot = snapshot_;
+    std::string raw;
+    leveldb::Status s = db_->Get(ro_, kMetaKey, &raw);
+    std::optional<Meta> m = s.ok() ? DecodeMeta(raw) : std::nullopt;
+    if (m) {
+      tip_ = m->tip;
+    } else {
+      tip_status_ = s.ok() ? Status::Corruption("store metadata record is malformed")
+                           : FromLevelDB(s, "store metadata");
+      tip_ = store->Tip();
+    }
+  }
+  ~LevelDBView() override { db_->ReleaseSnapshot(snapshot_); }
+  LevelDBView(const LevelDBView&) = delete;
+  LevelDBView& operator=(const LevelDBView&) = delete;
+
+  ChainTip Tip() const override { return tip_; }
+  Result<BlockHeader> GetHeader(uint64_t height) const override {
+    return ReadDecoded<BlockHeader>(HeightKey('h', height), "header " + std::to_string(height));
+  }
+  Result<CommitCertificate> GetCommit(uint64_t height) const override {
+    return ReadDecoded<CommitCertificate>(HeightKey('c', height),
+                                          "commit " + std::to_string(height));
+  }
+  Result<TxLocation> GetLeafLocation(uint64_t log_index) const override {
+    std::string raw;
+    Status st = RawGet(HeightKey('l', log_index), &raw, "leaf " + std::to_string(log_index));
+    if (!st.ok()) return st;
+    auto l = DecodeLocation(raw);
+    if (!l) return Status::Corruption("leaf " + std::to_string(log_index) + ": bad location");
+    return *l;
+  }
+  Result<Bytes> GetLeaf(uint64_t log_index) const override {
+    std::string raw;
+    Status st = RawGet(HeightKey('t', log_index), &raw, "leaf data " + std::to_string(log_index));
+    if (!st.ok()) return st;
+    return Bytes(raw.begin(), raw.end());
+  }
+  Status Get(std::string_view key, Bytes* value) const override {
+    if (!tip_status_.ok()) return tip_status_;
+    std::string raw;
+    Status st = RawGet(StateKey(key), &raw, std::string(key));
+    if (!st.ok()) return st;
+    value->assign(raw.begin(), raw.end());
+    return Status::Ok();
+  }
+  Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
+    std::string raw;
+    Status st = RawGet(NodeKey(level, index), &raw, "log node");
+    if (!st.ok()) return st;
+    auto h = Hash256::FromSpan(AsSpan(raw));
+    if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
+    return *h;
+  }
+  Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
+    return store_->GetNode(hash);
+  }
+
+ private:
+  Status RawGet(const std::string& key, std::string* out, const std::string& what) const {
+    if (!tip_status_.ok()) return tip_status_;
+    return FromLevelDB(db_->Get(ro_, key, out), what);
+  }
+  template <class T>
+  Result<T> ReadDecoded(const std::string& key, const std::string& what) const {
+    std::string raw;
+    Status st = RawGet(key, &raw, what);
+    if (!st.ok()) return st;
+    auto r = Decode<T>(AsSpan(raw));
+    if (!r.ok()) return Status::Corruption(what + ": " + r.status().message());
+    return r;
+  }
+
+  const LevelDBStore* store_;
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snapshot_;
+  leveldb::ReadOptions ro_;
+  ChainTip tip_;
+  Status tip_status_;
+};
+
+std::unique_ptr<StoreView> LevelDBStore::View() const {
+  return std::make_unique<LevelDBView>(this, db_.get());
 }
 
 Result<std::vector<Hash256>> LevelDBStore::AgencyTxs(const std::string& agency,

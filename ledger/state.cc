@@ -435,7 +435,7 @@ class Applier {
   ApplyOutcome StoreNewVersion(CertificateState* cert, uint32_t version,
                                const Hash256& document_hash, EventType type);
   void AddHistory(CertificateState* c, EventType t) const {
-    c->history.push_back({t, ctx_.height, ctx_.log_index, tx_hash()});
+    c->history.push_back({t, ctx_.height, ctx_.log_index, tx_hash(), ctx_.block_time_ms});
   }
   ApplyOutcome Accept() {
     overlay_.Put(SequenceKey(tx_.agency), EncodeU64(tx_.sequence));

@@ -51,6 +51,7 @@ struct HistoryEntry {
   uint64_t height = 0;
   uint64_t log_index = 0;  // leaf index in the event log
   Hash256 tx_hash;
+  int64_t time_ms = 0;  // the block's time (unix ms): when the event took effect
   bool operator==(const HistoryEntry&) const = default;
 };
 

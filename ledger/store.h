@@ -26,9 +26,34 @@
 
 namespace certledger::ledger {
 
+// A consistent, read-only view of the store at one committed height: every read through it sees
+// the same tip, state, headers, commits and event-log leaves, whatever blocks are appended
+// meanwhile (the LevelDB implementation holds a LevelDB snapshot). Cheap to take; hold one only
+// for the duration of a request (a snapshot keeps LevelDB from dropping overwritten records).
+// Thread safety: as the store's reads.
+class StoreView : public StateReader, public MerkleNodeReader, public SmtNodeReader {
+ public:
+  ~StoreView() override = default;
+  // The committed tip this view sees.
+  [[nodiscard]] virtual ChainTip Tip() const = 0;
+  virtual Result<BlockHeader> GetHeader(uint64_t height) const = 0;
+  virtual Result<CommitCertificate> GetCommit(uint64_t height) const = 0;
+  virtual Result<TxLocation> GetLeafLocation(uint64_t log_index) const = 0;
+  virtual Result<Bytes> GetLeaf(uint64_t log_index) const = 0;
+  // StateReader: the state at Tip().
+  Status Get(std::string_view key, Bytes* value) const override = 0;
+  // MerkleNodeReader: the event log's complete nodes of the first Tip().log_size leaves.
+  Result<Hash256> GetNode(uint32_t level, uint64_t index) const override = 0;
+  // SmtNodeReader: state-tree nodes (every committed root's tree is readable).
+  Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override = 0;
+};
+
 class Store : public StateReader, public MerkleNodeReader, public SmtNodeReader {
  public:
   ~Store() override = default;
+
+  // A consistent view of the store as it is now (after Initialize()). Never null.
+  [[nodiscard]] virtual std::unique_ptr<StoreView> View() const = 0;
 
   // On an empty store: writes the genesis state. Otherwise: checks that the stored genesis hash
   // equals GenesisHash(g) (InvalidArgument if the data belongs to another chain).

@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "ledger/chain.h"
@@ -248,71 +250,195 @@ void RegisterTx(CLI::App& app, int* exit_code) {
 // ---- verify -------------------------------------------------------------------------------------
 
 struct VerifyFlags {
-  std::string hash, node, genesis, answer, cacert;
+  std::string hash, node, genesis, answer, cacert, max_age = "10m";
+  std::vector<std::string> nodes;
   bool no_replay = false;
 };
+
+// "600", "600s", "10m", "2h" -> milliseconds; "0" disables the check.
+std::optional<int64_t> ParseDurationMs(const std::string& s) {
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits])) != 0) ++digits;
+  if (digits == 0) return std::nullopt;
+  const int64_t n = std::stoll(s.substr(0, digits));
+  const std::string unit = s.substr(digits);
+  if (unit.empty() || unit == "s") return n * 1000;
+  if (unit == "m") return n * 60 * 1000;
+  if (unit == "h") return n * 3600 * 1000;
+  return std::nullopt;
+}
+
+// One source's answer, checked.
+struct CheckedAnswer {
+  std::string source;
+  ledger::Result<tools::VerifiedAnswer> result = ledger::Status::Unavailable("not asked");
+};
+
+CheckedAnswer AskAndCheck(const VerifyFlags& f, const std::string& source, bool from_file,
+                          const ledger::Hash256& hash, const ledger::Genesis& genesis,
+                          int64_t max_age_ms) {
+  CheckedAnswer out;
+  out.source = source;
+  std::string body;
+  if (from_file) {
+    std::ifstream in(source);
+    if (!in) {
+      out.result = ledger::Status::InvalidArgument("cannot read " + source);
+      return out;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+  } else {
+    auto url = tools::ParseUrl(source);
+    if (!url.ok()) {
+      out.result = url.status();
+      return out;
+    }
+    tools::HttpClient client(*url, tools::HttpClientOptions{15000, f.cacert});
+    auto r = client.Get("/v1/verify/" + hash.Hex());
+    if (!r.ok()) {
+      out.result = ledger::Status::Unavailable("GET /v1/verify: " + r.status().message());
+      return out;
+    }
+    if (r->status != 200 && r->status != 404) {
+      out.result = ledger::Status::Unavailable("GET /v1/verify: HTTP " + std::to_string(r->status) +
+                                               ": " + r->body.substr(0, 200));
+      return out;
+    }
+    body = r->body;
+  }
+  if (body.size() > (4u << 20)) {
+    out.result = ledger::Status::InvalidArgument("the answer is larger than 4 MiB");
+    return out;
+  }
+  Json answer = Json::parse(body, nullptr, false);
+  if (answer.is_discarded()) {
+    out.result = ledger::Status::InvalidArgument("the answer is not JSON");
+    return out;
+  }
+  tools::VerifyOptions o;
+  o.document_hash = hash;
+  o.now_ms = NowMs();
+  o.max_age_ms = max_age_ms;
+  if (!f.no_replay && !from_file) {
+    const std::string cacert = f.cacert;
+    const ledger::Genesis g = genesis;
+    o.resolve_validators = [source, cacert, g](uint64_t height) {
+      return tools::ReplayValidatorSet(source, g, height, cacert);
+    };
+  }
+  out.result = tools::CheckVerificationAnswer(answer, genesis, o);
+  return out;
+}
+
+void PrintVerified(const tools::VerifiedAnswer& v) {
+  std::printf("%s\n", tools::StatusLine(v).c_str());
+  if (v.status != "unknown") {
+    std::printf("certificate %s version %u (current %u)\n", v.certificate.c_str(), v.version,
+                v.current_version);
+    std::printf("issuer %s (%s)\n", v.issuer_name.empty() ? "?" : v.issuer_name.c_str(),
+                v.issuer.c_str());
+    if (v.controller != v.issuer) {
+      std::printf("responsible agency %s (%s)\n",
+                  v.controller_name.empty() ? "?" : v.controller_name.c_str(),
+                  v.controller.c_str());
+    }
+    if (v.superseded_by_version != 0) {
+      std::printf("superseded by version %u, document %s\n", v.superseded_by_version,
+                  v.superseded_by_document.Hex().c_str());
+    }
+    if (v.status_changed_ms != 0 && v.stored_status != "valid") {
+      std::printf("%s on %s (China Standard Time), reason: %s\n", v.stored_status.c_str(),
+                  DateCst(v.status_changed_ms / 1000).c_str(), v.status_reason.c_str());
+    }
+    if (v.not_after != 0) {
+      std::printf("valid until %s (China Standard Time)\n", DateCst(v.not_after).c_str());
+    }
+  } else {
+    std::printf("the document hash is proven absent from the ledger at block %llu\n",
+                static_cast<unsigned long long>(v.header.height));
+  }
+  std::printf(
+      "proof: block %llu (%s, China Standard Time), committed by %zu validator(s) with power "
+      "%llu of %llu; %zu state entr%s under state root %s; %zu event(s) under log root %s\n",
+      static_cast<unsigned long long>(v.header.height), DateCst(v.header.time_ms / 1000).c_str(),
+      v.signers, static_cast<unsigned long long>(v.signed_power),
+      static_cast<unsigned long long>(v.total_power), v.state_entries,
+      v.state_entries == 1 ? "y" : "ies", v.header.state_root.Hex().substr(0, 16).c_str(), v.events,
+      v.header.log_root.Hex().substr(0, 16).c_str());
+  for (const auto& n : v.notes) std::printf("note: %s\n", n.c_str());
+}
 
 int RunVerify(const VerifyFlags& f) {
   auto hash = ledger::Hash256::FromHexString(f.hash);
   if (!hash) return Fail("verify", "--hash: expected 64 hex characters");
   auto genesis = ReadGenesis(f.genesis);
   if (!genesis.ok()) return Fail("verify", "--genesis: " + genesis.status().message());
-  std::string body;
-  if (!f.answer.empty()) {
-    std::ifstream in(f.answer);
-    if (!in) return Fail("verify", "--answer: cannot read " + f.answer);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    body = ss.str();
-  } else {
-    if (f.node.empty()) return Fail("verify", "--node: required (or --answer FILE)");
-    auto url = tools::ParseUrl(f.node);
-    if (!url.ok()) return Fail("verify", "--node: " + url.status().message());
-    tools::HttpClient client(*url, tools::HttpClientOptions{15000, f.cacert});
-    auto r = client.Get("/v1/verify/" + hash->Hex());
-    if (!r.ok()) return Fail("verify", "GET /v1/verify: " + r.status().message());
-    if (r->status != 200 && r->status != 404) {
-      return Fail("verify", "GET /v1/verify: HTTP " + std::to_string(r->status) + ": " +
-                                r->body.substr(0, 200));
+  auto max_age = ParseDurationMs(f.max_age);
+  if (!max_age) return Fail("verify", "--max-age: expected a duration such as 600, 90s, 10m, 1h");
+  std::vector<std::string> sources;
+  if (!f.node.empty()) sources.push_back(f.node);
+  for (const auto& n : f.nodes) {
+    if (!n.empty()) sources.push_back(n);
+  }
+  const bool from_file = !f.answer.empty();
+  if (from_file && !sources.empty()) {
+    return Fail("verify", "--answer: give either a saved answer or nodes to ask, not both");
+  }
+  if (from_file) sources.push_back(f.answer);
+  if (sources.empty()) return Fail("verify", "--node or --nodes: required (or --answer FILE)");
+  if (sources.size() > 16) return Fail("verify", "--nodes: at most 16 nodes");
+
+  std::vector<CheckedAnswer> answers;
+  for (const auto& s : sources) {
+    answers.push_back(AskAndCheck(f, s, from_file, *hash, *genesis, *max_age));
+  }
+  if (answers.size() == 1) {
+    const auto& a = answers[0];
+    if (!a.result.ok()) {
+      if (a.result.status().code() == ledger::Status::Code::kUnavailable) {
+        return Fail("verify", a.result.status().message());
+      }
+      return Fail("verify", "verification FAILED: " + a.result.status().message());
     }
-    body = r->body;
+    PrintVerified(*a.result);
+    return a.result->status == "unknown" ? 2 : 0;
   }
-  if (body.size() > (4u << 20)) return Fail("verify", "the answer is larger than 4 MiB");
-  Json answer = Json::parse(body, nullptr, false);
-  if (answer.is_discarded()) return Fail("verify", "the answer is not JSON");
-  tools::VerifyOptions o;
-  o.document_hash = *hash;
-  o.now_ms = NowMs();
-  if (!f.no_replay && !f.node.empty()) {
-    const std::string node = f.node;
-    const std::string cacert = f.cacert;
-    const ledger::Genesis g = *genesis;
-    o.resolve_validators = [node, cacert, g](uint64_t height) {
-      return tools::ReplayValidatorSet(node, g, height, cacert);
-    };
-  }
-  auto v = tools::CheckVerificationAnswer(answer, *genesis, o);
-  if (!v.ok()) return Fail("verify", "verification FAILED: " + v.status().message());
-  std::printf("%s\n", tools::StatusLine(*v).c_str());
-  if (v->status != "unknown") {
-    std::printf("certificate %s version %u", v->certificate.c_str(), v->version);
-    if (v->current_version != 0) std::printf(" (current %u)", v->current_version);
-    std::printf("\nissuer %s%s%s%s\n", v->issuer_name.c_str(), v->issuer_name.empty() ? "" : " (",
-                v->issuer.c_str(), v->issuer_name.empty() ? "" : ")");
-    if (v->not_after != 0) {
-      std::printf("valid until %s (China Standard Time)%s\n", DateCst(v->not_after).c_str(),
-                  v->not_after_proven ? "" : " [from the answer]");
+  // Several nodes: each answer on its own line, then the most recent proven answer.
+  const CheckedAnswer* newest = nullptr;
+  bool failed = false, disagree = false;
+  for (const auto& a : answers) {
+    if (!a.result.ok()) {
+      failed = true;
+      std::printf("%s: FAILED: %s\n", a.source.c_str(), a.result.status().message().c_str());
+      continue;
     }
+    const auto& v = *a.result;
+    std::printf("%s: %s at block %llu (state root %s)\n", a.source.c_str(), v.status.c_str(),
+                static_cast<unsigned long long>(v.header.height),
+                v.header.state_root.Hex().substr(0, 16).c_str());
+    if (newest != nullptr && (newest->result->status != v.status ||
+                              newest->result->current_version != v.current_version)) {
+      disagree = true;
+    }
+    if (newest == nullptr || v.header.height > newest->result->header.height) newest = &a;
   }
-  std::printf(
-      "proof: block %llu, committed by %zu validator(s) with power %llu of %llu; %zu "
-      "event(s) verified against log root %s\n",
-      static_cast<unsigned long long>(v->header.height), v->signers,
-      static_cast<unsigned long long>(v->signed_power),
-      static_cast<unsigned long long>(v->total_power), v->events,
-      v->header.log_root.Hex().substr(0, 16).c_str());
-  for (const auto& n : v->notes) std::printf("note: %s\n", n.c_str());
-  return v->status == "unknown" ? 2 : 0;
+  if (newest == nullptr) return Fail("verify", "no node gave an answer that verifies");
+  std::printf("--- the most recent verified answer (%s):\n", newest->source.c_str());
+  PrintVerified(*newest->result);
+  if (disagree) {
+    std::printf(
+        "DISAGREEMENT: the nodes' proven answers differ (a node may be behind); the most "
+        "recent proven state is shown above\n");
+    return 3;
+  }
+  if (failed) {
+    std::printf("verification FAILED for at least one node (see above)\n");
+    return 1;
+  }
+  return newest->result->status == "unknown" ? 2 : 0;
 }
 
 void RegisterVerify(CLI::App& app, int* exit_code) {
@@ -321,9 +447,14 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
       "verify", "Check a node's verification answer against the genesis validator set");
   c->add_option("--hash", f->hash, "Document hash (from the QR code)")->required();
   c->add_option("--node", f->node, "Node API URL to ask");
+  c->add_option("--nodes", f->nodes, "Several node API URLs (comma-separated): report disagreement")
+      ->delimiter(',');
   c->add_option("--cacert", f->cacert, kCaFileHelp)->envname(kCaFileEnv);
   c->add_option("--genesis", f->genesis, "The genesis file you trust")->required();
   c->add_option("--answer", f->answer, "Check a saved /v1/verify answer instead of asking");
+  c->add_option("--max-age", f->max_age,
+                "Refuse answers whose block is older than this (600, 90s, 10m, 1h; 0 = no limit)")
+      ->default_val("10m");
   c->add_flag("--no-replay", f->no_replay,
               "Do not replay the chain when the validator set changed since genesis");
   c->callback([f, exit_code] { *exit_code = RunVerify(*f); });

@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "api/json.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 #include "ledger/merkle.h"
+#include "ledger/smt.h"
+#include "ledger/state.h"
 
 namespace certledger::tools {
 
@@ -69,7 +74,7 @@ Result<std::string> Str(const Json& j, const std::string& path, const char* key)
 
 // Checks one proof event: inclusion, decoding, transaction id, signatures.
 Result<ProvenEvent> CheckEvent(const Json& e, size_t i, const ledger::BlockHeader& header,
-                               const ledger::Genesis& genesis, std::vector<std::string>* notes) {
+                               const ledger::Genesis& genesis) {
   const std::string path = "proof.events[" + std::to_string(i) + "]";
   ProvenEvent out;
   auto role = Str(e, path, "role");
@@ -141,26 +146,6 @@ Result<ProvenEvent> CheckEvent(const Json& e, size_t i, const ledger::BlockHeade
       return Mismatch(path + ": signature by " + s.signer.Hex() + " does not verify");
     }
   }
-  const ledger::Agency* agency = nullptr;
-  for (const auto& a : genesis.agencies) {
-    if (a.id == tx.agency) agency = &a;
-  }
-  if (agency == nullptr) {
-    notes->push_back("agency " + tx.agency +
-                     " was registered after genesis: its issuing keys were not checked");
-  } else {
-    bool by_issuer = false;
-    for (const auto& s : out.stx.signatures) {
-      if (std::find(agency->issuing_keys.begin(), agency->issuing_keys.end(), s.signer) !=
-          agency->issuing_keys.end()) {
-        by_issuer = true;
-      }
-    }
-    if (!by_issuer) {
-      notes->push_back(path + ": not signed by a genesis issuing key of " + tx.agency +
-                       " (keys may have been replaced since genesis)");
-    }
-  }
   if (IsVersionEvent(tx.event)) {
     auto id = ledger::ParseCertificateId(IdentifierOf(tx.event));
     if (!id) return Mismatch(path + ": the event's identifier does not parse");
@@ -190,34 +175,17 @@ std::string StatusLine(const VerifiedAnswer& v) {
   return "未找到 / Unknown";
 }
 
-Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger::Genesis& genesis,
-                                               const VerifyOptions& options) {
-  VerifiedAnswer v;
-  if (!answer.is_object()) return Mismatch("the answer is not a JSON object");
-  auto doc_hex = Str(answer, "answer", "document_hash");
-  if (!doc_hex.ok()) return doc_hex.status();
-  auto doc_hash = ledger::Hash256::FromHexString(*doc_hex);
-  if (!doc_hash || *doc_hash != options.document_hash) {
-    return Mismatch("document_hash: the answer is about another document");
-  }
-  auto status = Str(answer, "answer", "status");
-  if (!status.ok()) return status.status();
-  v.status = *status;
-  static const char* kStatuses[] = {"valid",   "superseded", "suspended",
-                                    "revoked", "expired",    "unknown"};
-  if (std::find(std::begin(kStatuses), std::end(kStatuses), v.status) == std::end(kStatuses)) {
-    return Mismatch("status: unknown status \"" + v.status + "\"");
-  }
+namespace {
 
-  // 1. The header and its commit.
-  if (!answer.contains("proof") || !answer["proof"].is_object()) return Mismatch("proof: missing");
-  const Json& proof = answer["proof"];
+// The header and its commit (step 1). Fills v.header and the signing power.
+Status CheckHeader(const Json& proof, const ledger::Genesis& genesis, const VerifyOptions& options,
+                   VerifiedAnswer* v) {
   if (!proof.contains("header") || !proof.contains("commit")) {
     return Mismatch("proof: no committed header (the chain has no block yet?)");
   }
   auto header = api::FromJson<ledger::BlockHeader>(proof["header"]);
   if (!header.ok()) return Mismatch("proof.header: " + header.status().message());
-  v.header = *header;
+  v->header = *header;
   if (header->chain_id != genesis.params.chain_id) {
     return Mismatch("proof.header.chain_id: " + header->chain_id + " is not the genesis chain " +
                     genesis.params.chain_id);
@@ -240,7 +208,7 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
       return Mismatch("proof.header.validator_set_hash: not the set that commits height " +
                       std::to_string(header->height));
     }
-    v.notes.push_back("validator set followed from genesis by replaying the chain");
+    v->notes.push_back("validator set followed from genesis by replaying the chain");
   }
   const ledger::Hash256 block_id = ledger::BlockHash(*header);
   if (Status st =
@@ -249,34 +217,166 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
       !st.ok()) {
     return Mismatch("proof.commit: " + st.message());
   }
-  v.total_power = set.TotalPower();
+  v->total_power = set.TotalPower();
   for (const auto& s : commit->signatures) {
     if (const auto* val = set.Find(s.validator)) {
-      v.signed_power += val->power;
-      ++v.signers;
+      v->signed_power += val->power;
+      ++v->signers;
     }
   }
-  for (const char* k : {"log_size", "log_root"}) {
-    if (!proof.contains(k)) continue;
-    const bool same =
-        std::string(k) == "log_size"
-            ? proof[k].is_number_unsigned() && proof[k].get<uint64_t>() == header->log_size
-            : proof[k].is_string() && proof[k].get<std::string>() == header->log_root.Hex();
-    if (!same) return Mismatch(std::string("proof.") + k + ": differs from the header's");
+  const std::pair<const char*, std::string> same_as_header[] = {
+      {"log_root", header->log_root.Hex()}, {"state_root", header->state_root.Hex()}};
+  for (const auto& [k, want] : same_as_header) {
+    if (proof.contains(k) && (!proof[k].is_string() || proof[k].get<std::string>() != want)) {
+      return Mismatch(std::string("proof.") + k + ": differs from the header's");
+    }
   }
-  if (options.now_ms - header->time_ms > 5 * 60 * 1000) {
-    v.notes.push_back("the node's view is " +
-                      std::to_string((options.now_ms - header->time_ms) / 1000) +
-                      " s old (header time)");
+  if (proof.contains("log_size") && (!proof["log_size"].is_number_unsigned() ||
+                                     proof["log_size"].get<uint64_t>() != header->log_size)) {
+    return Mismatch("proof.log_size: differs from the header's");
   }
+  const int64_t age_ms = options.now_ms - header->time_ms;
+  if (options.max_age_ms > 0 && age_ms > options.max_age_ms) {
+    return Mismatch("stale answer: its header (height " + std::to_string(header->height) + ") is " +
+                    std::to_string(age_ms / 1000) + " s old, more than the " +
+                    std::to_string(options.max_age_ms / 1000) + " s allowed (--max-age)");
+  }
+  if (age_ms < -5 * 60 * 1000) {
+    v->notes.push_back("the header's time is " + std::to_string(-age_ms / 1000) +
+                       " s ahead of this computer's clock");
+  }
+  return Status::Ok();
+}
 
-  // 2-3. The events.
+// The state entries (step 2): key -> proven value (nullopt: proven absent).
+using ProvenState = std::map<std::string, std::optional<ledger::Bytes>>;
+
+Result<ProvenState> CheckState(const Json& proof, const ledger::BlockHeader& header) {
+  ProvenState out;
+  if (!proof.contains("state") || !proof["state"].is_array()) {
+    return Mismatch("proof.state: missing (the answer proves nothing about the current state)");
+  }
+  const Json& state = proof["state"];
+  if (state.size() > 8) return Mismatch("proof.state: more than 8 entries");
+  for (size_t i = 0; i < state.size(); ++i) {
+    const std::string path = "proof.state[" + std::to_string(i) + "]";
+    const Json& e = state[i];
+    auto key = Str(e, path, "key");
+    if (!key.ok()) return key.status();
+    if (key->size() > 512) return Mismatch(path + ".key: longer than 512 bytes");
+    auto proof_hex = Str(e, path, "proof");
+    if (!proof_hex.ok()) return proof_hex.status();
+    auto proof_bytes = ledger::FromHex(*proof_hex);
+    if (!proof_bytes) return Mismatch(path + ".proof: not hex");
+    if (!e.contains("value")) return Mismatch(path + ".value: missing (null for an absent key)");
+    std::optional<ledger::Bytes> value;
+    if (!e["value"].is_null()) {
+      auto value_hex = Str(e, path, "value");
+      if (!value_hex.ok()) return value_hex.status();
+      value = ledger::FromHex(*value_hex);
+      if (!value || value->empty()) return Mismatch(path + ".value: not hex or empty");
+    }
+    const ledger::Hash256 k = ledger::SmtKeyHash(*key);
+    Status st = value ? ledger::SmtVerifyPresence(header.state_root, k,
+                                                  ledger::SmtValueHash(*value), *proof_bytes)
+                      : ledger::SmtVerifyAbsence(header.state_root, k, *proof_bytes);
+    if (!st.ok()) {
+      return Mismatch(path + " (" + *key + "): the proof does not show " +
+                      (value ? "this value" : "absence") +
+                      " under the header's state_root: " + st.message());
+    }
+    if (!out.emplace(*key, std::move(value)).second) {
+      return Mismatch(path + ".key: " + *key + " appears twice");
+    }
+  }
+  return out;
+}
+
+template <class T>
+Result<std::optional<T>> ProvenRecord(const ProvenState& state, const std::string& key,
+                                      bool required) {
+  auto it = state.find(key);
+  if (it == state.end()) {
+    if (!required) return std::optional<T>();
+    return Mismatch("proof.state: no proof for " + key);
+  }
+  if (!it->second) return std::optional<T>();
+  auto r = ledger::Decode<T>(*it->second);
+  if (!r.ok()) return Mismatch("proof.state " + key + ": " + r.status().message());
+  return std::optional<T>(std::move(r).value());
+}
+
+// The status of `version` of `c` at `now_ms` (docs/API.md precedence).
+std::string StatusAt(const ledger::CertificateState& c, uint32_t version, int64_t now_ms) {
+  switch (ledger::EffectiveStatusAt(c, now_ms)) {
+    case ledger::EffectiveStatus::kRevoked:
+      return "revoked";
+    case ledger::EffectiveStatus::kExpired:
+      return version < c.version ? "superseded" : "expired";
+    case ledger::EffectiveStatus::kSuspended:
+      return version < c.version ? "superseded" : "suspended";
+    case ledger::EffectiveStatus::kValid:
+      break;
+  }
+  return version < c.version ? "superseded" : "valid";
+}
+
+// A claim of the answer that must equal what the proofs give.
+template <class T>
+Status Claim(const Json& answer, const char* key, const T& proven) {
+  if (!answer.contains(key)) return Status::Ok();
+  const Json& j = answer[key];
+  bool same = false;
+  if constexpr (std::is_same_v<T, std::string>) {
+    same = j.is_string() && j.get<std::string>() == proven;
+  } else {
+    same = j.is_number_integer() && j.get<int64_t>() == static_cast<int64_t>(proven);
+  }
+  if (same) return Status::Ok();
+  std::string shown;
+  if constexpr (std::is_same_v<T, std::string>) {
+    shown = proven;
+  } else {
+    shown = std::to_string(proven);
+  }
+  return Mismatch(std::string(key) + ": the answer says " + j.dump() + ", the proven state says " +
+                  shown);
+}
+
+}  // namespace
+
+Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger::Genesis& genesis,
+                                               const VerifyOptions& options) {
+  VerifiedAnswer v;
+  if (!answer.is_object()) return Mismatch("the answer is not a JSON object");
+  auto doc_hex = Str(answer, "answer", "document_hash");
+  if (!doc_hex.ok()) return doc_hex.status();
+  auto doc_hash = ledger::Hash256::FromHexString(*doc_hex);
+  if (!doc_hash || *doc_hash != options.document_hash) {
+    return Mismatch("document_hash: the answer is about another document");
+  }
+  auto claimed_status = Str(answer, "answer", "status");
+  if (!claimed_status.ok()) return claimed_status.status();
+
+  // 1. The header and its commit.
+  if (!answer.contains("proof") || !answer["proof"].is_object()) return Mismatch("proof: missing");
+  const Json& proof = answer["proof"];
+  if (Status st = CheckHeader(proof, genesis, options, &v); !st.ok()) return st;
+
+  // 2. The state entries.
+  auto state = CheckState(proof, v.header);
+  if (!state.ok()) return state.status();
+  v.state_entries = state->size();
+  auto doc = ProvenRecord<ledger::DocumentRef>(*state, ledger::DocKey(*doc_hash), true);
+  if (!doc.ok()) return doc.status();
+
+  // 3. The events.
   const Json events = proof.value("events", Json::array());
   if (!events.is_array()) return Mismatch("proof.events: expected an array");
   if (events.size() > 16) return Mismatch("proof.events: more than 16 events");
   std::map<std::string, ProvenEvent> by_role;
   for (size_t i = 0; i < events.size(); ++i) {
-    auto e = CheckEvent(events[i], i, *header, genesis, &v.notes);
+    auto e = CheckEvent(events[i], i, v.header, genesis);
     if (!e.ok()) return e.status();
     const std::string role = e->role;
     if (role != "document" && role != "latest-version" && role != "latest-status") {
@@ -288,142 +388,196 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   }
   v.events = by_role.size();
 
-  if (v.status == "unknown") {
+  if (!doc->has_value()) {
+    // A proven absence: no certificate on this ledger has this document hash.
+    v.status = "unknown";
+    if (*claimed_status != v.status) {
+      return Mismatch("status: the answer says " + *claimed_status +
+                      ", the state proves the document hash is not on the ledger");
+    }
     if (!by_role.empty()) return Mismatch("status: unknown, yet the proof holds events");
-    v.notes.push_back("not found on this ledger as of block " + std::to_string(header->height) +
-                      " (absence cannot be proven)");
     return v;
   }
-
-  // 4. The certificate and the claimed status.
-  auto cert = Str(answer, "answer", "certificate");
-  if (!cert.ok()) return cert.status();
-  v.certificate = *cert;
-  auto ident = Str(answer, "answer", "identifier");
-  if (!ident.ok()) return ident.status();
-  v.identifier = *ident;
-  v.stored_status = answer.value("stored_status", "");
-  if (answer.contains("current_version") && answer["current_version"].is_number_unsigned()) {
-    v.current_version = answer["current_version"].get<uint32_t>();
+  const ledger::DocumentRef& ref = **doc;
+  auto cert_or = ProvenRecord<ledger::CertificateState>(*state, ledger::CertKey(ref.base_id), true);
+  if (!cert_or.ok()) return cert_or.status();
+  if (!cert_or->has_value()) {
+    return Mismatch("proof.state: the document names certificate " + ref.base_id +
+                    ", whose state is proven absent");
   }
-  auto doc_it = by_role.find("document");
-  if (doc_it == by_role.end()) return Mismatch("proof.events: no document event");
-  const ProvenEvent& doc = doc_it->second;
-  if (!IsVersionEvent(doc.stx.tx.event) || DocumentHashOf(doc.stx.tx.event) != *doc_hash) {
-    return Mismatch("document event: does not carry the scanned document hash");
+  const ledger::CertificateState& c = **cert_or;
+  if (c.base_id != ref.base_id) {
+    return Mismatch("proof.state cert/" + ref.base_id + ": holds certificate " + c.base_id);
   }
-  if (IdentifierOf(doc.stx.tx.event) != v.identifier) {
-    return Mismatch("identifier: the document event created " + IdentifierOf(doc.stx.tx.event));
+  const ledger::VersionRecord* scanned = nullptr;
+  for (const auto& r : c.versions) {
+    if (r.version == ref.version) scanned = &r;
   }
-  if (doc.base_id != v.certificate) {
-    return Mismatch("certificate: the document event is about " + doc.base_id);
-  }
-  v.version = doc.version;
-  if (answer.contains("version") && (!answer["version"].is_number_unsigned() ||
-                                     answer["version"].get<uint32_t>() != doc.version)) {
-    return Mismatch("version: the document event created version " + std::to_string(doc.version));
-  }
-  auto id = ledger::ParseCertificateId(v.identifier);
-  v.issuer = id ? id->issuer_code : "";
-  for (const auto& a : genesis.agencies) {
-    if (a.id == v.issuer) v.issuer_name = a.name;
+  if (scanned == nullptr || scanned->document_hash != *doc_hash) {
+    return Mismatch("proof.state: the certificate has no version " + std::to_string(ref.version) +
+                    " with the scanned document hash");
   }
 
-  const ProvenEvent* later = nullptr;
-  if (auto it = by_role.find("latest-version"); it != by_role.end()) {
-    later = &it->second;
-    if (!IsVersionEvent(later->stx.tx.event)) {
-      return Mismatch("latest-version event: not an issue, change or renew event");
-    }
-    if (later->base_id != v.certificate) {
-      return Mismatch("latest-version event: about another certificate " + later->base_id);
-    }
-    if (later->version <= doc.version || later->log_index <= doc.log_index) {
-      return Mismatch("latest-version event: not a later version");
-    }
-    if (v.current_version != 0 && v.current_version != later->version) {
-      return Mismatch("current_version: the latest-version event created version " +
-                      std::to_string(later->version));
-    }
-    if (answer.contains("superseded_by") && answer["superseded_by"].is_object()) {
-      if (answer["superseded_by"].value("document_hash", "") !=
-          DocumentHashOf(later->stx.tx.event).Hex()) {
-        return Mismatch("superseded_by.document_hash: not the latest-version event's");
+  // 4. Everything the verifier reports, from the proven state.
+  v.certificate = c.base_id;
+  v.version = ref.version;
+  v.current_version = c.version;
+  v.issuer = c.issuer;
+  v.controller = c.controller;
+  v.not_after = c.not_after;
+  v.stored_status = api::CertStatusName(c.status);
+  v.status_reason = c.status_reason;
+  v.status = StatusAt(c, ref.version, options.now_ms);
+  const ledger::HistoryEntry* version_event = nullptr;
+  const ledger::HistoryEntry* latest_version_event = nullptr;
+  const ledger::HistoryEntry* status_event = nullptr;
+  {
+    size_t n = 0;
+    for (const auto& h : c.history) {
+      const bool creates = h.type == ledger::EventType::kIssue ||
+                           h.type == ledger::EventType::kChange ||
+                           h.type == ledger::EventType::kRenew;
+      if (creates) {
+        if (n < c.versions.size() && c.versions[n].version == ref.version) version_event = &h;
+        latest_version_event = &h;
+        ++n;
+      }
+      if (h.type == ledger::EventType::kSuspend || h.type == ledger::EventType::kResume ||
+          h.type == ledger::EventType::kRevoke) {
+        status_event = &h;
       }
     }
-  } else if (v.current_version > v.version) {
-    return Mismatch("current_version: claims version " + std::to_string(v.current_version) +
-                    " but the proof has no later version event");
   }
-  const ProvenEvent* latest_status = nullptr;
+  if (status_event != nullptr) v.status_changed_ms = status_event->time_ms;
+  if (ref.version < c.version) {
+    v.superseded_by_version = c.versions.back().version;
+    v.superseded_by_document = c.versions.back().document_hash;
+  }
+  for (const auto& [agency_id, name] :
+       {std::pair{c.issuer, &v.issuer_name}, std::pair{c.controller, &v.controller_name}}) {
+    auto agency = ProvenRecord<ledger::Agency>(*state, ledger::AgencyKey(agency_id), false);
+    if (!agency.ok()) return agency.status();
+    if (agency->has_value()) {
+      *name = (*agency)->name;
+    } else {
+      v.notes.push_back("no proven record of agency " + agency_id + ": its name is not shown");
+    }
+  }
+
+  // The cited events must be the ones the proven state records.
+  auto matches = [](const ProvenEvent& e, const ledger::HistoryEntry* h) {
+    return h != nullptr && e.log_index == h->log_index && ledger::TxHash(e.stx.tx) == h->tx_hash;
+  };
+  auto doc_it = by_role.find("document");
+  if (doc_it == by_role.end()) return Mismatch("proof.events: no document event");
+  const ProvenEvent& doc_event = doc_it->second;
+  if (!matches(doc_event, version_event)) {
+    return Mismatch("document event: not the event the certificate state records for version " +
+                    std::to_string(ref.version));
+  }
+  if (!IsVersionEvent(doc_event.stx.tx.event) ||
+      DocumentHashOf(doc_event.stx.tx.event) != *doc_hash) {
+    return Mismatch("document event: does not carry the scanned document hash");
+  }
+  v.identifier = IdentifierOf(doc_event.stx.tx.event);
+  if (doc_event.base_id != c.base_id || doc_event.version != ref.version) {
+    return Mismatch("document event: creates " + v.identifier + ", not version " +
+                    std::to_string(ref.version) + " of " + c.base_id);
+  }
+  if (auto it = by_role.find("latest-version"); it != by_role.end()) {
+    if (!matches(it->second, latest_version_event) || ref.version == c.version) {
+      return Mismatch("latest-version event: not the certificate's latest version event");
+    }
+  } else if (ref.version < c.version) {
+    return Mismatch("proof.events: no latest-version event for a superseded version");
+  }
   if (auto it = by_role.find("latest-status"); it != by_role.end()) {
-    latest_status = &it->second;
-    if (!IsStatusEvent(latest_status->stx.tx.event)) {
-      return Mismatch("latest-status event: not a suspend, resume or revoke event");
+    if (!matches(it->second, status_event)) {
+      return Mismatch("latest-status event: not the certificate's latest status event");
     }
-    if (latest_status->base_id != v.certificate) {
-      return Mismatch("latest-status event: about another certificate " + latest_status->base_id);
+    const ledger::Event& e = it->second.stx.tx.event;
+    if (const auto* r = std::get_if<ledger::RevokeEvent>(&e)) {
+      if (c.status == ledger::CertStatus::kValid || c.status == ledger::CertStatus::kSuspended ||
+          r->reason != c.status_reason) {
+        return Mismatch("latest-status event: the signed revocation differs from the state");
+      }
+    }
+  } else if (status_event != nullptr) {
+    return Mismatch("proof.events: no latest-status event, yet the state records one");
+  }
+  // Signed by a current issuing key of the acting agency (keys may have been replaced since).
+  for (const auto& [role, e] : by_role) {
+    auto agency = ProvenRecord<ledger::Agency>(*state, ledger::AgencyKey(e.stx.tx.agency), false);
+    if (!agency.ok()) return agency.status();
+    if (!agency->has_value()) continue;
+    bool by_issuer = false;
+    for (const auto& s : e.stx.signatures) {
+      const auto& keys = (*agency)->issuing_keys;
+      if (std::find(keys.begin(), keys.end(), s.signer) != keys.end()) by_issuer = true;
+    }
+    if (!by_issuer) {
+      v.notes.push_back(role + " event: not signed by a current issuing key of " + e.stx.tx.agency +
+                        " (its keys were replaced since)");
     }
   }
 
-  // Validity end: proven when the scanned version's own event set it (issue / renew) and no
-  // later version exists; otherwise taken from the answer and noted.
-  std::optional<int64_t> not_after;
-  if (const auto* i = std::get_if<ledger::IssueEvent>(&doc.stx.tx.event)) not_after = i->not_after;
-  if (const auto* r = std::get_if<ledger::RenewEvent>(&doc.stx.tx.event)) not_after = r->not_after;
-  if (not_after && later == nullptr) {
-    v.not_after_proven = true;
-    v.not_after = *not_after;
-    if (answer.contains("not_after") && (!answer["not_after"].is_number_integer() ||
-                                         answer["not_after"].get<int64_t>() != *not_after)) {
-      return Mismatch("not_after: the proof gives " + std::to_string(*not_after));
+  // The answer's words must agree with what is proven. Expiry depends on the clock: a status
+  // that the node's own clock (checked_at_ms) explains is accepted, with a note.
+  if (*claimed_status != v.status) {
+    const int64_t node_now = answer.value("checked_at_ms", int64_t{0});
+    if (node_now <= 0 || StatusAt(c, ref.version, node_now) != *claimed_status) {
+      return Mismatch("status: the answer says " + *claimed_status + ", the proven state says " +
+                      v.status);
     }
-  } else if (answer.contains("not_after") && answer["not_after"].is_number_integer()) {
-    v.not_after = answer["not_after"].get<int64_t>();
-    if (later == nullptr) {
-      v.notes.push_back(
-          "the end of validity comes from the node's answer (the proof's change "
-          "event does not carry it)");
-    }
+    v.notes.push_back("the node said " + *claimed_status + " by its clock; by this computer's " +
+                      "clock it is " + v.status);
   }
-
-  std::string expected_stored = "valid";
-  if (latest_status != nullptr) {
-    if (const auto* r = std::get_if<ledger::RevokeEvent>(&latest_status->stx.tx.event)) {
-      expected_stored = api::RevocationKindName(r->kind);
-    } else if (std::holds_alternative<ledger::SuspendEvent>(latest_status->stx.tx.event)) {
-      expected_stored = "suspended";
+  for (Status st :
+       {Claim(answer, "certificate", v.certificate), Claim(answer, "identifier", v.identifier),
+        Claim(answer, "version", v.version), Claim(answer, "current_version", v.current_version),
+        Claim(answer, "stored_status", v.stored_status),
+        Claim(answer, "status_reason", v.status_reason), Claim(answer, "not_after", v.not_after)}) {
+    if (!st.ok()) return st;
+  }
+  {
+    const int64_t node_now = answer.value("checked_at_ms", options.now_ms);
+    if (Status st = Claim(answer, "certificate_status",
+                          std::string(api::EffectiveStatusName(
+                              ledger::EffectiveStatusAt(c, node_now > 0 ? node_now : 0))));
+        !st.ok()) {
+      return st;
     }
   }
-  std::string computed;
-  const bool expired = v.not_after != 0 && options.now_ms / 1000 >= v.not_after;
-  if (expected_stored == "withdrawn" || expected_stored == "cancelled" ||
-      expected_stored == "revoked") {
-    computed = "revoked";
-  } else if (later != nullptr) {
-    computed = "superseded";
-  } else if (expired) {
-    computed = "expired";
-  } else if (expected_stored == "suspended") {
-    computed = "suspended";
-  } else {
-    computed = "valid";
-  }
-  if (!v.stored_status.empty() && v.stored_status != expected_stored) {
-    return Mismatch("stored_status: the answer says " + v.stored_status +
-                    ", the proof's events say " + expected_stored);
-  }
-  if (computed != v.status) {
-    // Expiry depends on the clock: accept the node's "expired" when the header time is past the
-    // end of validity, and its "valid" / "suspended" only when our clock agrees.
-    const bool header_expired = v.not_after != 0 && header->time_ms / 1000 >= v.not_after;
-    if (!(v.status == "expired" && computed != "revoked" && computed != "superseded" &&
-          header_expired)) {
-      return Mismatch("status: the answer says " + v.status + ", the proof's events say " +
-                      computed);
+  if (answer.contains("status_changed")) {
+    const Json& s = answer["status_changed"];
+    if (status_event == nullptr || !s.is_object() || !s.contains("time_ms") ||
+        s["time_ms"] != status_event->time_ms ||
+        s.value("height", uint64_t{0}) != status_event->height ||
+        s.value("type", "") != ledger::EventTypeName(status_event->type)) {
+      return Mismatch("status_changed: not the certificate's latest status event");
     }
   }
-  v.stored_status = expected_stored;
+  if (answer.contains("summary") && answer["summary"] != api::ToJson(c.summary)) {
+    return Mismatch("summary: differs from the proven certificate state");
+  }
+  for (const auto& [field, id, name] :
+       {std::tuple{"issuer", &v.issuer, &v.issuer_name},
+        std::tuple{"controller", &v.controller, &v.controller_name}}) {
+    if (!answer.contains(field)) continue;
+    const Json& a = answer[field];
+    if (!a.is_object() || a.value("id", "") != *id ||
+        (!name->empty() && a.value("name", "") != *name)) {
+      return Mismatch(std::string(field) + ": differs from the proven state (" + *id + " " + *name +
+                      ")");
+    }
+  }
+  if (answer.contains("superseded_by")) {
+    const Json& s = answer["superseded_by"];
+    if (v.superseded_by_version == 0 || !s.is_object() ||
+        s.value("document_hash", "") != v.superseded_by_document.Hex()) {
+      return Mismatch("superseded_by: not the certificate's latest version");
+    }
+  }
   return v;
 }
 

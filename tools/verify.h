@@ -4,16 +4,17 @@
 //  1. the header is for the genesis chain, BlockHash(header) is the commit's block id, and the
 //     commit carries precommits of more than 2/3 of the power of the validator set that commits
 //     that height: the genesis set, or (when the header names another set) the set that
-//     `resolve_validators` returns (the CLI replays the chain from genesis to get it);
-//  2. every proof event's leaf hashes to its leaf_hash and its RFC 9162 inclusion path leads to
-//     the header's log_root at the header's log_size;
-//  3. every leaf decodes as a SignedTransaction of this chain whose id is the event's tx_hash,
-//     whose signatures verify, and at least one of whose signers is an issuing key of the acting
-//     agency in genesis (agencies registered later are reported in `notes`);
-//  4. the events name the answer's certificate, the `document` event carries the scanned hash
-//     and the claimed identifier and version, and the claimed status is the one the events give
-//     (revoked > superseded > expired > suspended > valid) at `now_ms`.
-// Absence cannot be proven: a node may withhold a later event. Ask several nodes.
+//     `resolve_validators` returns (the CLI replays the chain from genesis to get it); the header
+//     is not older than `max_age_ms` by the verifier's clock;
+//  2. every state entry's proof (FORMAT.md §6.6) shows its value, or its absence, under the
+//     header's state_root: the document-index entry `doc/<hash>` (absent: a proven "unknown"),
+//     the certificate's state `cert/<base>`, and the records of the agencies it names;
+//  3. every proof event's leaf hashes to its leaf_hash, its RFC 9162 inclusion path leads to the
+//     header's log_root, it decodes as a SignedTransaction of this chain whose signatures verify,
+//     and it is the event the proven certificate state records at that log index;
+//  4. status, supersession, suspension, revocation (kind, reason, date) and expiry are derived
+//     from the proven state (revoked > superseded > expired > suspended > valid at `now_ms`);
+//     every claim the answer makes about them must agree, or the answer is refused.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -39,6 +40,8 @@ struct VerifyOptions {
   // commits `height` (or an error). Unset: such answers fail with "validator set changed since
   // genesis: cannot verify".
   std::function<ledger::Result<ledger::ValidatorSet>(uint64_t height)> resolve_validators;
+  // Refuse answers whose header time is more than this before now_ms (0: no limit).
+  int64_t max_age_ms = 0;
 };
 
 struct VerifiedAnswer {
@@ -49,13 +52,19 @@ struct VerifiedAnswer {
   uint32_t version = 0;
   uint32_t current_version = 0;
   std::string issuer;       // agency id
-  std::string issuer_name;  // from genesis, if the agency is a genesis agency
-  int64_t not_after = 0;
-  bool not_after_proven = false;  // from an issue / renew event in the proof
+  std::string issuer_name;  // from the proven agency record
+  std::string controller;   // agency now responsible (differs from issuer after a transfer)
+  std::string controller_name;
+  int64_t not_after = 0;          // unix seconds, of the current version (proven)
+  std::string status_reason;      // of the latest suspend, resume or revoke
+  int64_t status_changed_ms = 0;  // block time of that event (0: none)
+  uint32_t superseded_by_version = 0;
+  ledger::Hash256 superseded_by_document;
   ledger::BlockHeader header;
   uint64_t signed_power = 0, total_power = 0;
   size_t signers = 0;
   size_t events = 0;
+  size_t state_entries = 0;
   std::vector<std::string> notes;  // things the proofs could not establish
 };
 

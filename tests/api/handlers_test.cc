@@ -185,67 +185,6 @@ TEST_F(HandlersTest, VerifyReportsSyncing) {
   EXPECT_EQ(j["status"], "valid");
 }
 
-// A store whose tip lags its event log (the log grew after the tip was read): proofs must be
-// for the header's log size, not the live one.
-class LaggingStore : public Store {
- public:
-  LaggingStore(const Store* inner, uint64_t height) : inner_(inner), height_(height) {}
-  Status Initialize(const Genesis&) override { return Status::Ok(); }
-  [[nodiscard]] ChainTip Tip() const override { return TipAfter(*inner_->GetHeader(height_)); }
-  [[nodiscard]] MerkleLog Log() const override { return inner_->Log(); }
-  Status AppendBlock(const Block&, const CommitCertificate&, const BlockEffects&) override {
-    return Status::IOError("read-only");
-  }
-  Result<Block> GetBlock(uint64_t h) const override { return inner_->GetBlock(h); }
-  Result<BlockHeader> GetHeader(uint64_t h) const override { return inner_->GetHeader(h); }
-  Result<CommitCertificate> GetCommit(uint64_t h) const override { return inner_->GetCommit(h); }
-  Result<Genesis> GetGenesis() const override { return inner_->GetGenesis(); }
-  Result<TxLocation> GetTxLocation(const Hash256& h) const override {
-    return inner_->GetTxLocation(h);
-  }
-  Result<TxLocation> GetLeafLocation(uint64_t i) const override {
-    return inner_->GetLeafLocation(i);
-  }
-  Result<ledger::Bytes> GetLeaf(uint64_t i) const override { return inner_->GetLeaf(i); }
-  Result<std::vector<Hash256>> AgencyTxs(const std::string& a, uint64_t from,
-                                         size_t limit) const override {
-    return inner_->AgencyTxs(a, from, limit);
-  }
-  Status Get(std::string_view key, Bytes* value) const override { return inner_->Get(key, value); }
-  Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
-    return inner_->GetNode(level, index);
-  }
-  Result<std::optional<ledger::SmtNode>> GetNode(const Hash256& hash) const override {
-    return inner_->GetNode(hash);
-  }
-
- private:
-  const Store* inner_;
-  uint64_t height_;
-};
-
-TEST_F(HandlersTest, ProofsUseTheHeaderLogSizeNotTheLiveLog) {
-  // B's events all lie in blocks 1 and 2; the tip says 2, the log is at 3.
-  LaggingStore lagging(ledger_->store.get(), 2);
-  FakeNode node(&lagging);
-  api::ApiOptions o;
-  o.now_ms = [this] { return now_ms_; };
-  api::Api api(&node, o);
-  Response out;
-  api.Handle({"GET", "/v1/verify/" + ledger_->b1.Hex(), "", "", "", ""},
-             [&](Response r) { out = std::move(r); });
-  ASSERT_EQ(out.status, 200) << out.body;
-  Json j = Json::parse(out.body);
-  EXPECT_EQ(j["proof"]["header"]["height"], 2);
-  EXPECT_LT(j["proof"]["log_size"].get<uint64_t>(), ledger_->store->Log().size());
-  ExpectProofsVerify(j, {"document", "latest-status"});
-
-  // A's state has an event (the renewal) beyond the lagging tip: no consistent snapshot.
-  api.Handle({"GET", "/v1/verify/" + ledger_->a3.Hex(), "", "", "", ""},
-             [&](Response r) { out = std::move(r); });
-  ExpectError(out, 503, "try-again");
-}
-
 // ---- the HTML page --------------------------------------------------------------------------
 
 TEST_F(HandlersTest, HtmlPageShowsStatusAndEscapes) {

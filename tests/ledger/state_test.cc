@@ -210,7 +210,7 @@ TEST_F(StateTest, IssueCreatesCertificateDocumentAndSequence) {
   want.version = 1;
   want.status = CertStatus::kValid;
   want.versions = {{1, e.document_hash}};
-  want.history = {{EventType::kIssue, 7, 42, TxHash(stx.tx)}};
+  want.history = {{EventType::kIssue, 7, 42, TxHash(stx.tx), time_ms}};
   EXPECT_EQ(Cert(want.base_id), want);
   EXPECT_EQ(Doc(e.document_hash), (DocumentRef{want.base_id, 1}));
   EXPECT_EQ(Seq(0), 1u);
@@ -253,6 +253,7 @@ TEST_F(StateTest, ChangeAddsVersionAndKeepsHistory) {
   IssueEvent issue = f.Issue(0, "A0001");
   SignedTransaction t1 = Make(0, issue);
   Accept(t1);
+  const int64_t time1 = time_ms;
   NextBlock();
   ChangeEvent ch = Change(0, "A0001", 2);
   SignedTransaction t2 = Make(0, ch);
@@ -270,8 +271,10 @@ TEST_F(StateTest, ChangeAddsVersionAndKeepsHistory) {
   EXPECT_EQ(c.controller, f.id(0));
   EXPECT_EQ(c.versions,
             (std::vector<VersionRecord>{{1, issue.document_hash}, {2, ch.document_hash}}));
-  EXPECT_EQ(c.history, (std::vector<HistoryEntry>{{EventType::kIssue, 1, 0, TxHash(t1.tx)},
-                                                  {EventType::kChange, 2, 1, TxHash(t2.tx)}}));
+  EXPECT_EQ(c.history,
+            (std::vector<HistoryEntry>{{EventType::kIssue, 1, 0, TxHash(t1.tx), time1},
+                                       {EventType::kChange, 2, 1, TxHash(t2.tx), time_ms}}));
+  EXPECT_LT(time1, time_ms);
   // Both documents resolve: the old one to version 1, the new one to version 2.
   EXPECT_EQ(Doc(issue.document_hash), (DocumentRef{base, 1}));
   EXPECT_EQ(Doc(ch.document_hash), (DocumentRef{base, 2}));
@@ -296,6 +299,7 @@ TEST_F(StateTest, RenewExtendsValidity) {
   IssueEvent issue = f.Issue(0, "A0001");
   SignedTransaction t1 = Make(0, issue);
   Accept(t1);
+  const int64_t time1 = time_ms;
   NextBlock(3600);
   RenewEvent r = Renew(0, "A0001", 2);
   SignedTransaction t2 = Make(0, r);
@@ -309,8 +313,9 @@ TEST_F(StateTest, RenewExtendsValidity) {
   EXPECT_EQ(want.status, CertStatus::kValid);
   EXPECT_EQ(want.versions,
             (std::vector<VersionRecord>{{1, issue.document_hash}, {2, r.document_hash}}));
-  EXPECT_EQ(want.history, (std::vector<HistoryEntry>{{EventType::kIssue, 1, 0, TxHash(t1.tx)},
-                                                     {EventType::kRenew, 2, 1, TxHash(t2.tx)}}));
+  EXPECT_EQ(want.history,
+            (std::vector<HistoryEntry>{{EventType::kIssue, 1, 0, TxHash(t1.tx), time1},
+                                       {EventType::kRenew, 2, 1, TxHash(t2.tx), time_ms}}));
   EXPECT_EQ(Doc(r.document_hash), (DocumentRef{base, 2}));
   EXPECT_EQ(Keys(changes), (std::vector<std::string>{CertKey(base), DocKey(r.document_hash),
                                                      SequenceKey(f.id(0))}));
@@ -327,7 +332,7 @@ TEST_F(StateTest, SuspendResumeRevoke) {
   EXPECT_EQ(c.status_reason, "监督检查");
   EXPECT_EQ(c.version, 1u);  // a status event makes no new version
   EXPECT_EQ(c.versions.size(), 1u);
-  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kSuspend, 2, 1, TxHash(s.tx)}));
+  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kSuspend, 2, 1, TxHash(s.tx), time_ms}));
   // A status event writes the certificate and the sequence only.
   EXPECT_EQ(Keys(changes), (std::vector<std::string>{CertKey(base), SequenceKey(f.id(0))}));
 
@@ -337,7 +342,7 @@ TEST_F(StateTest, SuspendResumeRevoke) {
   c = Cert(base);
   EXPECT_EQ(c.status, CertStatus::kValid);
   EXPECT_EQ(c.status_reason, "");
-  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kResume, 3, 2, TxHash(r.tx)}));
+  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kResume, 3, 2, TxHash(r.tx), time_ms}));
 
   NextBlock();
   SignedTransaction v = Make(0, RevokeEvent{base, RevocationKind::kRevoked, "拒不执行取水量限制"});
@@ -346,7 +351,7 @@ TEST_F(StateTest, SuspendResumeRevoke) {
   EXPECT_EQ(c.status, CertStatus::kRevoked);
   EXPECT_EQ(c.status_reason, "拒不执行取水量限制");
   EXPECT_EQ(c.history.size(), 4u);
-  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kRevoke, 4, 3, TxHash(v.tx)}));
+  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kRevoke, 4, 3, TxHash(v.tx), time_ms}));
   EXPECT_EQ(Seq(0), 4u);
 }
 
@@ -380,7 +385,7 @@ TEST_F(StateTest, TransferMovesControlNotIssuer) {
   EXPECT_EQ(c.controller, f.id(2));
   EXPECT_EQ(c.status, CertStatus::kValid);
   EXPECT_EQ(c.version, 1u);
-  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kTransfer, 2, 1, TxHash(t.tx)}));
+  EXPECT_EQ(c.history.back(), (HistoryEntry{EventType::kTransfer, 2, 1, TxHash(t.tx), time_ms}));
   // Only the acting agency's sequence advances.
   EXPECT_EQ(Keys(changes), (std::vector<std::string>{CertKey(base), SequenceKey(f.id(0))}));
   EXPECT_EQ(Seq(0), 2u);

@@ -172,6 +172,62 @@ TEST(LevelDBStoreTest, AppendReadBackAndReopen) {
                                 chain.blocks[4].block.header.log_root, *consistency));
 }
 
+// A view keeps seeing the tip, state, headers and leaves it was taken at while blocks are
+// appended: answers built from it are consistent without retries.
+TEST(LevelDBStoreTest, ViewIsASnapshotAcrossAppends) {
+  ChainFixture f;
+  TestChain chain = MakeChain(f, 4, 3);
+  TempDir dir;
+  auto store = OpenStore(dir.path(), f.genesis);
+  ASSERT_TRUE(store);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        store->AppendBlock(chain.blocks[i].block, chain.blocks[i].commit, chain.blocks[i].effects)
+            .ok());
+  }
+  auto view = store->View();
+  for (size_t i = 2; i < 4; ++i) {
+    ASSERT_TRUE(
+        store->AppendBlock(chain.blocks[i].block, chain.blocks[i].commit, chain.blocks[i].effects)
+            .ok());
+  }
+  ASSERT_EQ(store->Height(), 4u);
+  const BlockHeader& h2 = chain.blocks[1].block.header;
+  EXPECT_EQ(view->Tip().height, 2u);
+  EXPECT_EQ(view->Tip().state_root, h2.state_root);
+  EXPECT_EQ(view->Tip().log_size, h2.log_size);
+  auto header = view->GetHeader(2);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(*header, h2);
+  EXPECT_TRUE(view->GetHeader(3).status().IsNotFound());
+  EXPECT_TRUE(view->GetCommit(3).status().IsNotFound());
+  EXPECT_TRUE(view->GetLeaf(h2.log_size).status().IsNotFound());
+  EXPECT_TRUE(view->GetLeafLocation(h2.log_size).status().IsNotFound());
+  // The state is the state after block 2: every entry, and nothing of blocks 3 and 4.
+  for (const auto& [k, v] : chain.state_at[2]) {
+    Bytes got;
+    ASSERT_TRUE(view->Get(k, &got).ok()) << k;
+    EXPECT_EQ(got, v) << k;
+  }
+  for (const auto& [k, v] : chain.state_at[4]) {
+    if (chain.state_at[2].count(k)) continue;
+    Bytes got;
+    EXPECT_TRUE(view->Get(k, &got).IsNotFound()) << k;
+  }
+  // Proofs built through the view verify against the view's header.
+  const auto& [key, value] = *chain.state_at[2].begin();
+  auto proof = SmtProve(*view, h2.state_root, SmtKeyHash(key));
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(proof->Verify(h2.state_root, SmtKeyHash(key), SmtValueHash(value)).ok());
+  auto path = store->Log().InclusionProof(1, h2.log_size, *view);
+  ASSERT_TRUE(path.ok());
+  auto leaf = view->GetLeaf(1);
+  ASSERT_TRUE(leaf.ok());
+  EXPECT_TRUE(VerifyInclusion(1, h2.log_size, MerkleLeafHash(*leaf), *path, h2.log_root));
+  // A new view sees the new tip.
+  EXPECT_EQ(store->View()->Tip().height, 4u);
+}
+
 TEST(LevelDBStoreTest, RefusesAnotherChainsDataAndBadAppends) {
   ChainFixture f;
   TestChain chain = MakeChain(f, 2, 1);

@@ -246,6 +246,7 @@ TEST(ToolsClusterTest, IssueVerifyChangeRevokeAcrossAgenciesAndRejectTamperedAns
       << out;
   EXPECT_NE(out.find("Superseded"), std::string::npos) << out;
   const std::string h2 = DocHash(d2);
+  const Json before_revoke = GetAnswer(n, 1, h2);  // a correct proof that will become stale
 
   // Revoke: the current document verifies as revoked.
   ASSERT_EQ(RunCli(c.dir(),
@@ -281,6 +282,36 @@ TEST(ToolsClusterTest, IssueVerifyChangeRevokeAcrossAgenciesAndRejectTamperedAns
         << out;
     EXPECT_NE(out.find("verification FAILED"), std::string::npos) << out;
   }
+  // Several nodes: one serves the proof from before the revocation (a node that is behind, or
+  // withholds blocks). Both proofs verify; the verifier reports the disagreement and the most
+  // recent proven state.
+  {
+    FakeNode behind(before_revoke.dump());
+    EXPECT_EQ(RunCli(c.dir(),
+                     {"verify", "--hash", h2, "--nodes", n.api(2) + "," + behind.url(), "--genesis",
+                      n.genesis(), "--max-age", "0"},
+                     &out, 30000),
+              3)
+        << out;
+    EXPECT_NE(out.find("DISAGREEMENT"), std::string::npos) << out;
+    EXPECT_NE(out.find(behind.url() + ": valid"), std::string::npos) << out;
+    EXPECT_NE(out.find(n.api(2) + ": revoked"), std::string::npos) << out;
+    EXPECT_NE(out.find("已吊销 / Revoked"), std::string::npos) << out;
+    EXPECT_NE(out.find("拒不执行取水量限制"), std::string::npos) << out;
+  }
+  // Honest nodes agree.
+  EXPECT_EQ(RunCli(c.dir(),
+                   {"verify", "--hash", h2, "--nodes", n.api(0) + "," + n.api(3), "--genesis",
+                    n.genesis()},
+                   &out, 30000),
+            0)
+      << out;
+  EXPECT_EQ(RunCli(c.dir(),
+                   {"verify", "--hash", h2, "--node", n.api(0), "--genesis", n.genesis(),
+                    "--max-age", "soon"},
+                   &out),
+            1);
+  EXPECT_NE(out.find("--max-age"), std::string::npos) << out;
   // A bad flag is named.
   EXPECT_NE(RunCli(c.dir(),
                    {"tx",

@@ -1,0 +1,323 @@
+// The verifier (tools/verify.h) against answers of the real /v1/verify handler over a store
+// holding every life-cycle event (tests/api/api_test_util.h): statuses derived from proven state,
+// proven absence, every field of an answer tampered with, dropped and stale state, freshness.
+#include "tools/verify.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/handlers.h"
+#include "api/json.h"
+#include "tests/api/api_test_util.h"
+
+namespace certledger::testing {
+namespace {
+
+using Json = nlohmann::json;
+
+// The facts a verifier reports: tampering with an answer must refuse it or change none of them.
+struct Facts {
+  std::string status, stored_status, certificate, identifier, issuer, issuer_name, controller,
+      controller_name, status_reason;
+  uint32_t version = 0, current_version = 0, superseded_by_version = 0;
+  int64_t not_after = 0, status_changed_ms = 0;
+  Hash256 superseded_by_document;
+  uint64_t height = 0;
+  bool operator==(const Facts&) const = default;
+};
+Facts FactsOf(const tools::VerifiedAnswer& v) {
+  return {v.status,
+          v.stored_status,
+          v.certificate,
+          v.identifier,
+          v.issuer,
+          v.issuer_name,
+          v.controller,
+          v.controller_name,
+          v.status_reason,
+          v.version,
+          v.current_version,
+          v.superseded_by_version,
+          v.not_after,
+          v.status_changed_ms,
+          v.superseded_by_document,
+          v.header.height};
+}
+
+class VerifyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ledger_ = new TestLedger(); }
+  static void TearDownTestSuite() {
+    delete ledger_;
+    ledger_ = nullptr;
+  }
+
+  // The answer of the /v1/verify handler over `store` at the fixture's "now".
+  static Json Answer(const Store& store, const Hash256& hash) {
+    FakeNode node(&store);
+    api::ApiOptions o;
+    o.now_ms = [] { return ledger_->now_ms(); };
+    api::Api api(&node, o);
+    api::Response out;
+    api.Handle({"GET", "/v1/verify/" + hash.Hex(), "", "", "", "127.0.0.1"},
+               [&](api::Response r) { out = std::move(r); });
+    auto j = api::ParseJson(out.body);
+    EXPECT_TRUE(j.ok()) << out.body;
+    return j.ok() ? *j : Json();
+  }
+  static Json Answer(const Hash256& hash) { return Answer(*ledger_->store, hash); }
+
+  static Result<tools::VerifiedAnswer> Check(const Json& answer, const Hash256& hash,
+                                             int64_t now_ms = 0, int64_t max_age_ms = 0) {
+    tools::VerifyOptions o;
+    o.document_hash = hash;
+    o.now_ms = now_ms == 0 ? ledger_->now_ms() : now_ms;
+    o.max_age_ms = max_age_ms;
+    return tools::CheckVerificationAnswer(answer, ledger_->f.genesis, o);
+  }
+  static int64_t BlockTime(size_t height) {
+    return ledger_->blocks[height - 1].block.header.time_ms;
+  }
+
+  static TestLedger* ledger_;
+};
+TestLedger* VerifyTest::ledger_ = nullptr;
+
+TEST_F(VerifyTest, EveryStatusIsDerivedFromProvenState) {
+  struct Case {
+    Hash256 hash;
+    std::string status, stored;
+    uint32_t version, current;
+  };
+  const TestLedger& l = *ledger_;
+  const std::vector<Case> cases = {
+      {l.a1, "superseded", "valid", 1, 3}, {l.a2, "superseded", "valid", 2, 3},
+      {l.a3, "valid", "valid", 3, 3},      {l.b1, "suspended", "suspended", 1, 1},
+      {l.c1, "revoked", "revoked", 1, 1},  {l.d1, "valid", "valid", 1, 1},
+      {l.e1, "expired", "valid", 1, 1},    {l.i1, "valid", "valid", 1, 1}};
+  for (const Case& c : cases) {
+    auto v = Check(Answer(c.hash), c.hash);
+    ASSERT_TRUE(v.ok()) << c.status << ": " << v.status().ToString();
+    EXPECT_EQ(v->status, c.status);
+    EXPECT_EQ(v->stored_status, c.stored);
+    EXPECT_EQ(v->version, c.version);
+    EXPECT_EQ(v->current_version, c.current);
+    EXPECT_EQ(v->header.height, 3u);
+    EXPECT_EQ(v->issuer, l.f.id(0));
+    EXPECT_FALSE(v->issuer_name.empty());
+    EXPECT_GE(v->state_entries, 3u);  // doc, cert, agency
+  }
+  // Superseded: the newer version is named from the proven state.
+  auto a1 = Check(Answer(l.a1), l.a1);
+  ASSERT_TRUE(a1.ok());
+  EXPECT_EQ(a1->superseded_by_version, 3u);
+  EXPECT_EQ(a1->superseded_by_document, l.a3);
+  // The renewed version's end of validity is proven (it is the state's, not an event's).
+  auto a3 = Check(Answer(l.a3), l.a3);
+  ASSERT_TRUE(a3.ok());
+  auto cert = ReadCertificate(*l.store, l.base_a);
+  ASSERT_TRUE(cert.ok() && cert->has_value());
+  EXPECT_EQ(a3->not_after, (*cert)->not_after);
+  // Suspension and revocation: reason and date (the block time of the event).
+  auto b1 = Check(Answer(l.b1), l.b1);
+  ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(b1->status_reason, "未按规定安装计量设施");
+  EXPECT_EQ(b1->status_changed_ms, BlockTime(2));
+  auto c1 = Check(Answer(l.c1), l.c1);
+  ASSERT_TRUE(c1.ok());
+  EXPECT_EQ(c1->status_reason, "擅自转让");
+  EXPECT_EQ(c1->status_changed_ms, BlockTime(2));
+  EXPECT_EQ(tools::StatusLine(*c1), "已吊销 / Revoked");
+  // Transferred: the responsible agency is proven too.
+  auto d1 = Check(Answer(l.d1), l.d1);
+  ASSERT_TRUE(d1.ok());
+  EXPECT_EQ(d1->controller, l.f.id(1));
+  EXPECT_EQ(d1->controller_name, "浙江省水利厅");
+}
+
+TEST_F(VerifyTest, UnknownIsProvenAbsent) {
+  const Hash256 nothing = Sha256(AsBytes("no such document"));
+  Json answer = Answer(nothing);
+  auto v = Check(answer, nothing);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->status, "unknown");
+  EXPECT_EQ(v->state_entries, 1u);
+  // A node cannot hide a certificate by claiming "unknown": the absence proof fails for it.
+  Json lie = Answer(ledger_->c1);
+  Json absent = answer;
+  absent["document_hash"] = ledger_->c1.Hex();
+  absent["proof"]["state"][0]["key"] = DocKey(ledger_->c1);
+  auto r = Check(absent, ledger_->c1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not show absence"), std::string::npos)
+      << r.status().ToString();
+  // Nor claim "unknown" over a real proof.
+  lie["status"] = "unknown";
+  EXPECT_FALSE(Check(lie, ledger_->c1).ok());
+}
+
+// Every leaf of an answer changed, and every member removed, one at a time: the verifier either
+// refuses the answer or reports exactly the same facts. Changes to what the facts rest on (the
+// header, the commit's signatures, the state entries, the event leaves and paths, the claims)
+// must be refused.
+TEST_F(VerifyTest, EveryFieldTamperedIsRefusedOrChangesNothing) {
+  const TestLedger& l = *ledger_;
+  size_t refused = 0, harmless = 0;
+  for (const Hash256& hash : {l.a1, l.b1, l.c1, l.d1, Sha256(AsBytes("absent"))}) {
+    const Json honest = Answer(hash);
+    auto base = Check(honest, hash);
+    ASSERT_TRUE(base.ok()) << base.status().ToString();
+    const Facts want = FactsOf(*base);
+    const Json flat = honest.flatten();
+    auto must_refuse = [](const std::string& ptr) {
+      for (const char* p : {"/status", "/document_hash", "/proof/header/", "/proof/state/",
+                            "/proof/state_root", "/proof/log_root", "/certificate", "/identifier",
+                            "/certificate_status", "/version", "/current_version", "/stored_status",
+                            "/status_reason", "/not_after", "/superseded_by/document_hash",
+                            "/status_changed/", "/summary/", "/issuer/", "/controller/"}) {
+        if (ptr.rfind(p, 0) == 0) return true;
+      }
+      // Event leaves, inclusion paths, indexes, ids.
+      if (ptr.rfind("/proof/events/", 0) == 0) {
+        for (const char* p : {"/leaf", "/inclusion/", "/log_index", "/tx_hash", "/role"}) {
+          if (ptr.find(p) != std::string::npos) return true;
+        }
+      }
+      // Commit signatures and block id.
+      if (ptr.rfind("/proof/commit/", 0) == 0) {
+        return ptr.find("/signature") != std::string::npos ||
+               ptr.find("/block_hash") != std::string::npos ||
+               ptr.find("/height") != std::string::npos;
+      }
+      return false;
+    };
+    auto expect = [&](const Json& tampered, const std::string& what, bool refuse) {
+      auto r = Check(tampered, hash);
+      if (!r.ok()) {
+        ++refused;
+        return;
+      }
+      EXPECT_FALSE(refuse) << what << " was accepted";
+      EXPECT_EQ(FactsOf(*r), want) << what << " changed the verified facts";
+      ++harmless;
+    };
+    for (const auto& [ptr, value] : flat.items()) {
+      Json t = flat;
+      if (value.is_string()) {
+        std::string s = value.get<std::string>();
+        if (!s.empty() && std::isxdigit(static_cast<unsigned char>(s.back()))) {
+          s.back() = s.back() == '0' ? '1' : '0';
+        } else {
+          s += "x";
+        }
+        t[ptr] = s;
+      } else if (value.is_number_unsigned()) {
+        t[ptr] = value.get<uint64_t>() + 1;
+      } else if (value.is_number_integer()) {
+        t[ptr] = value.get<int64_t>() + 1;
+      } else if (value.is_boolean()) {
+        t[ptr] = !value.get<bool>();
+      } else if (value.is_null()) {
+        t[ptr] = "00";
+      } else {
+        continue;
+      }
+      expect(t.unflatten(), "changing " + ptr, must_refuse(ptr));
+    }
+    // Removing members of the answer and of the proof.
+    for (const std::string member :
+         {"/status", "/proof/state", "/proof/events", "/proof/header", "/proof/commit"}) {
+      Json t = honest;
+      Json::json_pointer p(member);
+      if (!t.contains(p)) continue;
+      t[p.parent_pointer()].erase(p.back());
+      expect(t, "removing " + member,
+             member != "/proof/events" || !honest["proof"]["events"].empty());
+    }
+    for (size_t i = 0; i < honest["proof"]["state"].size(); ++i) {
+      Json t = honest;
+      t["proof"]["state"].erase(i);
+      // The agency records only name the agencies: without them the facts lose the names.
+      auto r = Check(t, hash);
+      if (r.ok()) {
+        EXPECT_EQ(FactsOf(*r).status, want.status);
+        EXPECT_NE(honest["proof"]["state"][i]["key"].get<std::string>().rfind("agency/", 0),
+                  std::string::npos)
+            << "dropping state entry " << i << " was accepted";
+      }
+    }
+    for (size_t i = 0; i < honest["proof"]["events"].size(); ++i) {
+      Json t = honest;
+      t["proof"]["events"].erase(i);
+      expect(t, "dropping event " + std::to_string(i), true);
+    }
+  }
+  // The test must bite: most changes are refused.
+  EXPECT_GT(refused, 300u);
+  EXPECT_GT(harmless, 0u);
+}
+
+// A node that serves an older certificate state (from before the revocation) under the current
+// header, or an old answer as a whole.
+TEST_F(VerifyTest, DroppedOrStaleStateIsRefused) {
+  const TestLedger& l = *ledger_;
+  TempDir dir;
+  LevelDBStoreOptions o;
+  o.path = dir.path();
+  o.sync = false;
+  auto opened = OpenLevelDBStore(o);
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<Store> old = std::move(opened).value();
+  ASSERT_TRUE(old->Initialize(l.f.genesis).ok());
+  const BuiltBlock& b1 = l.blocks[0];
+  ASSERT_TRUE(old->AppendBlock(b1.block, b1.commit, b1.effects).ok());
+
+  const Json then = Answer(*old, l.c1);  // valid at height 1
+  const Json now = Answer(l.c1);         // revoked at height 3
+  ASSERT_EQ(then["status"], "valid");
+  ASSERT_EQ(now["status"], "revoked");
+
+  // The old state entries under the new header.
+  {
+    Json t = now;
+    t["proof"]["state"] = then["proof"]["state"];
+    t["proof"]["events"] = then["proof"]["events"];
+    for (const char* k : {"status", "stored_status", "status_reason"}) t[k] = then[k];
+    t.erase("status_changed");
+    auto r = Check(t, l.c1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("state_root"), std::string::npos) << r.status().ToString();
+  }
+  // The latest-status event left out (the attack of issue #10): the state still records it.
+  {
+    Json t = now;
+    Json events = Json::array();
+    for (const auto& e : t["proof"]["events"]) {
+      if (e["role"] != "latest-status") events.push_back(e);
+    }
+    t["proof"]["events"] = events;
+    t["status"] = "valid";
+    auto r = Check(t, l.c1);
+    ASSERT_FALSE(r.ok());
+  }
+  // The old answer as a whole is a correct proof of an old state: only freshness refuses it.
+  const int64_t max_age = 10 * 60 * 1000;
+  auto fresh_then = Check(then, l.c1, BlockTime(1) + 5 * 60 * 1000, max_age);
+  ASSERT_TRUE(fresh_then.ok()) << fresh_then.status().ToString();
+  EXPECT_EQ(fresh_then->status, "valid");
+  auto stale = Check(then, l.c1, BlockTime(1) + max_age + 1000, max_age);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("stale answer"), std::string::npos)
+      << stale.status().ToString();
+  auto fresh_now = Check(now, l.c1, BlockTime(3) + max_age - 1000, max_age);
+  ASSERT_TRUE(fresh_now.ok()) << fresh_now.status().ToString();
+  EXPECT_EQ(fresh_now->status, "revoked");
+}
+
+}  // namespace
+}  // namespace certledger::testing
