@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "api/attestation.h"
 #include "api/json.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -1014,6 +1015,18 @@ struct Api::Routes {
       return c.reply(StorageError(v.status()));
     }
     Json j = VerificationJson(*v, now, node_->Status().syncing);
+    // Accountable reads: the node signs the request, the height and the answer's hash.
+    if (v->header) {
+      auto domain = ledger::ReadChainDomain(*view);
+      if (!domain.ok()) return c.reply(StorageError(domain.status()));
+      const std::string request = "GET /v1/verify/" + h->Hex();
+      const Hash256 answer_hash = AnswerHash(j);
+      if (auto signed_by = node_->SignAnswer(
+              AnswerSigningDigest(*domain, request, v->header->height, answer_hash))) {
+        j["attestation"] = AttestationJson(
+            {signed_by->first, request, v->header->height, answer_hash, signed_by->second});
+      }
+    }
     c.reply(JsonResponse(j, v->status == VerifyStatus::kUnknown ? 404 : 200));
   }
 

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ledger/crypto.h"
@@ -82,6 +84,13 @@ class NodeService {
   // The node's own metrics in Prometheus text format (heights, rounds, commit latency,
   // mempool, peers); the API appends its HTTP metrics.
   [[nodiscard]] virtual std::string Metrics() const = 0;
+  // Signs `digest` with the node's identity key (accountable reads, FORMAT.md §15): the public
+  // key and the signature. nullopt: this node does not sign its answers.
+  [[nodiscard]] virtual std::optional<std::pair<ledger::PublicKey, ledger::Signature>> SignAnswer(
+      const ledger::Hash256& digest) const {
+    (void)digest;
+    return std::nullopt;
+  }
 };
 
 }  // namespace certledger::api

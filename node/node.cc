@@ -141,6 +141,10 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
   std::string Metrics() const;
+  // Accountable reads: the node identity key signs answers (thread-safe: a const key).
+  std::pair<PublicKey, ledger::Signature> SignAnswer(const Hash256& digest) const {
+    return {node_key_.public_key(), node_key_.Sign(digest)};
+  }
 
   // ---- network::Handler -------------------------------------------------------------------
   void OnPeerConnected(const PublicKey& peer) override;
@@ -1385,6 +1389,10 @@ void Node::WaitTx(const Hash256& h, uint32_t timeout_ms,
   impl_->WaitTx(h, timeout_ms, std::move(done));
 }
 std::string Node::Metrics() const { return impl_->Metrics(); }
+std::optional<std::pair<ledger::PublicKey, ledger::Signature>> Node::SignAnswer(
+    const ledger::Hash256& digest) const {
+  return impl_->SignAnswer(digest);
+}
 
 // ---- the node command -------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class Node : public api::NodeService {
   void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
               std::function<void(api::TxStatusInfo)> done) override;
   [[nodiscard]] std::string Metrics() const override;
+  [[nodiscard]] std::optional<std::pair<ledger::PublicKey, ledger::Signature>> SignAnswer(
+      const ledger::Hash256& digest) const override;
 
  private:
   class Impl;

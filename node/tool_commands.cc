@@ -250,7 +250,7 @@ void RegisterTx(CLI::App& app, int* exit_code) {
 // ---- verify -------------------------------------------------------------------------------------
 
 struct VerifyFlags {
-  std::string hash, node, genesis, answer, cacert, max_age = "10m";
+  std::string hash, node, genesis, answer, cacert, max_age = "10m", evidence_out, check_evidence;
   std::vector<std::string> nodes;
   bool no_replay = false;
 };
@@ -272,6 +272,7 @@ std::optional<int64_t> ParseDurationMs(const std::string& s) {
 // One source's answer, checked.
 struct CheckedAnswer {
   std::string source;
+  Json answer;  // as received (null if none could be parsed)
   ledger::Result<tools::VerifiedAnswer> result = ledger::Status::Unavailable("not asked");
 };
 
@@ -318,6 +319,7 @@ CheckedAnswer AskAndCheck(const VerifyFlags& f, const std::string& source, bool 
     out.result = ledger::Status::InvalidArgument("the answer is not JSON");
     return out;
   }
+  out.answer = answer;
   tools::VerifyOptions o;
   o.document_hash = hash;
   o.now_ms = NowMs();
@@ -360,6 +362,11 @@ void PrintVerified(const tools::VerifiedAnswer& v) {
     std::printf("the document hash is proven absent from the ledger at block %llu\n",
                 static_cast<unsigned long long>(v.header.height));
   }
+  if (v.signed_by) {
+    std::printf("answer signed by node %s%s%s\n", v.signed_by->Hex().substr(0, 16).c_str(),
+                v.signer_agency.empty() ? "" : ", validator of ",
+                v.signer_agency.empty() ? "" : v.signer_agency.c_str());
+  }
   std::printf(
       "proof: block %llu (%s, China Standard Time), committed by %zu validator(s) with power "
       "%llu of %llu; %zu state entr%s under state root %s; %zu event(s) under log root %s\n",
@@ -371,11 +378,71 @@ void PrintVerified(const tools::VerifiedAnswer& v) {
   for (const auto& n : v.notes) std::printf("note: %s\n", n.c_str());
 }
 
+// Writes an evidence file when a signed answer is contradicted by its own proofs; prints where.
+void WriteEvidenceIfAny(const VerifyFlags& f, const ledger::Genesis& genesis,
+                        const ledger::Hash256& hash, const std::vector<CheckedAnswer>& answers) {
+  std::vector<std::pair<std::string, Json>> signed_answers;
+  for (const auto& a : answers) {
+    if (a.answer.is_object() && a.answer.contains("attestation")) {
+      signed_answers.emplace_back(a.source, a.answer);
+    }
+  }
+  if (signed_answers.empty()) return;
+  Json evidence = tools::MakeEvidence(genesis, hash, signed_answers, NowMs());
+  if (evidence["findings"].empty()) return;
+  const std::string path = !f.evidence_out.empty()
+                               ? f.evidence_out
+                               : "certledger-evidence-" + hash.Hex().substr(0, 16) + "-" +
+                                     std::to_string(NowMs()) + ".json";
+  std::ofstream out(path, std::ios::trunc);
+  out << evidence.dump(2) << "\n";
+  if (!out) {
+    std::printf("could not write the evidence file %s\n", path.c_str());
+    return;
+  }
+  for (const auto& finding : evidence["findings"]) {
+    std::printf("EVIDENCE: %s\n", finding.get<std::string>().c_str());
+  }
+  std::printf(
+      "evidence written to %s (check it with: certledger verify --check-evidence %s "
+      "--genesis GENESIS)\n",
+      path.c_str(), path.c_str());
+}
+
+int RunCheckEvidence(const VerifyFlags& f, const ledger::Genesis& genesis) {
+  std::ifstream in(f.check_evidence);
+  if (!in) return Fail("verify", "--check-evidence: cannot read " + f.check_evidence);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().size() > (64u << 20)) return Fail("verify", "--check-evidence: larger than 64 MiB");
+  Json evidence = Json::parse(ss.str(), nullptr, false);
+  if (evidence.is_discarded()) return Fail("verify", "--check-evidence: not JSON");
+  auto findings = tools::CheckEvidence(evidence, genesis);
+  if (!findings.ok()) return Fail("verify", "--check-evidence: " + findings.status().message());
+  if (findings->empty()) {
+    std::printf("the evidence proves nothing against anyone\n");
+    return 1;
+  }
+  for (const auto& x : *findings) {
+    if (x.node_key == ledger::PublicKey{}) {
+      std::printf("PROVEN at height %llu: %s\n", static_cast<unsigned long long>(x.height),
+                  x.reason.c_str());
+    } else {
+      std::printf("PROVEN against node %s%s%s at height %llu: %s\n", x.node_key.Hex().c_str(),
+                  x.agency.empty() ? "" : " (validator of ",
+                  x.agency.empty() ? "" : x.agency.c_str(),
+                  static_cast<unsigned long long>(x.height), x.reason.c_str());
+    }
+  }
+  return 0;
+}
+
 int RunVerify(const VerifyFlags& f) {
-  auto hash = ledger::Hash256::FromHexString(f.hash);
-  if (!hash) return Fail("verify", "--hash: expected 64 hex characters");
   auto genesis = ReadGenesis(f.genesis);
   if (!genesis.ok()) return Fail("verify", "--genesis: " + genesis.status().message());
+  if (!f.check_evidence.empty()) return RunCheckEvidence(f, *genesis);
+  auto hash = ledger::Hash256::FromHexString(f.hash);
+  if (!hash) return Fail("verify", "--hash: expected 64 hex characters");
   auto max_age = ParseDurationMs(f.max_age);
   if (!max_age) return Fail("verify", "--max-age: expected a duration such as 600, 90s, 10m, 1h");
   std::vector<std::string> sources;
@@ -395,6 +462,7 @@ int RunVerify(const VerifyFlags& f) {
   for (const auto& s : sources) {
     answers.push_back(AskAndCheck(f, s, from_file, *hash, *genesis, *max_age));
   }
+  WriteEvidenceIfAny(f, *genesis, *hash, answers);
   if (answers.size() == 1) {
     const auto& a = answers[0];
     if (!a.result.ok()) {
@@ -445,7 +513,7 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<VerifyFlags>();
   CLI::App* c = app.add_subcommand(
       "verify", "Check a node's verification answer against the genesis validator set");
-  c->add_option("--hash", f->hash, "Document hash (from the QR code)")->required();
+  c->add_option("--hash", f->hash, "Document hash (from the QR code)");
   c->add_option("--node", f->node, "Node API URL to ask");
   c->add_option("--nodes", f->nodes, "Several node API URLs (comma-separated): report disagreement")
       ->delimiter(',');
@@ -455,6 +523,11 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
   c->add_option("--max-age", f->max_age,
                 "Refuse answers whose block is older than this (600, 90s, 10m, 1h; 0 = no limit)")
       ->default_val("10m");
+  c->add_option("--evidence-out", f->evidence_out,
+                "Where to write evidence when a signed answer is contradicted by its proofs "
+                "(default certledger-evidence-<hash>-<time>.json)");
+  c->add_option("--check-evidence", f->check_evidence,
+                "Check an evidence file offline against --genesis (exit 0: misbehaviour proven)");
   c->add_flag("--no-replay", f->no_replay,
               "Do not replay the chain when the validator set changed since genesis");
   c->callback([f, exit_code] { *exit_code = RunVerify(*f); });

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "api/attestation.h"
 #include "api/json.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
@@ -363,6 +364,23 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   const Json& proof = answer["proof"];
   if (Status st = CheckHeader(proof, genesis, options, &v); !st.ok()) return st;
 
+  // Accountable reads: a signature that does not verify refuses the answer; none is noted.
+  {
+    const ledger::ChainDomain domain{genesis.params.chain_id, ledger::GenesisHash(genesis)};
+    auto att =
+        api::CheckAttestation(answer, domain, "GET /v1/verify/" + doc_hash->Hex(), v.header.height);
+    if (att.ok()) {
+      v.signed_by = att->node_key;
+      for (const auto& val : genesis.validators.validators) {
+        if (val.node_key == att->node_key) v.signer_agency = val.agency;
+      }
+    } else if (att.status().IsNotFound()) {
+      v.notes.push_back("the node did not sign its answer");
+    } else {
+      return Mismatch(att.status().message());
+    }
+  }
+
   // 2. The state entries.
   auto state = CheckState(proof, v.header);
   if (!state.ok()) return state.status();
@@ -579,6 +597,113 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
     }
   }
   return v;
+}
+
+// ---- evidence ----------------------------------------------------------------------------------
+
+Json MakeEvidence(const ledger::Genesis& genesis, const ledger::Hash256& document_hash,
+                  const std::vector<std::pair<std::string, Json>>& answers, int64_t now_ms) {
+  Json e{{"type", "certledger-evidence"},
+         {"version", 1},
+         {"chain_id", genesis.params.chain_id},
+         {"genesis_hash", ledger::GenesisHash(genesis).Hex()},
+         {"document_hash", document_hash.Hex()},
+         {"created_ms", now_ms},
+         {"answers", Json::array()}};
+  for (const auto& [source, answer] : answers) {
+    e["answers"].push_back(Json{{"source", source}, {"answer", answer}});
+  }
+  Json findings = Json::array();
+  auto found = CheckEvidence(e, genesis);
+  if (found.ok()) {
+    for (const auto& f : *found) {
+      findings.push_back((f.node_key == ledger::PublicKey{} ? std::string("validators")
+                                                            : "node " + f.node_key.Hex()) +
+                         (f.agency.empty() ? "" : " (agency " + f.agency + ")") + " at height " +
+                         std::to_string(f.height) + ": " + f.reason);
+    }
+  }
+  e["findings"] = std::move(findings);
+  return e;
+}
+
+Result<std::vector<EvidenceFinding>> CheckEvidence(const Json& evidence,
+                                                   const ledger::Genesis& genesis) {
+  if (!evidence.is_object() || evidence.value("type", "") != "certledger-evidence" ||
+      evidence.value("version", 0) != 1) {
+    return Mismatch("not a certledger evidence file of version 1");
+  }
+  if (evidence.value("genesis_hash", "") != ledger::GenesisHash(genesis).Hex()) {
+    return Mismatch("the evidence is about another chain (genesis_hash differs)");
+  }
+  auto doc = ledger::Hash256::FromHexString(evidence.value("document_hash", ""));
+  if (!doc) return Mismatch("document_hash: expected 64 hex characters");
+  if (!evidence.contains("answers") || !evidence["answers"].is_array() ||
+      evidence["answers"].size() > 16) {
+    return Mismatch("answers: expected an array of at most 16 answers");
+  }
+  const ledger::ChainDomain domain{genesis.params.chain_id, ledger::GenesisHash(genesis)};
+  const std::string request = "GET /v1/verify/" + doc->Hex();
+  auto agency_of = [&](const ledger::PublicKey& k) {
+    for (const auto& val : genesis.validators.validators) {
+      if (val.node_key == k) return val.agency;
+    }
+    return std::string();
+  };
+  std::vector<EvidenceFinding> out;
+  std::vector<std::pair<ledger::BlockHeader, ledger::CommitCertificate>> committed;
+  for (const auto& item : evidence["answers"]) {
+    if (!item.is_object() || !item.contains("answer")) return Mismatch("answers: malformed item");
+    const Json& answer = item["answer"];
+    if (!answer.is_object() || !answer.contains("proof") || !answer["proof"].is_object()) {
+      continue;
+    }
+    const Json& proof = answer["proof"];
+    // Committed headers, for the fork check.
+    {
+      VerifiedAnswer scratch;
+      VerifyOptions o;
+      o.document_hash = *doc;
+      if (CheckHeader(proof, genesis, o, &scratch).ok()) {
+        auto commit = api::FromJson<ledger::CommitCertificate>(proof["commit"]);
+        if (commit.ok()) committed.emplace_back(scratch.header, *commit);
+      }
+    }
+    if (!proof.contains("header")) continue;
+    auto header = api::FromJson<ledger::BlockHeader>(proof["header"]);
+    if (!header.ok()) continue;
+    auto att = api::CheckAttestation(answer, domain, request, header->height);
+    if (!att.ok()) continue;  // not attributable to anyone
+    VerifyOptions o;
+    o.document_hash = *doc;
+    o.now_ms = answer.value("checked_at_ms", header->time_ms);
+    o.max_age_ms = 0;
+    auto r = CheckVerificationAnswer(answer, genesis, o);
+    if (r.ok()) continue;
+    const std::string& why = r.status().message();
+    if (why.rfind("validator set changed since genesis", 0) == 0) continue;  // cannot judge
+    out.push_back({att->node_key, agency_of(att->node_key), header->height,
+                   "signed an answer that its own proofs contradict: " + why});
+  }
+  // Two committed headers of one height that differ: the validators that signed both.
+  for (size_t i = 0; i < committed.size(); ++i) {
+    for (size_t j = i + 1; j < committed.size(); ++j) {
+      const auto& [ha, ca] = committed[i];
+      const auto& [hb, cb] = committed[j];
+      if (ha.height != hb.height || ledger::BlockHash(ha) == ledger::BlockHash(hb)) continue;
+      std::string both;
+      for (const auto& sa : ca.signatures) {
+        for (const auto& sb : cb.signatures) {
+          if (sa.validator == sb.validator) both += " " + sa.validator.Hex().substr(0, 16);
+        }
+      }
+      out.push_back({ledger::PublicKey{}, "", ha.height,
+                     "two different blocks are committed at this height; validators that "
+                     "signed both:" +
+                         both});
+    }
+  }
+  return out;
 }
 
 }  // namespace certledger::tools

@@ -65,6 +65,10 @@ struct VerifiedAnswer {
   size_t signers = 0;
   size_t events = 0;
   size_t state_entries = 0;
+  // The node that signed the answer (accountable reads, FORMAT.md §15), if it did, and the
+  // agency whose validator uses that node identity in the genesis set ("" if none).
+  std::optional<ledger::PublicKey> signed_by;
+  std::string signer_agency;
   std::vector<std::string> notes;  // things the proofs could not establish
 };
 
@@ -72,6 +76,35 @@ struct VerifiedAnswer {
 ledger::Result<VerifiedAnswer> CheckVerificationAnswer(const nlohmann::json& answer,
                                                        const ledger::Genesis& genesis,
                                                        const VerifyOptions& options);
+
+// ---- evidence ----------------------------------------------------------------------------------
+//
+// An evidence file (docs/API.md "Accountable reads") holds signed answers about one document:
+// {"type": "certledger-evidence", "version": 1, "chain_id", "genesis_hash", "document_hash",
+//  "created_ms", "answers": [{"source": "<where it came from>", "answer": {...}}, ...],
+//  "findings": ["<what the writer found>", ...]}.
+// The findings are informational: CheckEvidence recomputes them from the answers alone.
+
+struct EvidenceFinding {
+  ledger::PublicKey node_key;  // the signer it incriminates (zero for a fork finding)
+  std::string agency;          // the genesis validator's agency using that node identity, or ""
+  uint64_t height = 0;         // the header height of the answer
+  std::string reason;
+};
+
+// The evidence file for `answers` (source, answer) about `document_hash`.
+nlohmann::json MakeEvidence(const ledger::Genesis& genesis, const ledger::Hash256& document_hash,
+                            const std::vector<std::pair<std::string, nlohmann::json>>& answers,
+                            int64_t now_ms);
+
+// What the evidence proves, from the answers and the genesis alone (offline): every answer whose
+// node signature (attestation) verifies and that its own proofs contradict (checked as
+// CheckVerificationAnswer does, at the node's own clock, with no freshness limit), and every
+// pair of answers whose headers of one height are both committed yet differ (a fork: the
+// validators that signed both are named). Empty: the file proves nothing against anyone.
+// InvalidArgument if the file is malformed or of another chain.
+ledger::Result<std::vector<EvidenceFinding>> CheckEvidence(const nlohmann::json& evidence,
+                                                           const ledger::Genesis& genesis);
 
 // The status line a person reads: "有效 / Valid", "已被新版本取代 / Superseded", ...
 std::string StatusLine(const VerifiedAnswer& v);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -77,6 +78,11 @@ class FakeNode : public api::NodeService {
   [[nodiscard]] std::string Metrics() const override {
     return "# TYPE certledger_height gauge\ncertledger_height 3\n";
   }
+  [[nodiscard]] std::optional<std::pair<PublicKey, Signature>> SignAnswer(
+      const Hash256& digest) const override {
+    if (!answer_key) return std::nullopt;
+    return std::pair{answer_key->public_key(), answer_key->Sign(digest)};
+  }
 
   // Set by tests.
   mutable std::mutex mu_;
@@ -85,6 +91,7 @@ class FakeNode : public api::NodeService {
   std::map<Hash256, api::TxStatusInfo> txs;
   std::vector<SignedTransaction> submitted;
   uint32_t last_wait_ms = 0;
+  std::optional<PrivateKey> answer_key;  // signs /v1/verify answers when set
 
  private:
   const Store* store_;

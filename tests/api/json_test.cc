@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/attestation.h"
 #include "ledger/encoding.h"
 #include "tests/testing/chain_fixture.h"
 
@@ -51,6 +52,27 @@ std::vector<Event> EveryEvent(ChainFixture& f) {
   out.emplace_back(RegisterAgencyEvent{f.genesis.agencies[2]});
   out.emplace_back(UpdateValidatorsEvent{f.genesis.validators});
   return out;
+}
+
+// FORMAT.md §15: the worked example, and the canonical text the answer hash covers.
+TEST(AttestationTest, FormatExampleAndCanonicalText) {
+  Json answer = Json::parse(R"({ "b" : "水", "a" : 1, "attestation": {"x": 2} })");
+  EXPECT_EQ(Json(answer).erase("attestation"), 1u);
+  Json without = answer;
+  without.erase("attestation");
+  EXPECT_EQ(without.dump(), "{\"a\":1,\"b\":\"水\"}");
+  EXPECT_EQ(api::AnswerHash(answer).Hex(),
+            "540a2376d543c14c6758e10e67c4c7a4d4281f158e89805e867fcdaf4118c0bd");
+  ChainDomain domain{"cn-water-1", {}};
+  domain.genesis_hash.bytes.fill(0x11);
+  std::string hex;
+  for (int i = 0; i < 32; ++i) hex += "ab";
+  EXPECT_EQ(
+      api::AnswerSigningDigest(domain, "GET /v1/verify/" + hex, 7, api::AnswerHash(answer)).Hex(),
+      "e89fd64704860f368579a9bb6bc2ee04409e6f02584d7eceb4a94775737a1e53");
+  // Control characters and quotes: the minimal escapes, lowercase hex.
+  EXPECT_EQ(Json(std::string("\"\\\b\f\n\r\t\x01\x1f/é")).dump(),
+            "\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f/é\"");
 }
 
 TEST(JsonTest, EveryEventRoundTrips) {

@@ -19,7 +19,9 @@
 #include <sstream>
 #include <thread>
 
+#include "api/attestation.h"
 #include "ledger/encoding.h"
+#include "node/keyfile.h"
 #include "tests/testing/cluster.h"
 #include "tools/verify.h"
 
@@ -281,6 +283,51 @@ TEST(ToolsClusterTest, IssueVerifyChangeRevokeAcrossAgenciesAndRejectTamperedAns
         1)
         << out;
     EXPECT_NE(out.find("verification FAILED"), std::string::npos) << out;
+  }
+  // A Byzantine node signs a lie (node 1's own identity key re-signs the altered answer): the
+  // CLI refuses it and writes an evidence file that a third party checks offline.
+  {
+    auto key = node::ReadKeyFile(
+        (fs::path(n.network["nodes"][1]["home"].get<std::string>()) / "node_key.json").string());
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    Json signed_lie = lie;
+    signed_lie.erase("attestation");
+    const std::string request = "GET /v1/verify/" + h2;
+    const uint64_t height = signed_lie["proof"]["header"]["height"].get<uint64_t>();
+    const Hash256 ah = api::AnswerHash(signed_lie);
+    const ledger::ChainDomain domain{c.genesis().params.chain_id, GenesisHash(c.genesis())};
+    signed_lie["attestation"] =
+        api::AttestationJson({key->public_key(), request, height, ah,
+                              key->Sign(api::AnswerSigningDigest(domain, request, height, ah))});
+    FakeNode liar(signed_lie.dump());
+    const fs::path evidence = c.dir() / "evidence.json";
+    EXPECT_EQ(RunCli(c.dir(),
+                     {"verify", "--hash", h2, "--node", liar.url(), "--genesis", n.genesis(),
+                      "--evidence-out", evidence.string()},
+                     &out, 20000),
+              1)
+        << out;
+    EXPECT_NE(out.find("EVIDENCE: node " + key->public_key().Hex()), std::string::npos) << out;
+    ASSERT_TRUE(fs::exists(evidence)) << out;
+    EXPECT_EQ(
+        RunCli(c.dir(), {"verify", "--check-evidence", evidence.string(), "--genesis", n.genesis()},
+               &out),
+        0)
+        << out;
+    EXPECT_NE(out.find("PROVEN against node " + key->public_key().Hex()), std::string::npos) << out;
+    // The honest answer (signed by node 1) is not evidence of anything.
+    const fs::path honest_file = c.dir() / "honest-evidence.json";
+    Json honest_evidence = tools::MakeEvidence(c.genesis(), *Hash256::FromHexString(h2),
+                                               {{n.api(1), GetAnswer(n, 1, h2)}}, 0);
+    {
+      std::ofstream o(honest_file);
+      o << honest_evidence.dump();
+    }
+    EXPECT_EQ(RunCli(c.dir(),
+                     {"verify", "--check-evidence", honest_file.string(), "--genesis", n.genesis()},
+                     &out),
+              1)
+        << out;
   }
   // Several nodes: one serves the proof from before the revocation (a node that is behind, or
   // withholds blocks). Both proofs verify; the verifier reports the disagreement and the most

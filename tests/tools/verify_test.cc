@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/attestation.h"
 #include "api/handlers.h"
 #include "api/json.h"
 #include "tests/api/api_test_util.h"
@@ -71,6 +72,30 @@ class VerifyTest : public ::testing::Test {
     return j.ok() ? *j : Json();
   }
   static Json Answer(const Hash256& hash) { return Answer(*ledger_->store, hash); }
+  // The answer of a node whose identity key is `key` (it signs its answers).
+  static Json SignedAnswer(const Store& store, const Hash256& hash, const PrivateKey& key) {
+    FakeNode node(&store);
+    node.answer_key = key;
+    api::ApiOptions o;
+    o.now_ms = [] { return ledger_->now_ms(); };
+    api::Api api(&node, o);
+    api::Response out;
+    api.Handle({"GET", "/v1/verify/" + hash.Hex(), "", "", "", "127.0.0.1"},
+               [&](api::Response r) { out = std::move(r); });
+    auto j = api::ParseJson(out.body);
+    EXPECT_TRUE(j.ok()) << out.body;
+    return j.ok() ? *j : Json();
+  }
+  // What a Byzantine node does: sign whatever it answers.
+  static void Resign(Json* answer, const PrivateKey& key) {
+    answer->erase("attestation");
+    const std::string request = "GET /v1/verify/" + (*answer)["document_hash"].get<std::string>();
+    const uint64_t height = (*answer)["proof"]["header"]["height"].get<uint64_t>();
+    const Hash256 h = api::AnswerHash(*answer);
+    (*answer)["attestation"] = api::AttestationJson(
+        {key.public_key(), request, height, h,
+         key.Sign(api::AnswerSigningDigest(ledger_->f.domain(), request, height, h))});
+  }
 
   static Result<tools::VerifiedAnswer> Check(const Json& answer, const Hash256& hash,
                                              int64_t now_ms = 0, int64_t max_age_ms = 0) {
@@ -317,6 +342,108 @@ TEST_F(VerifyTest, DroppedOrStaleStateIsRefused) {
   auto fresh_now = Check(now, l.c1, BlockTime(3) + max_age - 1000, max_age);
   ASSERT_TRUE(fresh_now.ok()) << fresh_now.status().ToString();
   EXPECT_EQ(fresh_now->status, "revoked");
+}
+
+// Accountable reads: a signed answer names its signer; one that lies is evidence against it that
+// anyone can check offline; tampering with someone else's signed answer incriminates nobody.
+TEST_F(VerifyTest, SignedAnswersAndEvidence) {
+  const TestLedger& l = *ledger_;
+  const PrivateKey node0 = TestKey("node-0");
+  const Json honest = SignedAnswer(*l.store, l.c1, node0);
+  ASSERT_TRUE(honest.contains("attestation"));
+  auto v = Check(honest, l.c1);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_TRUE(v->signed_by.has_value());
+  EXPECT_EQ(*v->signed_by, node0.public_key());
+  EXPECT_EQ(v->signer_agency, l.f.id(0));
+  // Unsigned answers verify with a note.
+  auto unsigned_answer = Check(Answer(l.c1), l.c1);
+  ASSERT_TRUE(unsigned_answer.ok());
+  EXPECT_FALSE(unsigned_answer->signed_by.has_value());
+
+  // Someone else's change breaks the signature: refused, and not evidence against the node.
+  Json tampered = honest;
+  tampered["status"] = "valid";
+  auto r = Check(tampered, l.c1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("attestation"), std::string::npos) << r.status().ToString();
+  auto none = tools::CheckEvidence(
+      tools::MakeEvidence(l.f.genesis, l.c1, {{"tampered", tampered}}, l.now_ms()), l.f.genesis);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+
+  // The node itself signs the lie (a revoked permit answered "valid"): evidence.
+  Json lie = honest;
+  for (const char* k : {"status", "stored_status", "certificate_status"}) lie[k] = "valid";
+  Resign(&lie, node0);
+  Json file = tools::MakeEvidence(l.f.genesis, l.c1,
+                                  {{"http://liar", lie}, {"http://honest", honest}}, l.now_ms());
+  ASSERT_EQ(file["findings"].size(), 1u) << file["findings"].dump();
+  // Round trip through text, checked by a third party with only the genesis.
+  auto findings = tools::CheckEvidence(Json::parse(file.dump()), l.f.genesis);
+  ASSERT_TRUE(findings.ok()) << findings.status().ToString();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].node_key, node0.public_key());
+  EXPECT_EQ((*findings)[0].agency, l.f.id(0));
+  EXPECT_EQ((*findings)[0].height, 3u);
+  EXPECT_NE((*findings)[0].reason.find("status"), std::string::npos) << (*findings)[0].reason;
+  // Editing the evidence (the lie's status put back) breaks its signature: nothing is proven.
+  Json edited = file;
+  edited["answers"][0]["answer"]["status"] = "revoked";
+  auto after_edit = tools::CheckEvidence(edited, l.f.genesis);
+  ASSERT_TRUE(after_edit.ok());
+  EXPECT_TRUE(after_edit->empty());
+  // Evidence of another chain is refused.
+  Json other = file;
+  other["genesis_hash"] = std::string(64, '0');
+  EXPECT_FALSE(tools::CheckEvidence(other, l.f.genesis).ok());
+
+  // A stale but true signed answer is not a lie.
+  TempDir dir;
+  LevelDBStoreOptions o;
+  o.path = dir.path();
+  o.sync = false;
+  auto opened = OpenLevelDBStore(o);
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<Store> old = std::move(opened).value();
+  ASSERT_TRUE(old->Initialize(l.f.genesis).ok());
+  ASSERT_TRUE(old->AppendBlock(l.blocks[0].block, l.blocks[0].commit, l.blocks[0].effects).ok());
+  const Json then = SignedAnswer(*old, l.c1, node0);
+  auto stale = tools::CheckEvidence(
+      tools::MakeEvidence(l.f.genesis, l.c1, {{"old", then}, {"new", honest}}, l.now_ms()),
+      l.f.genesis);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_TRUE(stale->empty());
+}
+
+// Two different blocks committed at one height (more than 1/3 of the validators equivocated):
+// the evidence names the validators that signed both.
+TEST_F(VerifyTest, EvidenceOfTwoCommittedBlocksAtOneHeight) {
+  ChainFixture f;
+  ChainBuilder a(&f), b(&f);
+  BuiltBlock ba = a.Next({f.Tx(0, f.Issue(0, "F0001"))});
+  BuiltBlock bb = b.Next({f.Tx(1, f.Issue(1, "F0002"))});
+  ASSERT_NE(BlockHash(ba.block.header), BlockHash(bb.block.header));
+  auto answer_of = [](const BuiltBlock& x) {
+    return Json{
+        {"proof", {{"header", api::ToJson(x.block.header)}, {"commit", api::ToJson(x.commit)}}}};
+  };
+  const Hash256 doc = Sha256(AsBytes("any"));
+  auto findings = tools::CheckEvidence(
+      tools::MakeEvidence(f.genesis, doc, {{"a", answer_of(ba)}, {"b", answer_of(bb)}}, 0),
+      f.genesis);
+  ASSERT_TRUE(findings.ok()) << findings.status().ToString();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].height, 1u);
+  EXPECT_NE((*findings)[0].reason.find(f.genesis.validators.validators[0].key.Hex().substr(0, 16)),
+            std::string::npos)
+      << (*findings)[0].reason;
+  // One block twice proves nothing.
+  auto same = tools::CheckEvidence(
+      tools::MakeEvidence(f.genesis, doc, {{"a", answer_of(ba)}, {"a2", answer_of(ba)}}, 0),
+      f.genesis);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->empty());
 }
 
 }  // namespace
