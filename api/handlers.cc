@@ -16,6 +16,7 @@
 
 #include "api/attestation.h"
 #include "api/json.h"
+#include "api/staple.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 
@@ -711,6 +712,8 @@ struct Api::Routes {
         {"GET", "/v1/tx/{hash}", &Routes::GetTx},
         {"GET", "/v1/certificates/{id}", &Routes::GetCertificate},
         {"GET", "/v1/verify/{hash}", &Routes::VerifyJson},
+        {"GET", "/v1/staple/{hash}", &Routes::GetStaple},
+        {"GET", "/v1/checkpoint", &Routes::GetCheckpoint},
         {"GET", "/v1/blocks/{height}", &Routes::GetBlock},
         {"GET", "/v1/blocks", &Routes::GetBlocks},
         {"GET", "/v1/proofs/consistency", &Routes::ConsistencyProof},
@@ -1028,6 +1031,97 @@ struct Api::Routes {
       }
     }
     c.reply(JsonResponse(j, v->status == VerifyStatus::kUnknown ? 404 : 200));
+  }
+
+  // ---- GET /v1/staple/{hash} and GET /v1/checkpoint (FORMAT.md §16) ----
+
+  // The staple of `hash` from `view`: NotFound if the document is not there.
+  static Result<Staple> StapleFrom(const ledger::StoreView& view, const Hash256& hash,
+                                   bool embedded) {
+    const ledger::ChainTip tip = view.Tip();
+    if (tip.height == 0) return Status::Unavailable("no committed block yet");
+    auto doc = ledger::ReadDocument(view, hash);
+    if (!doc.ok()) return doc.status();
+    if (!doc->has_value()) return Status::NotFound("document " + hash.Hex());
+    const std::string key = ledger::CertKey((*doc)->base_id);
+    ledger::Bytes value;
+    if (Status st = view.Get(key, &value); !st.ok()) return st;
+    auto header = view.GetHeader(tip.height);
+    if (!header.ok()) return header.status();
+    auto proof = ledger::SmtProve(view, header->state_root, ledger::SmtKeyHash(key));
+    if (!proof.ok()) return proof.status();
+    if (!embedded) {
+      Staple s;
+      s.document_hash = hash;
+      s.expires_ms = header->time_ms + kStapleValidityMs;
+      s.cert_value = std::move(value);
+      s.cert_proof = proof->Encode();
+      s.anchor = Staple::Anchor::kCheckpoint;
+      s.checkpoint_height = header->height;
+      s.checkpoint_block_id = ledger::BlockHash(*header);
+      return s;
+    }
+    auto commit = view.GetCommit(tip.height);
+    if (!commit.ok()) return commit.status();
+    auto vals = ledger::ReadValidators(view);
+    if (!vals.ok()) return vals.status();
+    if (vals->Hash() != header->validator_set_hash) {
+      return Status::Unavailable("the validator set changes at this height; retry");
+    }
+    return MakeEmbeddedStaple(hash, value, proof->Encode(), *header, *commit, *vals);
+  }
+
+  void GetStaple(Ctx& c) {
+    auto h = HashParam(c, c.params[0], "document_hash");
+    if (!h) return;
+    auto view = store().View();
+    auto s = StapleFrom(*view, *h, /*embedded=*/true);
+    ledger::Bytes bytes;
+    if (s.ok()) bytes = s->Encode();
+    // Too large with the commit (a large validator set): rest on the latest checkpoint, if the
+    // document was there already.
+    if (s.ok() && bytes.size() > kStapleEmbeddedMaxBytes) {
+      if (auto cp = node_->CheckpointView()) {
+        auto at_cp = StapleFrom(*cp, *h, /*embedded=*/false);
+        if (at_cp.ok()) bytes = at_cp->Encode();
+      }
+    }
+    if (!s.ok()) {
+      if (s.status().IsNotFound()) {
+        return c.reply(Error(404, "not-found",
+                             "no document with this hash (GET /v1/verify proves its absence)"));
+      }
+      if (s.status().code() == Status::Code::kUnavailable) {
+        return c.reply(Error(503, "try-again", s.status().message()));
+      }
+      return c.reply(StorageError(s.status()));
+    }
+    Response r;
+    if (const std::string* f = c.target.query.Get("format"); f != nullptr && *f == "base45") {
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = Base45Encode(bytes);
+    } else {
+      r.content_type = "application/octet-stream";
+      r.body.assign(bytes.begin(), bytes.end());
+    }
+    r.headers.emplace_back("Cache-Control", "no-store");
+    c.reply(std::move(r));
+  }
+
+  void GetCheckpoint(Ctx& c) {
+    auto cp = node_->CheckpointView();
+    if (!cp || cp->Tip().height == 0) {
+      return c.reply(Error(
+          404, "not-found",
+          "no checkpoint yet (one every " + std::to_string(kCheckpointInterval) + " blocks)"));
+    }
+    const uint64_t height = cp->Tip().height;
+    auto header = cp->GetHeader(height);
+    if (!header.ok()) return c.reply(StorageError(header.status()));
+    auto commit = cp->GetCommit(height);
+    if (!commit.ok()) return c.reply(StorageError(commit.status()));
+    c.reply(JsonResponse(
+        Json{{"height", height}, {"header", ToJson(*header)}, {"commit", ToJson(*commit)}}));
   }
 
   void VerifyPage(Ctx& c) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -84,6 +85,11 @@ class NodeService {
   // The node's own metrics in Prometheus text format (heights, rounds, commit latency,
   // mempool, peers); the API appends its HTTP metrics.
   [[nodiscard]] virtual std::string Metrics() const = 0;
+  // A view of the store at the latest checkpoint (a committed height that is a multiple of
+  // kCheckpointInterval, api/staple.h), kept by the node; nullptr if there is none yet.
+  [[nodiscard]] virtual std::shared_ptr<const ledger::StoreView> CheckpointView() const {
+    return nullptr;
+  }
   // Signs `digest` with the node's identity key (accountable reads, FORMAT.md §15): the public
   // key and the signature. nullopt: this node does not sign its answers.
   [[nodiscard]] virtual std::optional<std::pair<ledger::PublicKey, ledger::Signature>> SignAnswer(

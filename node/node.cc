@@ -21,6 +21,7 @@
 
 #include "api/handlers.h"
 #include "api/server.h"
+#include "api/staple.h"
 #include "consensus/engine.h"
 #include "ledger/chain.h"
 #include "ledger/commit.h"
@@ -141,6 +142,10 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
   std::string Metrics() const;
+  std::shared_ptr<const ledger::StoreView> CheckpointView() const {
+    std::lock_guard lock(checkpoint_mu_);
+    return checkpoint_view_;
+  }
   // Accountable reads: the node identity key signs answers (thread-safe: a const key).
   std::pair<PublicKey, ledger::Signature> SignAnswer(const Hash256& digest) const {
     return {node_key_.public_key(), node_key_.Sign(digest)};
@@ -204,6 +209,8 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::unique_ptr<ledger::Store> store_;
   std::optional<ledger::PrivateKey> validator_key_;
   ledger::PrivateKey node_key_;
+  mutable std::mutex checkpoint_mu_;
+  std::shared_ptr<const ledger::StoreView> checkpoint_view_;  // the latest checkpoint's view
   std::unique_ptr<Wal> wal_;
   Mempool mempool_;
   // The loop's reads of the committed state (admission, block building and validation).
@@ -908,6 +915,12 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
     return Fatal("store block " + std::to_string(block.header.height), st);
   }
   state_.Committed(effects.changes);
+  if (block.header.height % api::kCheckpointInterval == 0) {
+    // Staples for large validator sets rest on this checkpoint (api/staple.h).
+    std::shared_ptr<const ledger::StoreView> view = store_->View();
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_view_ = std::move(view);
+  }
   const int64_t now_mono = network::EventLoop::MonotonicMs();
   last_block_wall_ms_ = network::EventLoop::WallMs();
   ++blocks_committed_;
@@ -1389,6 +1402,9 @@ void Node::WaitTx(const Hash256& h, uint32_t timeout_ms,
   impl_->WaitTx(h, timeout_ms, std::move(done));
 }
 std::string Node::Metrics() const { return impl_->Metrics(); }
+std::shared_ptr<const ledger::StoreView> Node::CheckpointView() const {
+  return impl_->CheckpointView();
+}
 std::optional<std::pair<ledger::PublicKey, ledger::Signature>> Node::SignAnswer(
     const ledger::Hash256& digest) const {
   return impl_->SignAnswer(digest);

@@ -38,6 +38,7 @@ class Node : public api::NodeService {
   void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
               std::function<void(api::TxStatusInfo)> done) override;
   [[nodiscard]] std::string Metrics() const override;
+  [[nodiscard]] std::shared_ptr<const ledger::StoreView> CheckpointView() const override;
   [[nodiscard]] std::optional<std::pair<ledger::PublicKey, ledger::Signature>> SignAnswer(
       const ledger::Hash256& digest) const override;
 

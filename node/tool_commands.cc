@@ -14,7 +14,10 @@
 #include <optional>
 #include <sstream>
 
+#include "api/json.h"
+#include "api/staple.h"
 #include "ledger/chain.h"
+#include "ledger/commit.h"
 #include "ledger/identifier.h"
 #include "node/keyfile.h"
 #include "tools/audit.h"
@@ -251,6 +254,8 @@ void RegisterTx(CLI::App& app, int* exit_code) {
 
 struct VerifyFlags {
   std::string hash, node, genesis, answer, cacert, max_age = "10m", evidence_out, check_evidence;
+  std::string staple, qr_image, checkpoint;
+  bool max_age_given = false;
   std::vector<std::string> nodes;
   bool no_replay = false;
 };
@@ -437,10 +442,90 @@ int RunCheckEvidence(const VerifyFlags& f, const ledger::Genesis& genesis) {
   return 0;
 }
 
+// `verify --staple FILE` or `--qr-image PNG`: an offline status staple (FORMAT.md §16).
+int RunVerifyStaple(const VerifyFlags& f, const ledger::Genesis& genesis) {
+  ledger::Bytes bytes;
+  std::string url;
+  if (!f.qr_image.empty()) {
+    auto text = tools::ReadQrImage(f.qr_image);
+    if (!text.ok()) return Fail("verify", "--qr-image: " + text.status().message());
+    auto parsed = tools::ParseStapleQrText(*text);
+    if (!parsed.ok()) return Fail("verify", "--qr-image: " + parsed.status().message());
+    bytes = std::move(parsed->staple);
+    url = parsed->url;
+  } else {
+    std::ifstream in(f.staple, std::ios::binary);
+    if (!in) return Fail("verify", "--staple: cannot read " + f.staple);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (bytes.size() > (1u << 20)) return Fail("verify", "--staple: larger than 1 MiB");
+  }
+  auto staple = api::Staple::Decode(bytes);
+  if (!staple.ok()) return Fail("verify", "verification FAILED: " + staple.status().message());
+  const ledger::ChainDomain domain{genesis.params.chain_id, ledger::GenesisHash(genesis)};
+  std::vector<ledger::BlockHeader> checkpoints;
+  if (!f.checkpoint.empty()) {
+    std::ifstream in(f.checkpoint);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Json j = Json::parse(ss.str(), nullptr, false);
+    if (!in || j.is_discarded() || !j.is_object()) {
+      return Fail("verify", "--checkpoint: expected the JSON of GET /v1/checkpoint");
+    }
+    auto header = api::FromJson<ledger::BlockHeader>(j.value("header", Json()));
+    auto commit = api::FromJson<ledger::CommitCertificate>(j.value("commit", Json()));
+    if (!header.ok() || !commit.ok()) {
+      return Fail("verify", "--checkpoint: expected a header and its commit");
+    }
+    if (header->validator_set_hash != genesis.validators.Hash()) {
+      return Fail("verify", "--checkpoint: committed by a validator set other than genesis's");
+    }
+    if (auto st = ledger::VerifyCommit(domain, genesis.validators, header->height,
+                                       ledger::BlockHash(*header), *commit);
+        !st.ok()) {
+      return Fail("verify", "--checkpoint: " + st.message());
+    }
+    checkpoints.push_back(*header);
+  }
+  if (staple->document_hash.Hex() != f.hash && !f.hash.empty()) {
+    return Fail("verify",
+                "verification FAILED: the staple is about document " + staple->document_hash.Hex());
+  }
+  int64_t max_age = 0;
+  if (f.max_age_given) {
+    auto m = ParseDurationMs(f.max_age);
+    if (!m) return Fail("verify", "--max-age: expected a duration such as 600, 90s, 10m, 1h");
+    max_age = *m;
+  }
+  auto facts =
+      api::VerifyStaple(*staple, domain, genesis.validators, checkpoints, NowMs(), max_age);
+  if (!facts.ok()) return Fail("verify", "verification FAILED: " + facts.status().message());
+  tools::VerifiedAnswer v;
+  v.status = facts->status;
+  v.stored_status = api::CertStatusName(facts->cert.status);
+  std::printf("%s\n", tools::StatusLine(v).c_str());
+  std::printf("document %s: certificate %s version %u (current %u)\n",
+              staple->document_hash.Hex().c_str(), facts->cert.base_id.c_str(), facts->version,
+              facts->cert.version);
+  if (!facts->cert.status_reason.empty()) {
+    std::printf("reason: %s\n", facts->cert.status_reason.c_str());
+  }
+  std::printf("valid until %s (China Standard Time)\n", DateCst(facts->cert.not_after).c_str());
+  std::printf("staple: %zu bytes, %s, block %llu of %s (China Standard Time); good until %s\n",
+              bytes.size(),
+              staple->anchor == api::Staple::Anchor::kEmbedded ? "with its commit"
+                                                               : "resting on a checkpoint",
+              static_cast<unsigned long long>(facts->header.height),
+              DateCst(facts->header.time_ms / 1000).c_str(),
+              DateCst(facts->expires_ms / 1000).c_str());
+  if (!url.empty()) std::printf("online: %s\n", url.c_str());
+  return 0;
+}
+
 int RunVerify(const VerifyFlags& f) {
   auto genesis = ReadGenesis(f.genesis);
   if (!genesis.ok()) return Fail("verify", "--genesis: " + genesis.status().message());
   if (!f.check_evidence.empty()) return RunCheckEvidence(f, *genesis);
+  if (!f.staple.empty() || !f.qr_image.empty()) return RunVerifyStaple(f, *genesis);
   auto hash = ledger::Hash256::FromHexString(f.hash);
   if (!hash) return Fail("verify", "--hash: expected 64 hex characters");
   auto max_age = ParseDurationMs(f.max_age);
@@ -521,8 +606,13 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
   c->add_option("--genesis", f->genesis, "The genesis file you trust")->required();
   c->add_option("--answer", f->answer, "Check a saved /v1/verify answer instead of asking");
   c->add_option("--max-age", f->max_age,
-                "Refuse answers whose block is older than this (600, 90s, 10m, 1h; 0 = no limit)")
+                "Refuse answers whose block is older than this (600, 90s, 10m, 1h; 0 = no limit; "
+                "staples: their own expiry unless given)")
       ->default_val("10m");
+  c->add_option("--staple", f->staple, "Check an offline status staple file (GET /v1/staple)");
+  c->add_option("--qr-image", f->qr_image, "Check the staple in a QR code image (PNG)");
+  c->add_option("--checkpoint", f->checkpoint,
+                "A checkpoint (saved GET /v1/checkpoint) for staples that rest on one");
   c->add_option("--evidence-out", f->evidence_out,
                 "Where to write evidence when a signed answer is contradicted by its proofs "
                 "(default certledger-evidence-<hash>-<time>.json)");
@@ -530,7 +620,10 @@ void RegisterVerify(CLI::App& app, int* exit_code) {
                 "Check an evidence file offline against --genesis (exit 0: misbehaviour proven)");
   c->add_flag("--no-replay", f->no_replay,
               "Do not replay the chain when the validator set changed since genesis");
-  c->callback([f, exit_code] { *exit_code = RunVerify(*f); });
+  c->callback([f, c, exit_code] {
+    f->max_age_given = c->get_option("--max-age")->count() > 0;
+    *exit_code = RunVerify(*f);
+  });
 }
 
 // ---- audit --------------------------------------------------------------------------------------
@@ -592,13 +685,42 @@ void RegisterQr(CLI::App& app, int* exit_code) {
   c->add_option("--node", *node, "Node URL the code points at")->required();
   c->add_option("--out", *out, "Output file, .png or .svg")->required();
   c->add_option("--scale", *scale, "PNG pixels per module")->default_val(8);
-  c->callback([hash, node, out, scale, exit_code] {
+  auto staple = std::make_shared<bool>(false);
+  auto cacert = std::make_shared<std::string>();
+  c->add_flag("--staple", *staple,
+              "Add the document's offline status staple (GET /v1/staple) after the URL");
+  c->add_option("--cacert", *cacert, kCaFileHelp)->envname(kCaFileEnv);
+  c->callback([hash, node, out, scale, staple, cacert, exit_code] {
     auto h = ledger::Hash256::FromHexString(*hash);
     if (!h) {
       *exit_code = Fail("qr", "--hash: expected 64 hex characters");
       return;
     }
     const std::string url = tools::VerificationUrl(*node, h->Hex());
+    if (*staple) {
+      auto parsed = tools::ParseUrl(*node);
+      if (!parsed.ok()) {
+        *exit_code = Fail("qr", "--node: " + parsed.status().message());
+        return;
+      }
+      tools::HttpClient client(*parsed, tools::HttpClientOptions{15000, *cacert});
+      auto r = client.Get("/v1/staple/" + h->Hex());
+      if (!r.ok() || r->status != 200) {
+        *exit_code = Fail("qr", "GET /v1/staple: " + (r.ok() ? "HTTP " + std::to_string(r->status) +
+                                                                   ": " + r->body.substr(0, 200)
+                                                             : r.status().message()));
+        return;
+      }
+      int version = 0;
+      if (auto st = tools::WriteStapleQr(url, ledger::AsBytes(r->body), *out, *scale, &version);
+          !st.ok()) {
+        *exit_code = Fail("qr", st.message());
+        return;
+      }
+      std::printf("%s\n%s\nstaple: %zu bytes; QR version %d, error correction M\n", out->c_str(),
+                  url.c_str(), r->body.size(), version);
+      return;
+    }
     if (auto st = tools::WriteQr(url, *out, *scale); !st.ok()) {
       *exit_code = Fail("qr", st.message());
       return;

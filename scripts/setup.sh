@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl python3 bc
   libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libcereal-dev
   libboost-dev libboost-system-dev
-  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libqrencode-dev libpng-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libqrencode-dev libpng-dev libzbar0
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   clang libclang-rt-14-dev

@@ -78,6 +78,9 @@ class FakeNode : public api::NodeService {
   [[nodiscard]] std::string Metrics() const override {
     return "# TYPE certledger_height gauge\ncertledger_height 3\n";
   }
+  [[nodiscard]] std::shared_ptr<const StoreView> CheckpointView() const override {
+    return checkpoint_view;
+  }
   [[nodiscard]] std::optional<std::pair<PublicKey, Signature>> SignAnswer(
       const Hash256& digest) const override {
     if (!answer_key) return std::nullopt;
@@ -91,7 +94,8 @@ class FakeNode : public api::NodeService {
   std::map<Hash256, api::TxStatusInfo> txs;
   std::vector<SignedTransaction> submitted;
   uint32_t last_wait_ms = 0;
-  std::optional<PrivateKey> answer_key;  // signs /v1/verify answers when set
+  std::optional<PrivateKey> answer_key;              // signs /v1/verify answers when set
+  std::shared_ptr<const StoreView> checkpoint_view;  // GET /v1/checkpoint, staples
 
  private:
   const Store* store_;

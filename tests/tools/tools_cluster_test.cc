@@ -329,6 +329,23 @@ TEST(ToolsClusterTest, IssueVerifyChangeRevokeAcrossAgenciesAndRejectTamperedAns
               1)
         << out;
   }
+  // The offline staple: a QR code with the URL and the staple, checked from the image alone.
+  {
+    const fs::path png = c.dir() / "staple.png";
+    ASSERT_EQ(RunCli(c.dir(),
+                     {"qr", "--staple", "--hash", h2, "--node", n.api(2), "--out", png.string(),
+                      "--scale", "3"},
+                     &out),
+              0)
+        << out;
+    EXPECT_NE(out.find("error correction M"), std::string::npos) << out;
+    ASSERT_EQ(
+        RunCli(c.dir(), {"verify", "--qr-image", png.string(), "--genesis", n.genesis()}, &out), 0)
+        << out;
+    EXPECT_NE(out.find("已吊销 / Revoked"), std::string::npos) << out;
+    EXPECT_NE(out.find("拒不执行取水量限制"), std::string::npos) << out;
+    EXPECT_NE(out.find("with its commit"), std::string::npos) << out;
+  }
   // Several nodes: one serves the proof from before the revocation (a node that is behind, or
   // withholds blocks). Both proofs verify; the verifier reports the disagreement and the most
   // recent proven state.

@@ -14,7 +14,9 @@
 #include "api/attestation.h"
 #include "api/handlers.h"
 #include "api/json.h"
+#include "api/staple.h"
 #include "tests/api/api_test_util.h"
+#include "tools/qr.h"
 
 namespace certledger::testing {
 namespace {
@@ -444,6 +446,243 @@ TEST_F(VerifyTest, EvidenceOfTwoCommittedBlocksAtOneHeight) {
       f.genesis);
   ASSERT_TRUE(same.ok());
   EXPECT_TRUE(same->empty());
+}
+
+// ---- offline status staples (FORMAT.md §16) ----------------------------------------------------
+
+TEST(Base45Test, Rfc9285Examples) {
+  const std::pair<const char*, const char*> examples[] = {
+      {"AB", "BB8"}, {"Hello!!", "%69 VD92EX0"}, {"base-45", "UJCLQE7W581"}, {"ietf!", "QED8WEX0"}};
+  for (const auto& [plain, encoded] : examples) {
+    EXPECT_EQ(api::Base45Encode(AsBytes(plain)), encoded);
+    auto back = api::Base45Decode(encoded);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(std::string(back->begin(), back->end()), plain);
+  }
+  EXPECT_FALSE(api::Base45Decode("GGW"));  // 65535 + 1: out of range
+  EXPECT_FALSE(api::Base45Decode("A"));    // a lone character
+  EXPECT_FALSE(api::Base45Decode("ab"));   // not in the alphabet
+}
+
+class StapleTest : public VerifyTest {
+ protected:
+  static Result<api::Staple> GetStaple(const Hash256& hash, int* http = nullptr,
+                                       std::shared_ptr<const StoreView> checkpoint = nullptr) {
+    FakeNode node(ledger_->store.get());
+    node.checkpoint_view = std::move(checkpoint);
+    api::ApiOptions o;
+    o.now_ms = [] { return ledger_->now_ms(); };
+    api::Api api(&node, o);
+    api::Response out;
+    api.Handle({"GET", "/v1/staple/" + hash.Hex(), "", "", "", "127.0.0.1"},
+               [&](api::Response r) { out = std::move(r); });
+    if (http != nullptr) *http = out.status;
+    if (out.status != 200) return Status::NotFound(out.body);
+    EXPECT_EQ(out.content_type, "application/octet-stream");
+    return api::Staple::Decode(AsBytes(out.body));
+  }
+  static Result<api::StapleFacts> VerifyAt(const api::Staple& s, int64_t now_ms,
+                                           const std::vector<BlockHeader>& checkpoints = {}) {
+    return api::VerifyStaple(s, ledger_->f.domain(), ledger_->f.genesis.validators, checkpoints,
+                             now_ms, 0);
+  }
+};
+
+TEST_F(StapleTest, EveryStatusOffline) {
+  const TestLedger& l = *ledger_;
+  const std::pair<Hash256, std::string> cases[] = {{l.a1, "superseded"}, {l.a3, "valid"},
+                                                   {l.b1, "suspended"},  {l.c1, "revoked"},
+                                                   {l.e1, "expired"},    {l.d1, "valid"}};
+  for (const auto& [hash, status] : cases) {
+    auto s = GetStaple(hash);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->anchor, api::Staple::Anchor::kEmbedded);
+    EXPECT_EQ(s->document_hash, hash);
+    EXPECT_EQ(api::Staple::Decode(s->Encode())->Encode(), s->Encode());
+    auto f = VerifyAt(*s, l.now_ms());
+    ASSERT_TRUE(f.ok()) << status << ": " << f.status().ToString();
+    EXPECT_EQ(f->status, status);
+    EXPECT_EQ(f->header.height, 3u);
+    // Only as many signatures as a quorum needs (3 of 4 equal powers).
+    EXPECT_EQ(s->signatures.size(), 3u);
+  }
+  auto c1 = VerifyAt(*GetStaple(l.c1), l.now_ms());
+  ASSERT_TRUE(c1.ok());
+  EXPECT_EQ(c1->cert.status_reason, "擅自转让");
+  // No staple for a document that is not on the ledger (the JSON answer proves the absence).
+  int http = 0;
+  EXPECT_FALSE(GetStaple(Sha256(AsBytes("absent")), &http).ok());
+  EXPECT_EQ(http, 404);
+}
+
+TEST_F(StapleTest, ExpiresAndRefusesEveryAlteredByte) {
+  const TestLedger& l = *ledger_;
+  auto s = GetStaple(l.c1);
+  ASSERT_TRUE(s.ok());
+  const int64_t header_ms = s->header.time_ms;
+  EXPECT_TRUE(VerifyAt(*s, header_ms + api::kStapleValidityMs).ok());
+  auto late = VerifyAt(*s, header_ms + api::kStapleValidityMs + 1);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("expired"), std::string::npos);
+  // A later expiry written into the staple (it is not signed) changes nothing.
+  api::Staple extended = *s;
+  extended.expires_ms += 365LL * 86400 * 1000;
+  EXPECT_FALSE(VerifyAt(extended, header_ms + api::kStapleValidityMs + 1).ok());
+  // The verifier's own maximum age.
+  EXPECT_FALSE(
+      api::VerifyStaple(*s, l.f.domain(), l.f.genesis.validators, {}, header_ms + 61'000, 60'000)
+          .ok());
+
+  // Every byte altered (each bit position in turn across bytes): refused, or (the unsigned
+  // expiry) the same facts with no later limit. Truncations and a trailing byte are refused.
+  const Bytes bytes = s->Encode();
+  const auto want = VerifyAt(*s, l.now_ms());
+  ASSERT_TRUE(want.ok());
+  size_t refused = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    Bytes t = bytes;
+    t[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    auto d = api::Staple::Decode(t);
+    if (!d.ok()) {
+      ++refused;
+      continue;
+    }
+    auto f = VerifyAt(*d, l.now_ms());
+    if (!f.ok()) {
+      ++refused;
+      continue;
+    }
+    EXPECT_EQ(f->status, want->status) << "byte " << i;
+    EXPECT_EQ(f->cert, want->cert) << "byte " << i;
+    EXPECT_LE(f->expires_ms, want->expires_ms + 0) << "byte " << i;
+    EXPECT_TRUE(i >= 33 && i < 41) << "byte " << i << " (not the expiry) was accepted";
+  }
+  EXPECT_GT(refused, bytes.size() - 9);
+  for (size_t n = 0; n < bytes.size(); n += 7) {
+    EXPECT_FALSE(api::Staple::Decode(ByteSpan(bytes.data(), n)).ok()) << n;
+  }
+  Bytes longer = bytes;
+  longer.push_back(0);
+  EXPECT_FALSE(api::Staple::Decode(longer).ok());
+  // Another chain's validators.
+  ChainFixture other;
+  other.genesis.params.chain_id = "other-chain";
+  EXPECT_FALSE(
+      api::VerifyStaple(*s, other.domain(), other.genesis.validators, {}, l.now_ms(), 0).ok());
+}
+
+// Large validator sets: the staple rests on a checkpoint the verifier holds.
+TEST_F(StapleTest, CheckpointAnchoredStaple) {
+  const TestLedger& l = *ledger_;
+  auto embedded = GetStaple(l.b1);
+  ASSERT_TRUE(embedded.ok());
+  api::Staple s = *embedded;
+  s.anchor = api::Staple::Anchor::kCheckpoint;
+  s.checkpoint_height = s.header.height;
+  s.checkpoint_block_id = BlockHash(s.header);
+  const BlockHeader checkpoint = s.header;
+  s.header = BlockHeader{};
+  s.signers.clear();
+  s.signatures.clear();
+  auto decoded = api::Staple::Decode(s.Encode());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_LT(s.Encode().size(), embedded->Encode().size());
+  auto f = VerifyAt(*decoded, l.now_ms(), {checkpoint});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->status, "suspended");
+  auto missing = VerifyAt(*decoded, l.now_ms());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("checkpoint"), std::string::npos);
+  BlockHeader other = checkpoint;
+  other.time_ms += 1;
+  EXPECT_FALSE(VerifyAt(*decoded, l.now_ms(), {other}).ok());
+
+  // GET /v1/checkpoint serves the node's checkpoint view; none: 404.
+  FakeNode node(l.store.get());
+  api::ApiOptions o;
+  api::Api api(&node, o);
+  api::Response out;
+  api.Handle({"GET", "/v1/checkpoint", "", "", "", "127.0.0.1"},
+             [&](api::Response r) { out = std::move(r); });
+  EXPECT_EQ(out.status, 404);
+  node.checkpoint_view = l.store->View();
+  api.Handle({"GET", "/v1/checkpoint", "", "", "", "127.0.0.1"},
+             [&](api::Response r) { out = std::move(r); });
+  ASSERT_EQ(out.status, 200) << out.body;
+  auto j = api::ParseJson(out.body);
+  ASSERT_TRUE(j.ok());
+  auto header = api::FromJson<BlockHeader>((*j)["header"]);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(*header, checkpoint);
+}
+
+// The sizes FORMAT.md §16 reports: this ledger's staples with 4 validators, the same with the
+// quorum signatures of 7 and 40 validators, and with a proof as deep as in a tree of a million
+// certificates (3 million entries: ~23 levels); which fit in one QR code at level M with a URL.
+TEST_F(StapleTest, SizesAndQrFit) {
+  const TestLedger& l = *ledger_;
+  auto s = GetStaple(l.a3);
+  ASSERT_TRUE(s.ok());
+  auto proof = SmtProof::Decode(s->cert_proof);
+  ASSERT_TRUE(proof.ok());
+  ASSERT_FALSE(s->signatures.empty());
+  const Signature sig0 = s->signatures.front();
+  SmtProof deep = *proof;
+  std::vector<Hash256> upper(23 - std::min<size_t>(23, deep.siblings.size()), Sha256(AsBytes("x")));
+  deep.siblings.insert(deep.siblings.begin(), upper.begin(), upper.end());
+  const std::string url = "https://verify.mwr.gov.cn/v/" + l.a3.Hex();
+  TempDir dir;
+  for (const size_t n : {size_t{4}, size_t{7}, size_t{40}}) {
+    const size_t quorum = n * 2 / 3 + 1;
+    for (const bool deep_proof : {false, true}) {
+      api::Staple t = *s;
+      if (deep_proof) t.cert_proof = deep.Encode();
+      t.signers.assign((n + 7) / 8, 0);
+      t.signatures = std::vector<Signature>(quorum, sig0);
+      const size_t embedded = t.Encode().size();
+      api::Staple cp = t;
+      cp.anchor = api::Staple::Anchor::kCheckpoint;
+      const size_t anchored = cp.Encode().size();
+      int version = 0;
+      const bool fits =
+          tools::WriteStapleQr(url, t.Encode(), dir.path() + "/q.png", 1, &version).ok();
+      int cp_version = 0;
+      ASSERT_TRUE(
+          tools::WriteStapleQr(url, cp.Encode(), dir.path() + "/q.png", 1, &cp_version).ok());
+      std::printf(
+          "[ figures  ] %zu validators (%zu signatures), %s proof: staple %zu bytes with "
+          "its commit (%s), %zu bytes on a checkpoint (QR version %d)\n",
+          n, quorum, deep_proof ? "1M-certificate depth" : "test-ledger", embedded,
+          fits ? ("QR version " + std::to_string(version)).c_str() : "does not fit", anchored,
+          cp_version);
+      if (n == 4) {
+        EXPECT_TRUE(fits);
+      }
+      if (n == 40) {
+        EXPECT_FALSE(fits);
+      }
+      EXPECT_EQ(embedded <= api::kStapleEmbeddedMaxBytes || !fits, true);
+    }
+  }
+}
+
+// A staple QR code written as PNG and read back through the image decoder.
+TEST_F(StapleTest, QrImageRoundTrip) {
+  const TestLedger& l = *ledger_;
+  auto s = GetStaple(l.c1);
+  ASSERT_TRUE(s.ok());
+  TempDir dir;
+  const std::string png = dir.path() + "/staple.png";
+  const std::string url = "http://127.0.0.1:8080/v/" + l.c1.Hex();
+  int version = 0;
+  ASSERT_TRUE(tools::WriteStapleQr(url, s->Encode(), png, 4, &version).ok());
+  auto text = tools::ReadQrImage(png);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  auto parsed = tools::ParseStapleQrText(*text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->url, url);
+  EXPECT_EQ(parsed->staple, s->Encode());
+  EXPECT_FALSE(tools::ReadQrImage(dir.path() + "/missing.png").ok());
 }
 
 }  // namespace
