@@ -4,6 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <set>
+
 #include "api/json.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
@@ -247,8 +253,261 @@ TEST_F(HandlersTest, HtmlPageStatuses) {
 TEST_F(HandlersTest, HtmlPageHidesIndividualHolder) {
   Response r = Call("GET", "/v/" + ledger_->i1.Hex());
   EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("个人 Individual"), std::string::npos);
+  EXPECT_NE(r.body.find("个人 <span lang=\"en\">Individual</span>"), std::string::npos);
   EXPECT_EQ(r.body.find("南京某某水务有限公司"), std::string::npos);
+}
+
+// "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS (UTC+8)" of unix milliseconds in China Standard Time.
+std::string CstDate(int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_seconds t{seconds{unix_ms / 1000 + 8 * 3600}};
+  const year_month_day ymd{floor<days>(t)};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+std::string CstDateTime(int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_seconds t{seconds{unix_ms / 1000 + 8 * 3600}};
+  const hh_mm_ss hms{t - floor<days>(t)};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " %02ld:%02ld:%02ld (UTC+8)",
+                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
+                static_cast<long>(hms.seconds().count()));
+  return CstDate(unix_ms) + buf;
+}
+
+// The table row with id `id` ("" if there is none).
+std::string RowById(const std::string& html, const std::string& id) {
+  const size_t b = html.find("<tr id=\"" + id + "\">");
+  if (b == std::string::npos) return "";
+  const size_t e = html.find("</tr>", b);
+  return html.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+
+TEST_F(HandlersTest, HtmlPageShowsReasonDateAndKind) {
+  const int64_t block2_ms = ledger_->blocks[1].block.header.time_ms;
+  Response c = Call("GET", "/v/" + ledger_->c1.Hex());
+  ASSERT_EQ(c.status, 200);
+  EXPECT_NE(RowById(c.body, "status-reason").find("擅自转让"), std::string::npos) << c.body;
+  EXPECT_NE(RowById(c.body, "status-date").find("吊销日期"), std::string::npos) << c.body;
+  EXPECT_NE(RowById(c.body, "status-date").find(CstDate(block2_ms)), std::string::npos) << c.body;
+  EXPECT_NE(RowById(c.body, "status-kind").find("吊销 <span lang=\"en\">revoked</span>"),
+            std::string::npos)
+      << c.body;
+
+  Response b = Call("GET", "/v/" + ledger_->b1.Hex());
+  ASSERT_EQ(b.status, 200);
+  EXPECT_NE(RowById(b.body, "status-reason").find("未按规定安装计量设施"), std::string::npos);
+  EXPECT_NE(RowById(b.body, "status-date").find("暂扣日期"), std::string::npos);
+  EXPECT_NE(RowById(b.body, "status-date").find(CstDate(block2_ms)), std::string::npos);
+  EXPECT_EQ(RowById(b.body, "status-kind"), "");  // a suspension is not a revocation
+
+  // Valid and never suspended: no status change to explain, no newer version.
+  Response a = Call("GET", "/v/" + ledger_->a3.Hex());
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(RowById(a.body, "status-date"), "");
+  EXPECT_EQ(RowById(a.body, "status-reason"), "");
+  EXPECT_EQ(a.body.find("id=\"newer\""), std::string::npos);
+}
+
+TEST_F(HandlersTest, HtmlPageRevocationKinds) {
+  // Cancelled (注销) and withdrawn (撤销), each on a chain of its own: the page names the kind in
+  // the status line and in the kind row.
+  const std::pair<RevocationKind, std::array<const char*, 3>> kinds[] = {
+      {RevocationKind::kCancelled,
+       {"已注销", "注销 <span lang=\"en\">cancelled</span>", "注销日期"}},
+      {RevocationKind::kWithdrawn,
+       {"已撤销", "撤销 <span lang=\"en\">withdrawn</span>", "撤销日期"}},
+  };
+  for (const auto& [kind, want] : kinds) {
+    TempDir dir;
+    LevelDBStoreOptions o;
+    o.path = dir.path();
+    o.sync = false;
+    auto store = OpenLevelDBStore(o);
+    ASSERT_TRUE(store.ok());
+    ChainFixture f;
+    ASSERT_TRUE((*store)->Initialize(f.genesis).ok());
+    ChainBuilder chain(&f);
+    IssueEvent e = f.Issue(0, "K0001");
+    SignedTransaction issue = f.Tx(0, e);
+    SignedTransaction revoke = f.Tx(0, RevokeEvent{f.BaseId(0, "K0001"), kind, "申请注销"});
+    BuiltBlock b1 = chain.Next({issue});
+    BuiltBlock b2 = chain.Next({revoke});
+    ASSERT_TRUE((*store)->AppendBlock(b1.block, b1.commit, b1.effects).ok());
+    ASSERT_TRUE((*store)->AppendBlock(b2.block, b2.commit, b2.effects).ok());
+    FakeNode node(store->get());
+    api::ApiOptions opts;
+    opts.now_ms = [this] { return now_ms_; };
+    api::Api api(&node, opts);
+    Response r;
+    api.Handle(Request{"GET", "/v/" + e.document_hash.Hex(), "", "", "", "127.0.0.1"},
+               [&](Response resp) { r = std::move(resp); });
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(std::string("data-status=\"revoked\">") + want[0]), std::string::npos)
+        << r.body;
+    EXPECT_NE(RowById(r.body, "status-kind").find(want[1]), std::string::npos) << r.body;
+    EXPECT_NE(RowById(r.body, "status-date").find(want[2]), std::string::npos) << r.body;
+    EXPECT_NE(RowById(r.body, "status-date").find(CstDate(b2.block.header.time_ms)),
+              std::string::npos);
+    EXPECT_NE(RowById(r.body, "status-reason").find("申请注销"), std::string::npos);
+  }
+}
+
+TEST_F(HandlersTest, HtmlPageLinksTheNewerVersionAndTheProof) {
+  for (const Hash256& h : {ledger_->a1, ledger_->a2}) {
+    Response r = Call("GET", "/v/" + h.Hex());
+    ASSERT_EQ(r.status, 200);
+    const std::string row = RowById(r.body, "newer-version");
+    EXPECT_NE(row.find("<a id=\"newer\" href=\"/v/" + ledger_->a3.Hex() + "\">第 3 版 " +
+                       "<span lang=\"en\">version 3</span></a>"),
+              std::string::npos)
+        << r.body;
+    EXPECT_NE(row.find(ledger_->f.CertId(0, "A0001", 3)), std::string::npos) << row;
+    EXPECT_NE(r.body.find("<a id=\"proof\" href=\"/v1/verify/" + h.Hex() + "\">"),
+              std::string::npos)
+        << r.body;
+  }
+  const Hash256 unknown = Sha256(AsBytes("none"));
+  Response u = Call("GET", "/v/" + unknown.Hex());
+  EXPECT_EQ(u.status, 404);
+  EXPECT_NE(u.body.find("href=\"/v1/verify/" + unknown.Hex() + "\""), std::string::npos);
+  EXPECT_EQ(u.body.find("id=\"newer\""), std::string::npos);
+}
+
+TEST_F(HandlersTest, HtmlPageShowsWhenCheckedAndTheHeader) {
+  now_ms_ = ledger_->now_ms() + 1234;  // 1'790'000'001'234: 2026-09-21 22:13:21 in UTC+8
+  const BlockHeader& tip = ledger_->blocks.back().block.header;
+  for (const Hash256& h : {ledger_->a3, Sha256(AsBytes("none"))}) {
+    Response r = Call("GET", "/v/" + h.Hex());
+    EXPECT_NE(RowById(r.body, "checked-at").find("2026-09-21 22:13:21 (UTC+8)"), std::string::npos)
+        << r.body;
+    EXPECT_NE(RowById(r.body, "block-height").find("<td>3</td>"), std::string::npos) << r.body;
+    EXPECT_NE(RowById(r.body, "block-time").find(CstDateTime(tip.time_ms)), std::string::npos)
+        << r.body;
+    EXPECT_NE(RowById(r.body, "block-hash").find(BlockHash(tip).Hex().substr(0, 16) + "…"),
+              std::string::npos)
+        << r.body;
+    EXPECT_EQ(RowById(r.body, "block-hash").find(BlockHash(tip).Hex().substr(0, 17)),
+              std::string::npos);
+    EXPECT_NE(RowById(r.body, "state-root").find(tip.state_root.Hex().substr(0, 16) + "…"),
+              std::string::npos)
+        << r.body;
+  }
+}
+
+TEST_F(HandlersTest, HtmlPageMarksEnglishText) {
+  Response r = Call("GET", "/v/" + ledger_->c1.Hex());
+  EXPECT_NE(r.body.find("<html lang=\"zh-CN\">"), std::string::npos);
+  EXPECT_NE(r.body.find("<small lang=\"en\">Revoked</small></div>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<span lang=\"en\">Water-abstraction permit verification</span>"),
+            std::string::npos);
+  for (const char* heading : {"Issuer", "Permit number", "Holder", "Validity", "Document hash",
+                              "Checked at", "Block hash", "State root", "Reason"}) {
+    EXPECT_NE(r.body.find(std::string("<small lang=\"en\">") + heading + "</small></th>"),
+              std::string::npos)
+        << heading;
+  }
+  EXPECT_NE(r.body.find("地表水 <span lang=\"en\">Surface water</span>"), std::string::npos);
+  EXPECT_NE(r.body.find("<span lang=\"en\">Generated by a ledger node"), std::string::npos);
+  // Every <small> and <span> carries lang="en" (they exist only to mark English).
+  for (const char* tag : {"<small", "<span"}) {
+    for (size_t at = r.body.find(tag); at != std::string::npos; at = r.body.find(tag, at + 1)) {
+      EXPECT_EQ(r.body.compare(at + std::strlen(tag), 11, " lang=\"en\">"), 0)
+          << r.body.substr(at, 40);
+    }
+  }
+}
+
+// WCAG 2.1 relative luminance of "#rrggbb" (sRGB linearisation).
+double Luminance(const std::string& hex) {
+  auto channel = [&](size_t i) {
+    const double c = std::stoi(hex.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
+    return c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);
+  };
+  return 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+}
+double ContrastRatio(const std::string& a, const std::string& b) {
+  const double la = Luminance(a), lb = Luminance(b);
+  return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+}
+
+// The values of every `property:` declaration in `css` (a whole declaration: after '{' or ';'),
+// as #rrggbb (#rgb expanded); "" for a value that is not a hex colour.
+std::vector<std::string> CssColours(const std::string& css, const std::string& property) {
+  std::vector<std::string> out;
+  const std::string key = property + ":";
+  for (size_t at = css.find(key); at != std::string::npos; at = css.find(key, at + 1)) {
+    if (at == 0 || (css[at - 1] != '{' && css[at - 1] != ';')) continue;
+    const size_t b = at + key.size();
+    const size_t e = css.find_first_of(";}", b);
+    std::string v = css.substr(b, e - b);
+    const bool hex = (v.size() == 7 || v.size() == 4) && v[0] == '#' &&
+                     v.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string::npos;
+    if (hex && v.size() == 4) v = std::string("#") + v[1] + v[1] + v[2] + v[2] + v[3] + v[3];
+    out.push_back(hex ? v : "");
+  }
+  return out;
+}
+
+TEST_F(HandlersTest, HtmlPageMeetsWcagAAContrastForEveryStatus) {
+  // Known values of the formula: black on white is 21:1, #767676 on white just passes 4.5:1.
+  EXPECT_NEAR(ContrastRatio("#000000", "#ffffff"), 21.0, 1e-9);
+  EXPECT_NEAR(ContrastRatio("#767676", "#ffffff"), 4.54, 0.01);
+  // The grey the page's notes used to have (#8c959f) fails: about 3:1.
+  EXPECT_LT(ContrastRatio("#8c959f", "#ffffff"), 4.5);
+  // The parser takes whole declarations only, and expands #rgb.
+  EXPECT_EQ(CssColours("a{border-color:#000;color:#abc}b{color:red;background:#fff}", "color"),
+            (std::vector<std::string>{"#aabbcc", ""}));
+  EXPECT_EQ(CssColours("a{border-color:#000;color:#abc}b{color:red;background:#fff}", "background"),
+            std::vector<std::string>{"#ffffff"});
+  const std::pair<Hash256, const char*> pages[] = {
+      {ledger_->a3, "valid"},   {ledger_->a1, "superseded"}, {ledger_->b1, "suspended"},
+      {ledger_->c1, "revoked"}, {ledger_->e1, "expired"},    {Sha256(AsBytes("none")), "unknown"},
+  };
+  std::set<std::string> status_colours;
+  for (const auto& [hash, status] : pages) {
+    SCOPED_TRACE(status);
+    Response r = Call("GET", "/v/" + hash.Hex());
+    ASSERT_NE(r.body.find(std::string("data-status=\"") + status + "\""), std::string::npos);
+    const size_t b = r.body.find("<style>"), e = r.body.find("</style>");
+    ASSERT_NE(b, std::string::npos);
+    ASSERT_NE(e, std::string::npos);
+    const std::string css = r.body.substr(b + 7, e - b - 7);
+    // Colours come from this one style sheet only.
+    EXPECT_EQ(r.body.find("style=\""), std::string::npos);
+    EXPECT_EQ(r.body.find("<style", e), std::string::npos);
+    EXPECT_EQ(css.find("background-color"), std::string::npos);  // only `background:`
+    EXPECT_EQ(css.find("opacity"), std::string::npos);
+    const std::vector<std::string> colours = CssColours(css, "color");
+    const std::vector<std::string> backgrounds = CssColours(css, "background");
+    ASSERT_GE(colours.size(), 5u) << css;
+    ASSERT_FALSE(backgrounds.empty()) << css;
+    // The card, which holds all the text, is white.
+    EXPECT_NE(css.find(".card{"), std::string::npos);
+    const std::string card = css.substr(css.find(".card{"));
+    EXPECT_EQ(CssColours(card.substr(0, card.find('}') + 1), "background"),
+              std::vector<std::string>{"#ffffff"});
+    // Every text colour against every background of the page (the body's too): 4.5:1, the
+    // threshold for normal text, even for the large status heading (3:1 would do there).
+    for (const std::string& c : colours) {
+      ASSERT_NE(c, "") << "a colour that is not #rrggbb in " << css;
+      for (const std::string& bg : backgrounds) {
+        ASSERT_NE(bg, "") << "a background that is not #rrggbb in " << css;
+        EXPECT_GE(ContrastRatio(c, bg), 4.5) << c << " on " << bg;
+      }
+    }
+    // The status heading has its own colour.
+    const size_t at = css.find("#status{");
+    ASSERT_NE(at, std::string::npos);
+    const std::vector<std::string> heading =
+        CssColours(css.substr(at, css.find('}', at) - at + 1), "color");
+    ASSERT_EQ(heading.size(), 1u);
+    status_colours.insert(heading[0]);
+  }
+  EXPECT_EQ(status_colours.size(), 6u);  // each status looks different
 }
 
 // ---- certificates ---------------------------------------------------------------------------

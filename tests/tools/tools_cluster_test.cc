@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -578,6 +579,26 @@ size_t CountColour(const std::string& path, int r, int g, int b) {
   return n;
 }
 
+// "YYYY-MM-DD" of unix milliseconds in China Standard Time (the page's dates).
+std::string CstDate(int64_t unix_ms) {
+  using namespace std::chrono;
+  const year_month_day ymd{floor<days>(sys_seconds{seconds{unix_ms / 1000 + 8 * 3600}})};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+int64_t NowS() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The verification page of each status (valid, superseded, suspended, revoked, expired,
+// unknown) served by a real node and rendered by headless Chromium: the rendered DOM carries
+// the status, the reason and date of a suspension or revocation, the link to the newer version,
+// the link to the JSON proof and the lang="en" marks of the English text.
 TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
   ASSERT_EQ(::access(ChromiumPath().c_str(), X_OK), 0)
       << "chromium is missing (scripts/setup.sh installs it)";
@@ -586,10 +607,23 @@ TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
   for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 1, 30000)) << "node" << i;
   Net n = Load(c);
   std::string out;
+
+  // First a certificate that expires a few seconds after its issue (the CLI takes whole days),
+  // by agency 2, which nothing else here uses (its sequence is the cluster's to count).
+  SignedTransaction expiring = c.IssueTx(2, "PE1000");
+  const int64_t expires_s = NowS() + 10;
+  std::get<IssueEvent>(expiring.tx.event).not_after = expires_s;
+  expiring.signatures.clear();
+  ChainFixture::SignWith(&expiring, c.agency(2).key, GenesisHash(c.genesis()));
+  ASSERT_TRUE(c.Submit(2, expiring));
+  ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(2, TxHash(expiring.tx)); }));
+  const std::string h_expired = std::get<IssueEvent>(expiring.tx.event).document_hash.Hex();
+
   const fs::path d1 = c.dir() / "p1.json";
   ASSERT_EQ(RunCli(c.dir(), IssueArgs(n, 0, 0, "PAGE0001", d1), &out), 0) << out;
   const std::string url = n.api(1) + "/v/" + DocHash(d1);
-  auto chromium = [&](const std::vector<std::string>& extra, const fs::path& log) {
+  auto chromium = [&](const std::vector<std::string>& extra, const fs::path& log,
+                      const std::string& page) {
     std::vector<std::string> argv = {
         ChromiumPath(),
         "--headless",
@@ -603,7 +637,7 @@ TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
         "--user-data-dir=" + (c.dir() / ("chr-" + log.stem().string())).string(),
         "--window-size=412,915"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(url);
+    argv.push_back(page);
     Process p = Process::Spawn(argv, log.string());
     const bool done = p.Wait(60000);
     if (!done) p.Stop(2000);
@@ -611,18 +645,90 @@ TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
     return done;
   };
   const fs::path shot = c.dir() / "page.png";
-  ASSERT_TRUE(chromium({"--screenshot=" + shot.string()}, c.dir() / "shot.log"));
+  ASSERT_TRUE(chromium({"--screenshot=" + shot.string()}, c.dir() / "shot.log", url));
   ASSERT_TRUE(fs::exists(shot)) << "chromium output: " << ReadAll(c.dir() / "shot.log");
   // The status word is drawn in the page's "valid" green (#1a7f37).
   // Text is anti-aliased, so only the glyphs' solid cores count: a few hundred pixels.
   EXPECT_GT(CountColour(shot.string(), 0x1a, 0x7f, 0x37), 150u);
   EXPECT_LT(CountColour(shot.string(), 0xcf, 0x22, 0x2e), 20u);  // no "revoked" red
   const fs::path dom = c.dir() / "dom.log";
-  ASSERT_TRUE(chromium({"--dump-dom"}, dom));
+  ASSERT_TRUE(chromium({"--dump-dom"}, dom, url));
   const std::string html = ReadAll(dom);
   EXPECT_NE(html.find("有效"), std::string::npos) << html.substr(0, 2000);
   EXPECT_NE(html.find("Valid"), std::string::npos);
   EXPECT_NE(html.find("data-status=\"valid\""), std::string::npos);
+
+  // The other statuses: the first version of a changed certificate, a suspended and a revoked
+  // one, the expiring one and a document the ledger does not know.
+  const fs::path d2 = c.dir() / "p2.json", d3 = c.dir() / "p3.json", d4 = c.dir() / "p4.json";
+  ASSERT_EQ(RunCli(c.dir(),
+                   {"tx", "change", "--node", n.api(0), "--key", n.key(0), "--doc", d1.string(),
+                    "--annual-quantity", "1500000", "--out", d2.string()},
+                   &out),
+            0)
+      << out;
+  ASSERT_EQ(RunCli(c.dir(), IssueArgs(n, 0, 0, "PAGE0003", d3), &out), 0) << out;
+  ASSERT_EQ(RunCli(c.dir(),
+                   {"tx", "suspend", "--node", n.api(0), "--key", n.key(0), "--doc", d3.string(),
+                    "--reason", "未按规定安装计量设施"},
+                   &out),
+            0)
+      << out;
+  ASSERT_EQ(RunCli(c.dir(), IssueArgs(n, 1, 1, "PAGE0004", d4), &out), 0) << out;
+  ASSERT_EQ(RunCli(c.dir(),
+                   {"tx", "revoke", "--node", n.api(1), "--key", n.key(1), "--doc", d4.string(),
+                    "--reason", "拒不执行取水量限制", "--kind", "revoked"},
+                   &out),
+            0)
+      << out;
+  // The page is served by a node other than the one that took each transaction: wait for it.
+  const int64_t top = std::max(c.Height(0), c.Height(1));
+  ASSERT_TRUE(c.WaitHeight(2, top, 30000));
+  ASSERT_TRUE(WaitFor(30000, [&] { return NowS() > expires_s; }));
+
+  struct Case {
+    std::string hash;
+    std::string status;
+    std::vector<std::string> want;  // more text the rendered DOM must hold
+  };
+  const std::string h1 = DocHash(d1), h2 = DocHash(d2), h3 = DocHash(d3), h4 = DocHash(d4);
+  // The date of a status change, as the proven answer gives it.
+  auto changed_on = [&](const std::string& h) {
+    const Json j = GetAnswer(n, 2, h);
+    return j.contains("status_changed") ? CstDate(j["status_changed"]["time_ms"].get<int64_t>())
+                                        : std::string("(no status_changed in the answer)");
+  };
+  const std::vector<Case> cases = {
+      {h1, "superseded", {"已被新版本取代", "href=\"/v/" + h2 + "\"", "第 2 版"}},
+      {h3, "suspended", {"暂扣", "未按规定安装计量设施", "暂扣日期", changed_on(h3)}},
+      {h4,
+       "revoked",
+       {"已吊销", "拒不执行取水量限制", "吊销日期", changed_on(h4),
+        "吊销 <span lang=\"en\">revoked</span>"}},
+      {h_expired, "expired", {"已过期"}},
+      {Sha256(AsBytes("no such document")).Hex(), "unknown", {"未找到"}},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.status);
+    const fs::path log = c.dir() / ("dom-" + k.status + ".log");
+    ASSERT_TRUE(chromium({"--dump-dom"}, log, n.api(2) + "/v/" + k.hash));
+    const std::string got = ReadAll(log);
+    EXPECT_NE(got.find("data-status=\"" + k.status + "\""), std::string::npos)
+        << got.substr(0, 3000);
+    for (const std::string& w : k.want) {
+      EXPECT_NE(got.find(w), std::string::npos) << w << "\n" << got.substr(0, 3000);
+    }
+    // English marked as such: the status line's English part and the table headings.
+    EXPECT_NE(got.find("<html lang=\"zh-CN\">"), std::string::npos);
+    EXPECT_NE(got.find("<small lang=\"en\">"), std::string::npos);
+    EXPECT_NE(got.find("<small lang=\"en\">Document hash</small>"), std::string::npos);
+    EXPECT_NE(got.find("<span lang=\"en\">Water-abstraction permit verification</span>"),
+              std::string::npos);
+    // The link to the JSON proof, when it was checked and the block it rests on.
+    EXPECT_NE(got.find("href=\"/v1/verify/" + k.hash + "\""), std::string::npos);
+    EXPECT_NE(got.find("id=\"checked-at\""), std::string::npos);
+    EXPECT_NE(got.find("id=\"block-hash\""), std::string::npos);
+  }
 }
 
 }  // namespace
