@@ -6,6 +6,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -147,27 +148,67 @@ Status FromLevelDB(const leveldb::Status& s, const std::string& what) {
   return Status::IOError(what + ": " + s.ToString());
 }
 
-// Decoded state-tree nodes, bounded in two generations (as node/state_cache.h): when the current
-// generation reaches its bound it becomes the previous one and the older previous one is
-// dropped; a node found in the previous generation moves back to the current one. The nodes near
-// the root, read by every block, stay; memory stays flat. Content-addressed nodes never change,
-// so there is nothing to invalidate. Thread-safe (readers may run concurrently).
-class SmtNodeCache {
+// Hash equality on 8-byte words (the page scans compare many hashes that differ early).
+bool SameHash(const Hash256& a, const Hash256& b) {
+  uint64_t x[4];
+  uint64_t y[4];
+  std::memcpy(x, a.data(), 32);
+  std::memcpy(y, b.data(), 32);
+  return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+// Decoded state-tree pages (FORMAT.md §12), bounded in two generations of about
+// `max_nodes_per_generation` nodes each (as node/state_cache.h): when the current generation
+// reaches its bound it becomes the previous one and the older previous one is dropped; a page
+// found in the previous generation moves back to the current one. Pages are kept and evicted
+// whole, so the pages near the root, read by every block, stay; memory stays flat. Pages are
+// content-addressed and never change, so there is nothing to invalidate. Thread-safe (readers
+// may run concurrently).
+class SmtPageCache {
  public:
-  explicit SmtNodeCache(size_t max_per_generation) : max_(max_per_generation) {}
-  std::optional<SmtNode> Find(const Hash256& hash) const {
-    std::lock_guard lock(mu_);
-    if (auto it = current_.find(hash); it != current_.end()) return it->second;
-    auto it = previous_.find(hash);
-    if (it == previous_.end()) return std::nullopt;
-    SmtNode node = it->second;
-    previous_.erase(it);
-    InsertLocked(hash, node);
-    return node;
+  using Nodes = std::vector<std::pair<Hash256, SmtNode>>;
+  enum class Hit { kNode, kPageWithoutNode, kMiss };
+
+  explicit SmtPageCache(size_t max_nodes_per_generation) : max_(max_nodes_per_generation) {
+    current_.reserve(Buckets());
   }
-  void Insert(const Hash256& hash, const SmtNode& node) const {
+
+  // Looks `hash` up in the page whose top is `top`.
+  Hit Find(const Hash256& top, const Hash256& hash, SmtNode* out) const {
     std::lock_guard lock(mu_);
-    InsertLocked(hash, node);
+    const Nodes* page = FindLocked(top);
+    if (page == nullptr) return Hit::kMiss;
+    for (const auto& [h, node] : *page) {
+      if (SameHash(h, hash)) {
+        *out = node;
+        return Hit::kNode;
+      }
+    }
+    return Hit::kPageWithoutNode;
+  }
+  // Appends the nodes of the page whose top is `top` to *out; false if it is not cached.
+  bool Append(const Hash256& top, Nodes* out) const {
+    std::lock_guard lock(mu_);
+    const Nodes* page = FindLocked(top);
+    if (page == nullptr) return false;
+    out->insert(out->end(), page->begin(), page->end());
+    return true;
+  }
+  void Insert(const Hash256& top, Nodes nodes) const {
+    std::lock_guard lock(mu_);
+    Map::node_type handle;
+    if (auto prev = previous_.find(top); prev != previous_.end()) {
+      handle = previous_.extract(prev);
+      previous_nodes_ -= handle.mapped().size();
+      handle.mapped() = std::move(nodes);
+    } else if (current_.contains(top)) {
+      return;  // the same page (content-addressed)
+    } else {
+      Map one;
+      one.emplace(top, std::move(nodes));
+      handle = one.extract(one.begin());
+    }
+    InsertLocked(std::move(handle));
   }
 
  private:
@@ -178,18 +219,35 @@ class SmtNodeCache {
       return v;
     }
   };
-  using Map = std::unordered_map<Hash256, SmtNode, HashOf>;
-  void InsertLocked(const Hash256& hash, const SmtNode& node) const {
-    if (current_.size() >= max_) {
+  using Map = std::unordered_map<Hash256, Nodes, HashOf>;
+  // Pages hold a few nodes each on average: room for that many pages without rehashing.
+  size_t Buckets() const { return std::min<size_t>(max_ / 4 + 16, size_t{1} << 20); }
+  const Nodes* FindLocked(const Hash256& top) const {
+    auto it = current_.find(top);
+    if (it != current_.end()) return &it->second;
+    auto prev = previous_.find(top);
+    if (prev == previous_.end()) return nullptr;
+    auto handle = previous_.extract(prev);
+    previous_nodes_ -= handle.mapped().size();
+    return &InsertLocked(std::move(handle))->second;
+  }
+  Map::iterator InsertLocked(Map::node_type handle) const {
+    if (current_nodes_ >= max_) {
       previous_ = std::move(current_);
+      previous_nodes_ = current_nodes_;
       current_ = Map();
+      current_.reserve(Buckets());
+      current_nodes_ = 0;
     }
-    current_.insert_or_assign(hash, node);
+    current_nodes_ += handle.mapped().size();
+    return current_.insert(std::move(handle)).position;
   }
   const size_t max_;
   mutable std::mutex mu_;
   mutable Map current_;
   mutable Map previous_;
+  mutable size_t current_nodes_ = 0;
+  mutable size_t previous_nodes_ = 0;
 };
 
 class LevelDBStore final : public Store {
@@ -201,7 +259,7 @@ class LevelDBStore final : public Store {
         filter_(std::move(filter)),
         db_(std::move(db)),
         sync_(sync),
-        state_node_cache_(state_node_cache_entries) {}
+        state_page_cache_(state_node_cache_entries) {}
 
   ~LevelDBStore() override {
     db_.reset();  // before the cache and filter it uses
@@ -263,21 +321,73 @@ class LevelDBStore final : public Store {
     if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
     return *h;
   }
+  // State-tree nodes are stored in pages (FORMAT.md §12): GetNode finds page tops (and nodes of
+  // cached pages only); the tree functions use GetNodeInPage.
   Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
-    if (auto cached = state_node_cache_.Find(hash)) return cached;
-    std::string raw;
-    leveldb::Status s = db_->Get(leveldb::ReadOptions(), StateNodeKey(hash), &raw);
-    if (s.IsNotFound()) return std::optional<SmtNode>();
-    if (!s.ok()) return FromLevelDB(s, "state node " + hash.Hex());
-    auto node = DecodeSmtNode(AsSpan(raw));
-    if (!node.ok()) {
-      return Status::Corruption("state node " + hash.Hex() + ": " + node.status().message());
-    }
-    state_node_cache_.Insert(hash, *node);
-    return std::optional<SmtNode>(std::move(node).value());
+    return GetNodeInPage(hash, hash);
   }
+  Result<std::optional<SmtNode>> GetNodeInPage(const Hash256& hash,
+                                               const Hash256& page_top) const override {
+    SmtNode node;
+    switch (state_page_cache_.Find(page_top, hash, &node)) {
+      case SmtPageCache::Hit::kNode:
+        return std::optional<SmtNode>(node);
+      case SmtPageCache::Hit::kPageWithoutNode:
+        return std::optional<SmtNode>();
+      case SmtPageCache::Hit::kMiss:
+        break;
+    }
+    Result<std::optional<SmtPageCache::Nodes>> page = ReadStatePage(page_top);
+    if (!page.ok()) return page.status();
+    if (!page->has_value()) return std::optional<SmtNode>();
+    std::optional<SmtNode> found;
+    for (const auto& [h, n] : **page) {
+      if (SameHash(h, hash)) {
+        found = n;
+        break;
+      }
+    }
+    state_page_cache_.Insert(page_top, std::move(**page));
+    return found;
+  }
+  Result<bool> GetPageNodes(const Hash256& top,
+                            std::vector<std::pair<Hash256, SmtNode>>* nodes) const override {
+    if (state_page_cache_.Append(top, nodes)) return true;
+    Result<std::optional<SmtPageCache::Nodes>> page = ReadStatePage(top);
+    if (!page.ok()) return page.status();
+    if (page->has_value()) {
+      nodes->insert(nodes->end(), (*page)->begin(), (*page)->end());
+      state_page_cache_.Insert(top, std::move(**page));
+    }
+    return true;
+  }
+  // Every node comes from a page whose hashes were computed when it was decoded, or from the
+  // pages AppendBlock wrote from the tree functions' output.
+  [[nodiscard]] bool NodesVerified() const override { return true; }
 
  private:
+  // The page stored under `top`, decoded and checked against its key; nullopt if none.
+  Result<std::optional<SmtPageCache::Nodes>> ReadStatePage(const Hash256& top) const {
+    std::string raw;
+    leveldb::Status s = db_->Get(leveldb::ReadOptions(), StateNodeKey(top), &raw);
+    if (s.IsNotFound()) return std::optional<SmtPageCache::Nodes>();
+    if (!s.ok()) return FromLevelDB(s, "state page " + top.Hex());
+    if (raw.size() == 65 && static_cast<uint8_t>(raw[0]) == 0x01) {
+      return Status::Corruption(
+          "state page " + top.Hex() +
+          " is a single inner node record: the store was written by a version before the paged "
+          "state tree (FORMAT.md §12); re-create the data directory and sync it again");
+    }
+    SmtPageCache::Nodes nodes;
+    nodes.reserve(2 * kSmtPageLevels + 8);
+    if (Status st = DecodeSmtPage(AsSpan(raw), &nodes); !st.ok()) {
+      return Status::Corruption("state page " + top.Hex() + ": " + st.message());
+    }
+    if (nodes.front().first != top) {
+      return Status::Corruption("state page " + top.Hex() + " does not hash to its key");
+    }
+    return std::optional<SmtPageCache::Nodes>(std::move(nodes));
+  }
   Status RawGet(const std::string& key, std::string* out, const std::string& what) const {
     return FromLevelDB(db_->Get(leveldb::ReadOptions(), key, out), what);
   }
@@ -317,13 +427,16 @@ class LevelDBStore final : public Store {
   MerkleLog log_;
   bool initialized_ = false;
   Status sticky_;  // first write failure; every later write returns it (writer-only)
-  SmtNodeCache state_node_cache_;
+  SmtPageCache state_page_cache_;
+  Hash256 tree_root_;  // the root of the last state tree written (writer-only)
 };
 
-void PutStateNodes(leveldb::WriteBatch* batch,
-                   const std::vector<std::pair<Hash256, SmtNode>>& nodes) {
-  for (const auto& [hash, node] : nodes) {
-    batch->Put(StateNodeKey(hash), AsSlice(EncodeSmtNode(node)));
+void PutStatePages(leveldb::WriteBatch* batch, const std::vector<SmtPage>& pages) {
+  std::string key = "z/";
+  key.resize(2 + 32);
+  for (const SmtPage& page : pages) {
+    std::memcpy(key.data() + 2, page.top.data(), 32);
+    batch->Put(key, AsSlice(page.encoded));
   }
 }
 
@@ -335,12 +448,15 @@ Status LevelDBStore::Initialize(const Genesis& g) {
     leveldb::WriteBatch batch;
     for (const auto& c : GenesisChanges(g)) batch.Put(StateKey(c.key), AsSlice(c.value));
     std::vector<std::pair<Hash256, SmtNode>> nodes;
-    GenesisStateRoot(g, &nodes);
-    PutStateNodes(&batch, nodes);
+    const Hash256 root = GenesisStateRoot(g, &nodes);
+    auto pages = SmtPagesOf(*this, SmtEmptyHash(), root, nodes);
+    if (!pages.ok()) return pages.status();
+    PutStatePages(&batch, *pages);
     batch.Put(kGenesisKey, AsSlice(Encode(g)));
     Meta m{gh, GenesisTip(g)};
     batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
     if (Status st = Write(&batch); !st.ok()) return st;
+    tree_root_ = root;
     std::unique_lock lock(mu_);
     meta_ = m;
     log_ = MerkleLog();
@@ -369,6 +485,7 @@ Status LevelDBStore::Initialize(const Genesis& g) {
                                 m->tip.state_root.Hex() + " is missing");
     }
   }
+  tree_root_ = m->tip.state_root;
   std::unique_lock lock(mu_);
   meta_ = *m;
   log_ = std::move(log).value();
@@ -400,7 +517,14 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
       batch.Put(StateKey(c.key), AsSlice(c.value));
     }
   }
-  PutStateNodes(&batch, effects.state_nodes);
+  // The pages of the tree the effects describe: its root is the last new node (SmtUpdate), or
+  // the header's when there is none (unchanged, or emptied). A header whose state root differs
+  // from the effects' is the caller's business (the audit tool finds such stores).
+  const Hash256 new_tree_root =
+      effects.state_nodes.empty() ? h.state_root : effects.state_nodes.back().first;
+  auto pages = SmtPagesOf(*this, tree_root_, new_tree_root, effects.state_nodes);
+  if (!pages.ok()) return pages.status();
+  PutStatePages(&batch, *pages);
   for (const auto& n : effects.log_nodes) {
     batch.Put(NodeKey(n.level, n.index),
               leveldb::Slice(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
@@ -422,8 +546,9 @@ Status LevelDBStore::AppendBlock(const Block& block, const CommitCertificate& co
   Meta m{meta_.genesis_hash, TipAfter(h)};
   batch.Put(kMetaKey, AsSlice(EncodeMeta(m)));
   if (Status st = Write(&batch); !st.ok()) return st;
-  // The new nodes include the new root's path: the next block reads them first.
-  for (const auto& [hash, node] : effects.state_nodes) state_node_cache_.Insert(hash, node);
+  // The new pages include the new root's paths: the next block reads them first.
+  for (SmtPage& page : *pages) state_page_cache_.Insert(page.top, std::move(page.nodes));
+  tree_root_ = new_tree_root;
   std::unique_lock lock(mu_);
   meta_ = m;
   log_ = effects.log_after;

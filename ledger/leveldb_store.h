@@ -17,8 +17,9 @@ struct LevelDBStoreOptions {
   size_t block_cache_bytes = 64 << 20;  // LevelDB block cache
   size_t write_buffer_bytes = 16 << 20;
   bool sync = true;  // fsync every AppendBlock (never turn off outside benchmarks)
-  // State-tree nodes kept decoded in memory, per generation (two generations: at most twice
-  // this many; about 150 bytes each). Nodes are content-addressed, so a cached one is never stale.
+  // State-tree nodes kept decoded in memory, per generation (two generations: at most about twice
+  // this many; about 150 bytes each), in whole pages (FORMAT.md §12). Pages are content-addressed,
+  // so a cached one is never stale.
   size_t state_node_cache_entries = 128 << 10;
   // Storage environment; nullptr = the default. Tests inject a fault-injecting one.
   leveldb::Env* env = nullptr;

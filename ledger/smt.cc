@@ -1,6 +1,7 @@
 #include "ledger/smt.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <span>
 #include <string>
@@ -27,15 +28,22 @@ bool SharesPrefix(const Hash256& a, const Hash256& b, size_t bits) {
 
 std::string NodeName(const Hash256& hash) { return "smt node " + hash.Hex(); }
 
-// Reads the node stored under `hash`, found at `depth` below the root, and checks what can be
-// checked locally: present, hashes to `hash`, and an inner node is neither below depth 255 nor
-// (E, E).
-Result<SmtNode> ReadNode(const SmtNodeReader& nodes, const Hash256& hash, unsigned depth) {
-  Result<std::optional<SmtNode>> got = nodes.GetNode(hash);
+// The page top for a node at `depth` whose hash is `hash`, below a parent whose page top is
+// `parent_top`.
+const Hash256& PageTopAt(unsigned depth, const Hash256& hash, const Hash256& parent_top) {
+  return depth % kSmtPageLevels == 0 ? hash : parent_top;
+}
+
+// Reads the node stored under `hash`, found at `depth` below the root in the page whose top is
+// `page_top`, and checks what can be checked locally: present, hashes to `hash`, and an inner
+// node is neither below depth 255 nor (E, E).
+Result<SmtNode> ReadNode(const SmtNodeReader& nodes, const Hash256& hash, unsigned depth,
+                         const Hash256& page_top) {
+  Result<std::optional<SmtNode>> got = nodes.GetNodeInPage(hash, page_top);
   if (!got.ok()) return got.status();
   if (!got->has_value()) return Status::Corruption(NodeName(hash) + " missing");
   const SmtNode& node = **got;
-  if (SmtNodeHash(node) != hash) {
+  if (!nodes.NodesVerified() && SmtNodeHash(node) != hash) {
     return Status::Corruption(NodeName(hash) + " does not hash to its key");
   }
   if (const auto* inner = std::get_if<SmtInner>(&node)) {
@@ -59,10 +67,12 @@ Status LeafOffPath(const Hash256& hash, const SmtLeaf& leaf, unsigned depth) {
 
 enum class Kind { kEmpty, kLeaf, kInner, kUnknown };
 
-// The hash of a subtree of the new tree, and what it is when known without a read.
+// The hash of a subtree of the new tree, and what it is when known without a read (with the
+// leaf itself when it is one).
 struct Sub {
   Hash256 hash;
   Kind kind = Kind::kUnknown;
+  SmtLeaf leaf{};  // kind == kLeaf only
 };
 
 // A leaf of a subtree being rebuilt. `stored` marks the leaf that the old tree already holds,
@@ -89,17 +99,21 @@ class Updater {
 
   // The new hash of the subtree at `depth` whose old hash is `hash`, after `changes` (sorted by
   // key, distinct, all sharing the first `depth` bits with each other and with the subtree).
-  Result<Sub> Update(const Hash256& hash, unsigned depth, std::span<const SmtChange> changes) {
+  // `parent_top` is the page top of the old tree's node at depth - 1 (unused at depth 0).
+  Result<Sub> Update(const Hash256& hash, unsigned depth, std::span<const SmtChange> changes,
+                     const Hash256& parent_top) {
     if (IsEmpty(hash)) {
       std::vector<Entry> entries;
+      entries.reserve(changes.size());
       for (const SmtChange& c : changes) {
         if (c.value) entries.push_back(Entry{c.key, *c.value, false});
       }
-      return Build(depth, entries);
+      return Build(depth, entries, kNoDepth);
     }
     if (changes.empty()) return Sub{hash, Kind::kUnknown};
 
-    Result<SmtNode> node = ReadNode(nodes_, hash, depth);
+    const Hash256 top = PageTopAt(depth, hash, parent_top);
+    Result<SmtNode> node = ReadNode(nodes_, hash, depth, top);
     if (!node.ok()) return node.status();
 
     if (const auto* leaf = std::get_if<SmtLeaf>(&*node)) {
@@ -108,6 +122,7 @@ class Updater {
       }
       // Rebuild the subtree from the old leaf and the changes.
       std::vector<Entry> entries;
+      entries.reserve(changes.size() + 1);
       bool leaf_changed = false;
       for (const SmtChange& c : changes) {
         if (c.key == leaf->key) leaf_changed = true;
@@ -120,59 +135,79 @@ class Updater {
                                    [](const Entry& e, const Hash256& k) { return e.key < k; });
         entries.insert(at, Entry{leaf->key, leaf->value, true});
       }
-      return Build(depth, entries);
+      return Build(depth, entries, depth);
     }
 
     const auto& inner = std::get<SmtInner>(*node);
     const size_t split = SplitByBit(changes, depth);
-    Result<Sub> left = Update(inner.left, depth + 1, changes.first(split));
+    Result<Sub> left = Update(inner.left, depth + 1, changes.first(split), top);
     if (!left.ok()) return left;
-    Result<Sub> right = Update(inner.right, depth + 1, changes.subspan(split));
+    Result<Sub> right = Update(inner.right, depth + 1, changes.subspan(split), top);
     if (!right.ok()) return right;
     if (left->hash == inner.left && right->hash == inner.right) return Sub{hash, Kind::kInner};
-    return Join(*left, *right, depth);
+    return Join(*left, *right, depth, top);
   }
 
  private:
+  static constexpr unsigned kNoDepth = ~0u;
+
   // The subtree at `depth` over two new children: E, the lone leaf moved up, or a new inner node.
-  Result<Sub> Join(const Sub& left, const Sub& right, unsigned depth) {
+  // `top` is the old tree's page top at `depth`.
+  Result<Sub> Join(const Sub& left, const Sub& right, unsigned depth, const Hash256& top) {
     const bool left_empty = IsEmpty(left.hash);
     const bool right_empty = IsEmpty(right.hash);
     if (left_empty && right_empty) return Sub{SmtEmptyHash(), Kind::kEmpty};
     if (left_empty || right_empty) {
       const Sub& only = left_empty ? right : left;
-      Kind kind = only.kind;
-      if (kind == Kind::kUnknown) {
+      if (only.kind == Kind::kLeaf) return MovedLeaf(only.hash, only.leaf);
+      if (only.kind == Kind::kUnknown) {
         // An untouched subtree next to one that lost all its leaves: a lone leaf moves up.
-        Result<SmtNode> node = ReadNode(nodes_, only.hash, depth + 1);
+        Result<SmtNode> node =
+            ReadNode(nodes_, only.hash, depth + 1, PageTopAt(depth + 1, only.hash, top));
         if (!node.ok()) return node.status();
-        kind = std::holds_alternative<SmtLeaf>(*node) ? Kind::kLeaf : Kind::kInner;
+        if (const auto* leaf = std::get_if<SmtLeaf>(&*node)) return MovedLeaf(only.hash, *leaf);
       }
-      if (kind == Kind::kLeaf) return Sub{only.hash, Kind::kLeaf};
     }
     return Emit(SmtInner{left.hash, right.hash});
   }
 
   // The subtree at `depth` holding exactly `entries` (sorted, distinct keys sharing the first
-  // `depth` bits). Emits its nodes except the already stored leaf.
-  Sub Build(unsigned depth, std::span<const Entry> entries) {
+  // `depth` bits). Emits its nodes except the already stored leaf, which was at `stored_depth`
+  // (emitted only if it moves).
+  Sub Build(unsigned depth, std::span<const Entry> entries, unsigned stored_depth) {
     if (entries.empty()) return Sub{SmtEmptyHash(), Kind::kEmpty};
     if (entries.size() == 1) {
       const Entry& e = entries.front();
-      if (e.stored) return Sub{SmtLeafHash(e.key, e.value), Kind::kLeaf};
-      return Emit(SmtLeaf{e.key, e.value});
+      const SmtLeaf leaf{e.key, e.value};
+      if (e.stored) {
+        const Hash256 hash = SmtLeafHash(e.key, e.value);
+        if (depth == stored_depth) return Sub{hash, Kind::kLeaf, leaf};
+        return MovedLeaf(hash, leaf);
+      }
+      return Emit(leaf);
     }
     // Two distinct keys sharing `depth` bits: depth < 256.
     const size_t split = SplitByBit(entries, depth);
-    const Sub left = Build(depth + 1, entries.first(split));
-    const Sub right = Build(depth + 1, entries.subspan(split));
+    const Sub left = Build(depth + 1, entries.first(split), stored_depth);
+    const Sub right = Build(depth + 1, entries.subspan(split), stored_depth);
     return Emit(SmtInner{left.hash, right.hash});
   }
 
-  Sub Emit(const SmtNode& node) {
-    const Hash256 hash = SmtNodeHash(node);
-    if (out_ != nullptr) out_->emplace_back(hash, node);
-    return Sub{hash, std::holds_alternative<SmtLeaf>(node) ? Kind::kLeaf : Kind::kInner};
+  // A stored leaf now at another depth: listed again, so that a store of pages finds it.
+  Sub MovedLeaf(const Hash256& hash, const SmtLeaf& leaf) {
+    if (out_ != nullptr) out_->emplace_back(hash, leaf);
+    return Sub{hash, Kind::kLeaf, leaf};
+  }
+
+  Sub Emit(const SmtLeaf& leaf) {
+    const Hash256 hash = SmtLeafHash(leaf.key, leaf.value);
+    if (out_ != nullptr) out_->emplace_back(hash, leaf);
+    return Sub{hash, Kind::kLeaf, leaf};
+  }
+  Sub Emit(const SmtInner& inner) {
+    const Hash256 hash = SmtInnerHash(inner.left, inner.right);
+    if (out_ != nullptr) out_->emplace_back(hash, inner);
+    return Sub{hash, Kind::kInner};
   }
 
   const SmtNodeReader& nodes_;
@@ -286,6 +321,233 @@ Result<std::optional<SmtNode>> MemorySmtNodeStore::GetNode(const Hash256& hash) 
   return std::optional<SmtNode>(it->second);
 }
 
+// ---- pages ----
+
+namespace {
+
+Status PageError(size_t offset, const std::string& what) {
+  return Status::InvalidArgument("decode SmtPage: " + what + " at offset " +
+                                 std::to_string(offset));
+}
+
+// Parses the node at `rel` levels below the page's top (rel < kSmtPageLevels); returns its hash.
+Result<Hash256> ParsePageNode(ProofReader& r, unsigned rel,
+                              std::vector<std::pair<Hash256, SmtNode>>* nodes) {
+  const size_t at = r.position();
+  if (r.remaining() < 1) return PageError(at, "truncated input");
+  const uint8_t tag = r.Take(1)[0];
+  if (tag == kSmtPageLeafTag) {
+    if (r.remaining() < 64) return PageError(at, "truncated leaf");
+    const SmtLeaf leaf{*Hash256::FromSpan(r.Take(32)), *Hash256::FromSpan(r.Take(32))};
+    const Hash256 hash = SmtLeafHash(leaf.key, leaf.value);
+    nodes->emplace_back(hash, leaf);
+    return hash;
+  }
+  if ((tag & ~uint8_t{3}) != kSmtPageInnerTag) {
+    return PageError(at, "unknown node tag " + std::to_string(tag));
+  }
+  if (tag == kSmtPageInnerTag) return PageError(at, "inner node with two empty children");
+  const size_t index = nodes->size();
+  nodes->emplace_back();
+  Hash256 child[2];
+  for (int side = 0; side < 2; ++side) {
+    if ((tag & (side == 0 ? 2 : 1)) == 0) continue;
+    if (rel + 1 == kSmtPageLevels) {
+      if (r.remaining() < 32) return PageError(r.position(), "truncated reference");
+      child[side] = *Hash256::FromSpan(r.Take(32));
+      if (IsEmpty(child[side])) return PageError(r.position() - 32, "empty reference");
+    } else {
+      Result<Hash256> h = ParsePageNode(r, rel + 1, nodes);
+      if (!h.ok()) return h;
+      child[side] = *h;
+    }
+  }
+  const SmtInner inner{child[0], child[1]};
+  const Hash256 hash = SmtInnerHash(inner.left, inner.right);
+  (*nodes)[index] = {hash, inner};
+  return hash;
+}
+
+void AppendHash(Bytes* out, const Hash256& h) {
+  out->insert(out->end(), h.bytes.begin(), h.bytes.end());
+}
+
+// Writes the pages of a new tree (SmtPagesOf).
+class PageWriter {
+ public:
+  PageWriter(const SmtNodeReader& nodes, const std::vector<std::pair<Hash256, SmtNode>>& fresh)
+      : nodes_(nodes), fresh_(fresh) {
+    // An open-addressing table of indexes into `fresh` (the hashes are uniform already).
+    size_t slots = 16;
+    while (slots < 2 * fresh.size()) slots *= 2;
+    table_.assign(slots, 0);
+    mask_ = slots - 1;
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      size_t at = Slot(fresh[i].first);
+      while (table_[at] != 0) at = (at + 1) & mask_;
+      table_[at] = static_cast<uint32_t>(i + 1);
+    }
+    old_page_.reserve(2 * kSmtPageLevels + 8);
+  }
+
+  // The page whose top is `top`, if new, and then the new pages below it. `old_top` is the old
+  // tree's hash at the same place (E if none).
+  Status Page(const Hash256& top, const Hash256& old_top, unsigned depth,
+              std::vector<SmtPage>* out) {
+    if (IsEmpty(top) || Fresh(top) == nullptr) return Status::Ok();  // stored already
+    SmtPage page;
+    page.top = top;
+    page.depth = depth;
+    page.encoded.reserve((size_t{32} << kSmtPageLevels) + 16);
+    page.nodes.reserve(2 * kSmtPageLevels);
+    old_loaded_ = false;
+    Bottom bottom;
+    if (Status st = Encode(top, old_top, 0, old_top, &page, &bottom); !st.ok()) return st;
+    out->push_back(std::move(page));
+    for (size_t i = 0; i < bottom.count; ++i) {
+      if (Status st =
+              Page(bottom.refs[i].first, bottom.refs[i].second, depth + kSmtPageLevels, out);
+          !st.ok())
+        return st;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Bottom {
+    std::array<std::pair<Hash256, Hash256>, size_t{1} << kSmtPageLevels> refs;  // (new, old)
+    size_t count = 0;
+  };
+
+  size_t Slot(const Hash256& hash) const {
+    size_t v;
+    std::memcpy(&v, hash.data(), sizeof v);
+    return v & mask_;
+  }
+
+  const SmtNode* Fresh(const Hash256& hash) const {
+    for (size_t at = Slot(hash); table_[at] != 0; at = (at + 1) & mask_) {
+      const auto& entry = fresh_[table_[at] - 1];
+      if (entry.first == hash) return &entry.second;
+    }
+    return nullptr;
+  }
+
+  // A node of the old tree inside the old page whose top is `old_top` (the same for every call
+  // while one page is encoded).
+  Result<SmtNode> Old(const Hash256& hash, const Hash256& old_top) {
+    if (IsEmpty(old_top)) {
+      return Status::Corruption(NodeName(hash) + " is neither new nor in the previous tree");
+    }
+    if (!old_loaded_) {
+      old_page_.clear();
+      Result<bool> paged = nodes_.GetPageNodes(old_top, &old_page_);
+      if (!paged.ok()) return paged.status();
+      old_paged_ = *paged;
+      old_loaded_ = true;
+    }
+    if (old_paged_) {
+      for (const auto& [h, node] : old_page_) {
+        if (h == hash) return node;  // hashes computed by the reader
+      }
+      return Status::Corruption(NodeName(hash) + " missing");
+    }
+    Result<std::optional<SmtNode>> got = nodes_.GetNodeInPage(hash, old_top);
+    if (!got.ok()) return got.status();
+    if (!got->has_value()) return Status::Corruption(NodeName(hash) + " missing");
+    if (!nodes_.NodesVerified() && SmtNodeHash(**got) != hash) {
+      return Status::Corruption(NodeName(hash) + " does not hash to its key");
+    }
+    return **got;
+  }
+
+  // Encodes the node `hash` at `rel` levels below the page's top; `old` is the old tree's hash at
+  // the same place (E if none), `old_top` the old tree's node at the page's top.
+  Status Encode(const Hash256& hash, const Hash256& old, unsigned rel, const Hash256& old_top,
+                SmtPage* page, Bottom* bottom) {
+    if (rel == kSmtPageLevels) {
+      AppendHash(&page->encoded, hash);
+      bottom->refs[bottom->count++] = {hash, old};
+      return Status::Ok();
+    }
+    SmtNode node;
+    if (const SmtNode* fresh = Fresh(hash)) {
+      node = *fresh;
+    } else {
+      Result<SmtNode> got = Old(hash, old_top);  // unchanged, at the same place
+      if (!got.ok()) return got.status();
+      node = *got;
+    }
+    page->nodes.emplace_back(hash, node);
+    if (const auto* leaf = std::get_if<SmtLeaf>(&node)) {
+      page->encoded.push_back(kSmtPageLeafTag);
+      AppendHash(&page->encoded, leaf->key);
+      AppendHash(&page->encoded, leaf->value);
+      return Status::Ok();
+    }
+    const SmtInner inner = std::get<SmtInner>(node);
+    // The old tree's children at the same places: E unless it had an inner node here.
+    Hash256 old_left;
+    Hash256 old_right;
+    if (old == hash) {
+      old_left = inner.left;
+      old_right = inner.right;
+    } else if (!IsEmpty(old)) {
+      Result<SmtNode> got = Old(old, old_top);
+      if (!got.ok()) return got.status();
+      if (const auto* old_inner = std::get_if<SmtInner>(&*got)) {
+        old_left = old_inner->left;
+        old_right = old_inner->right;
+      }
+    }
+    const bool has_left = !IsEmpty(inner.left);
+    const bool has_right = !IsEmpty(inner.right);
+    page->encoded.push_back(
+        static_cast<uint8_t>(kSmtPageInnerTag | (has_left ? 2 : 0) | (has_right ? 1 : 0)));
+    if (has_left) {
+      if (Status st = Encode(inner.left, old_left, rel + 1, old_top, page, bottom); !st.ok()) {
+        return st;
+      }
+    }
+    if (has_right) {
+      if (Status st = Encode(inner.right, old_right, rel + 1, old_top, page, bottom); !st.ok()) {
+        return st;
+      }
+    }
+    return Status::Ok();
+  }
+
+  const SmtNodeReader& nodes_;
+  const std::vector<std::pair<Hash256, SmtNode>>& fresh_;
+  std::vector<uint32_t> table_;
+  size_t mask_ = 0;
+  std::vector<std::pair<Hash256, SmtNode>> old_page_;  // the old page of the page being encoded
+  bool old_loaded_ = false;
+  bool old_paged_ = false;
+};
+
+}  // namespace
+
+Status DecodeSmtPage(ByteSpan in, std::vector<std::pair<Hash256, SmtNode>>* nodes) {
+  ProofReader r(in);
+  Result<Hash256> top = ParsePageNode(r, 0, nodes);
+  if (!top.ok()) return top.status();
+  if (r.remaining() != 0) {
+    return Status::InvalidArgument("decode SmtPage: " + std::to_string(r.remaining()) +
+                                   " trailing bytes");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<SmtPage>> SmtPagesOf(const SmtNodeReader& nodes, const Hash256& old_root,
+                                        const Hash256& new_root,
+                                        const std::vector<std::pair<Hash256, SmtNode>>& new_nodes) {
+  std::vector<SmtPage> pages;
+  PageWriter writer(nodes, new_nodes);
+  if (Status st = writer.Page(new_root, old_root, 0, &pages); !st.ok()) return st;
+  return pages;
+}
+
 // ---- reference ----
 
 Hash256 SmtRootOf(const std::map<Hash256, Hash256>& entries) {
@@ -306,8 +568,10 @@ Result<Hash256> SmtUpdate(const SmtNodeReader& nodes, const Hash256& root,
     }
   }
   if (changes.empty()) return root;
+  // About one new node per level below the shared top of the batch's paths, per change.
+  if (new_nodes != nullptr) new_nodes->reserve(new_nodes->size() + 8 * changes.size() + 16);
   Updater updater(nodes, new_nodes);
-  Result<Sub> sub = updater.Update(root, 0, changes);
+  Result<Sub> sub = updater.Update(root, 0, changes, root);
   if (!sub.ok()) return sub.status();
   return sub->hash;
 }
@@ -316,10 +580,13 @@ Result<Hash256> SmtUpdate(const SmtNodeReader& nodes, const Hash256& root,
 
 Result<SmtProof> SmtProve(const SmtNodeReader& nodes, const Hash256& root, const Hash256& key) {
   SmtProof proof;
+  proof.siblings.reserve(64);
   Hash256 hash = root;
+  Hash256 top = root;
   unsigned depth = 0;
   while (!IsEmpty(hash)) {
-    Result<SmtNode> node = ReadNode(nodes, hash, depth);
+    top = PageTopAt(depth, hash, top);
+    Result<SmtNode> node = ReadNode(nodes, hash, depth, top);
     if (!node.ok()) return node.status();
     if (const auto* leaf = std::get_if<SmtLeaf>(&*node)) {
       if (!SharesPrefix(leaf->key, key, depth)) return LeafOffPath(hash, *leaf, depth);

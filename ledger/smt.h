@@ -14,10 +14,12 @@
 // more leaves to InnerHash(left child, right child). Bit i of K (i = 0 is the most significant bit
 // of byte 0) chooses the child at depth i: 0 left, 1 right.
 //
-// Storage: a node is stored under its hash, which is SHA-256 of its 65-byte encoding
-// (EncodeSmtNode), so nodes are write-once and every old root stays readable as long as its
-// nodes are kept. Pruning is a non-goal for now. Reads go through SmtNodeReader;
-// MemorySmtNodeStore implements it in memory, ledger::Store (LevelDB, key prefix z/) on disk.
+// Storage: a node's hash is SHA-256 of its 65-byte encoding (EncodeSmtNode), so nodes are
+// content-addressed and write-once, and every old root stays readable as long as its nodes are
+// kept. Pruning is a non-goal for now. Reads go through SmtNodeReader; MemorySmtNodeStore keeps
+// single nodes in memory; ledger::Store (LevelDB, key prefix z/) keeps pages of 4 levels under
+// the hash of their top node (SmtPagesOf, DecodeSmtPage; FORMAT.md §12). The tree functions
+// always walk from a root, so they name the page of every node they read (GetNodeInPage).
 //
 // Thread safety: the free functions keep no state; concurrent calls are safe if the reader they
 // are given allows concurrent GetNode calls. MemorySmtNodeStore is not synchronized.
@@ -88,6 +90,29 @@ class SmtNodeReader {
   // (passed through unchanged by the tree functions). The tree functions turn a missing node
   // into Corruption and check that the node returned hashes to `hash`.
   virtual Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const = 0;
+  // The same, for a node that the tree functions reached from a root: `page_top` is the hash of
+  // its ancestor at the greatest depth <= the node's depth that is a multiple of kSmtPageLevels
+  // (the node itself when its depth is one). A store that groups nodes into pages (SmtPagesOf)
+  // finds the node in that page. The tree functions only call this one; the default forwards to
+  // GetNode.
+  virtual Result<std::optional<SmtNode>> GetNodeInPage(const Hash256& hash,
+                                                       const Hash256& page_top) const {
+    (void)page_top;
+    return GetNode(hash);
+  }
+  // For readers that store pages (SmtPagesOf): appends the nodes of the page whose top is `top`
+  // (DecodeSmtPage's order, top first; nothing if there is no such page) to *nodes and returns
+  // true. The default returns false: the reader serves single nodes only.
+  virtual Result<bool> GetPageNodes(const Hash256& top,
+                                    std::vector<std::pair<Hash256, SmtNode>>* nodes) const {
+    (void)top;
+    (void)nodes;
+    return false;
+  }
+  // True if every node this reader returns is known to hash to the hash it was asked for (it
+  // computed the hashes itself when it loaded the node); the tree functions then skip their own
+  // check. False by default.
+  [[nodiscard]] virtual bool NodesVerified() const { return false; }
 };
 
 // Nodes in memory, for tests, tools and callers that keep the tree in memory.
@@ -110,6 +135,43 @@ class MemorySmtNodeStore : public SmtNodeReader {
   std::unordered_map<Hash256, SmtNode, HashOf> nodes_;
 };
 
+// ---- pages (storage of a tree in groups of levels; FORMAT.md §12) -----------------------------
+
+// A page holds the nodes of a subtree that lie less than kSmtPageLevels levels below its top, a
+// node at a depth that is a multiple of kSmtPageLevels (the root's page has the root at depth 0).
+// The children kSmtPageLevels levels below the top are referenced by hash: they are the tops of
+// other pages. A page is stored under the hash of its top; its content depends on that hash only.
+inline constexpr unsigned kSmtPageLevels = 4;
+
+// Tags of the page encoding (FORMAT.md §12): a leaf is kSmtPageLeafTag || K || V; an inner node
+// is kSmtPageInnerTag | (left non-empty ? 2 : 0) | (right non-empty ? 1 : 0), then each
+// non-empty child in order: its own encoding inside the page, or its 32-byte hash at the page's
+// bottom (kSmtPageLevels levels below the top).
+inline constexpr uint8_t kSmtPageLeafTag = 0x00;
+inline constexpr uint8_t kSmtPageInnerTag = 0x04;
+
+struct SmtPage {
+  Hash256 top;         // the hash of the page's top node: the storage key
+  unsigned depth = 0;  // the top's depth in the tree it was written for (a multiple of 4)
+  Bytes encoded;       // FORMAT.md §12
+  std::vector<std::pair<Hash256, SmtNode>> nodes;  // the page's nodes, top first (pre-order)
+};
+
+// Decodes one page record into its nodes (top first, pre-order, hashes computed from the
+// content) and appends them to *nodes (not cleared). InvalidArgument "decode SmtPage: <cause>"
+// for truncation, trailing bytes, an unknown tag, an inner node with two empty children or a
+// bottom reference that is E. The caller checks that the top's hash is the key it read.
+Status DecodeSmtPage(ByteSpan in, std::vector<std::pair<Hash256, SmtNode>>* nodes);
+
+// The pages to store for the tree whose root is `new_root`, given the tree whose root is
+// `old_root` (readable through `nodes`, whose pages are stored) and SmtUpdate's `new_nodes` for
+// that transition: every page whose top is in `new_nodes` (pages with an unchanged top are
+// stored already), parents before children. Unchanged nodes inside a rewritten page are read
+// from `nodes` (the old tree, at the same place). Corruption if a node is neither new nor found.
+Result<std::vector<SmtPage>> SmtPagesOf(const SmtNodeReader& nodes, const Hash256& old_root,
+                                        const Hash256& new_root,
+                                        const std::vector<std::pair<Hash256, SmtNode>>& new_nodes);
+
 // ---- reference --------------------------------------------------------------------------------
 
 // The root of the tree holding exactly `entries` (K -> V), computed directly from the definition
@@ -127,10 +189,11 @@ struct SmtChange {
 // key and walks the touched paths once: a batch of m changes over n entries reads and writes
 // O(m log n) nodes. Deleting re-collapses (a subtree left with one leaf becomes that leaf; a tree
 // left empty has root E). Appends every node of the new tree that the old one did not need
-// (children before parents) to *new_nodes, which may be null and is not cleared; it may list a
-// node the reader already holds (re-inserting an entry that existed before), which is harmless.
-// The caller stores them before reading the new root. Nothing is ever removed: the old root
-// stays readable.
+// (children before parents) to *new_nodes, which may be null and is not cleared, and every leaf
+// that moved to another depth (so that SmtPagesOf finds it); it may list a node the reader
+// already holds (re-inserting an entry that existed before, a moved leaf), which is harmless.
+// When the root changes to one that is not E, the new root is the last node appended. The caller
+// stores them before reading the new root. Nothing is ever removed: the old root stays readable.
 // Errors: InvalidArgument if a key appears twice in `changes`; Corruption if a node is missing,
 // does not hash to its key or is impossible at its place; the reader's Status on I/O failure.
 Result<Hash256> SmtUpdate(const SmtNodeReader& nodes, const Hash256& root,

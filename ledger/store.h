@@ -93,7 +93,9 @@ class Store : public StateReader, public MerkleNodeReader, public SmtNodeReader 
   // MerkleNodeReader: the event log's complete nodes at the tip.
   Result<Hash256> GetNode(uint32_t level, uint64_t index) const override = 0;
   // SmtNodeReader: the state tree's nodes. Nodes are content-addressed and never removed, so the
-  // tree of every committed state root (from genesis on) is readable.
+  // tree of every committed state root (from genesis on) is readable. The LevelDB store keeps them
+  // in pages (FORMAT.md §12): GetNode finds page tops (a root, for one) and nodes of cached pages;
+  // the tree functions read through GetNodeInPage, which finds every node of a tree.
   Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override = 0;
 };
 

@@ -706,5 +706,280 @@ TEST(Smt, FormatVectors) {
   EXPECT_TRUE(SmtVerifyAbsence(t.root, absent1, *FromHex(kind2)).ok());
 }
 
+// ---- pages (SmtPagesOf, DecodeSmtPage; FORMAT.md §12) ------------------------------------------
+
+// A store of pages in memory, read as ledger::Store's LevelDB implementation reads them: a node is
+// looked up in the page of its page top, and a page must hash to its key.
+class PageStore : public SmtNodeReader {
+ public:
+  Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
+    return GetNodeInPage(hash, hash);
+  }
+  Result<std::optional<SmtNode>> GetNodeInPage(const Hash256& hash,
+                                               const Hash256& page_top) const override {
+    std::vector<std::pair<Hash256, SmtNode>> nodes;
+    Result<bool> got = GetPageNodes(page_top, &nodes);
+    if (!got.ok()) return got.status();
+    for (const auto& [h, node] : nodes) {
+      if (h == hash) return std::optional<SmtNode>(node);
+    }
+    return std::optional<SmtNode>();
+  }
+  Result<bool> GetPageNodes(const Hash256& top,
+                            std::vector<std::pair<Hash256, SmtNode>>* nodes) const override {
+    ++page_reads;
+    auto it = pages.find(top);
+    if (it == pages.end()) return true;
+    std::vector<std::pair<Hash256, SmtNode>> decoded;
+    if (Status st = DecodeSmtPage(it->second, &decoded); !st.ok()) {
+      return Status::Corruption(st.message());
+    }
+    if (decoded.front().first != top) return Status::Corruption("page does not hash to its key");
+    nodes->insert(nodes->end(), decoded.begin(), decoded.end());
+    return true;
+  }
+
+  std::map<Hash256, Bytes> pages;
+  mutable size_t page_reads = 0;
+};
+
+// A tree stored in pages, plus the plain map it should hold and every root it had.
+struct PagedTree {
+  PageStore store;
+  Hash256 root;
+  std::map<Hash256, Hash256> model;
+  std::vector<std::pair<Hash256, std::map<Hash256, Hash256>>> history;
+  size_t pages_written = 0;
+
+  Status Apply(const std::vector<SmtChange>& changes) {
+    std::vector<std::pair<Hash256, SmtNode>> new_nodes;
+    Result<Hash256> r = SmtUpdate(store, root, changes, &new_nodes);
+    if (!r.ok()) return r.status();
+    if (*r != root && *r != kE) {
+      EXPECT_FALSE(new_nodes.empty());
+      if (!new_nodes.empty()) {
+        EXPECT_EQ(new_nodes.back().first, *r);  // the new root comes last
+      }
+    }
+    Result<std::vector<SmtPage>> pages = SmtPagesOf(store, root, *r, new_nodes);
+    if (!pages.ok()) return pages.status();
+    for (const SmtPage& page : *pages) {
+      // The page's nodes are its decoding; a page is write-once.
+      std::vector<std::pair<Hash256, SmtNode>> decoded;
+      EXPECT_TRUE(DecodeSmtPage(page.encoded, &decoded).ok());
+      EXPECT_EQ(decoded, page.nodes);
+      EXPECT_EQ(page.nodes.front().first, page.top);
+      EXPECT_EQ(page.depth % kSmtPageLevels, 0u);
+      auto [it, inserted] = store.pages.emplace(page.top, page.encoded);
+      if (!inserted) {
+        EXPECT_EQ(it->second, page.encoded);
+      }
+      ++pages_written;
+    }
+    root = *r;
+    for (const SmtChange& c : changes) {
+      if (c.value) {
+        model[c.key] = *c.value;
+      } else {
+        model.erase(c.key);
+      }
+    }
+    history.emplace_back(root, model);
+    return Status::Ok();
+  }
+  void Put(const Hash256& k, const Hash256& v) { ASSERT_TRUE(Apply({{k, v}}).ok()); }
+  void Del(const Hash256& k) { ASSERT_TRUE(Apply({{k, std::nullopt}}).ok()); }
+  void Check(const std::vector<Hash256>& keys) {
+    ASSERT_EQ(root, SmtRootOf(model));
+    for (const Hash256& k : keys) CheckProof(store, root, model, k);
+  }
+};
+
+// A key whose first `bits` bits are those of `prefix` and whose remaining bits come from `rest`.
+Hash256 WithPrefix(const Hash256& prefix, unsigned bits, const Hash256& rest) {
+  Hash256 k = rest;
+  for (unsigned i = 0; i < bits; ++i) {
+    if (SmtKeyBit(k, i) != SmtKeyBit(prefix, i)) k = FlipBit(k, i);
+  }
+  return k;
+}
+
+TEST(SmtPages, RandomUpdatesMatchTheModelAndEveryOldRootStaysProvable) {
+  std::mt19937_64 rng(20261130);
+  PagedTree t;
+  // A pool with long shared prefixes (so leaves sit at many depths, across page boundaries).
+  std::vector<Hash256> pool;
+  const Hash256 base = SmtKeyHash("base");
+  for (int i = 0; i < 400; ++i) {
+    const Hash256 rest = SmtKeyHash("pool/" + std::to_string(i));
+    pool.push_back(i % 4 == 0 ? rest : WithPrefix(base, static_cast<unsigned>(rng() % 24), rest));
+  }
+  for (int round = 0; round < 60; ++round) {
+    std::map<Hash256, std::optional<Hash256>> batch;
+    const size_t n = 1 + rng() % (round % 5 == 0 ? 120 : 12);
+    for (size_t i = 0; i < n; ++i) {
+      const Hash256& k = pool[rng() % pool.size()];
+      if (rng() % 3 == 0) {
+        batch[k] = std::nullopt;
+      } else {
+        batch[k] = ValueOf(rng() % 1000);
+      }
+    }
+    std::vector<SmtChange> changes;
+    for (const auto& [k, v] : batch) changes.push_back({k, v});
+    ASSERT_TRUE(t.Apply(changes).ok()) << round;
+    std::vector<Hash256> sample;
+    for (int i = 0; i < 6; ++i) sample.push_back(pool[rng() % pool.size()]);
+    sample.push_back(SmtKeyHash("never-inserted/" + std::to_string(round)));
+    t.Check(sample);
+  }
+  // Every old root is still readable, with the proofs of its own map.
+  for (size_t i = 0; i < t.history.size(); i += 5) {
+    const auto& [root, model] = t.history[i];
+    ASSERT_EQ(root, SmtRootOf(model));
+    for (int j = 0; j < 4; ++j) CheckProof(t.store, root, model, pool[rng() % pool.size()]);
+  }
+  // Delete everything: the tree empties, and the old roots still prove.
+  std::vector<SmtChange> all;
+  for (const auto& [k, v] : t.model) all.push_back({k, std::nullopt});
+  ASSERT_TRUE(t.Apply(all).ok());
+  EXPECT_EQ(t.root, kE);
+  const auto& [old_root, old_model] = t.history[t.history.size() / 2];
+  for (const Hash256& k : pool) CheckProof(t.store, old_root, old_model, k);
+}
+
+TEST(SmtPages, LeavesAtPageBoundariesAndCollapsesAcrossThem) {
+  // Pairs of keys that differ first at bit d: their leaves collapse at depth d + 1.
+  const Hash256 a = SmtKeyHash("boundary/a");
+  for (unsigned d : {2u, 3u, 4u, 5u, 7u, 8u, 11u, 12u, 254u, 255u}) {
+    PagedTree t;
+    const Hash256 b = FlipBit(a, d);
+    const Hash256 c = FlipBit(FlipBit(a, d), d == 255 ? 254 : d + 1);  // below b's leaf
+    const Hash256 far = FlipBit(a, 0);
+    t.Put(far, ValueOf(0));
+    t.Put(a, ValueOf(1));
+    t.Put(b, ValueOf(2));
+    t.Check({a, b, c, far, FlipBit(a, 200)});
+    EXPECT_EQ(Prove(t.store, t.root, a).depth(), d + 1) << d;
+    // A third key below b: b's leaf moves down (possibly into another page).
+    t.Put(c, ValueOf(3));
+    t.Check({a, b, c, far});
+    // Deleting moves leaves up across page boundaries.
+    t.Del(c);
+    t.Check({a, b, c, far});
+    t.Del(a);
+    t.Check({a, b, c, far});
+    EXPECT_EQ(Prove(t.store, t.root, b).depth(), 1u) << d;
+    t.Del(far);
+    t.Check({a, b, c, far});
+    EXPECT_EQ(Prove(t.store, t.root, b).depth(), 0u) << d;  // a lone leaf is the root
+    // The same root as a fresh tree holding only b, and its page is the leaf itself.
+    EXPECT_EQ(t.root, SmtLeafHash(b, ValueOf(2)));
+    ASSERT_TRUE(t.store.pages.contains(t.root));
+    EXPECT_EQ(t.store.pages.at(t.root).size(), 65u);
+    // Old roots still prove after all the moves.
+    for (const auto& [root, model] : t.history) {
+      for (const Hash256& k : {a, b, c, far}) CheckProof(t.store, root, model, k);
+    }
+  }
+}
+
+TEST(SmtPages, AFullPageAndItsEncoding) {
+  // 16 keys, one under each 4-bit prefix: the root page holds 15 inner nodes and 16 leaves
+  // referenced at depth 4, each its own page.
+  PagedTree t;
+  std::vector<SmtChange> changes;
+  std::vector<Hash256> keys;
+  for (uint8_t i = 0; i < 16; ++i) {
+    keys.push_back(KeyWithFirstByte(static_cast<uint8_t>(i << 4)));
+    changes.push_back({keys.back(), ValueOf(i)});
+  }
+  ASSERT_TRUE(t.Apply(changes).ok());
+  t.Check(keys);
+  EXPECT_EQ(t.store.pages.size(), 17u);
+  const Bytes& top = t.store.pages.at(t.root);
+  EXPECT_EQ(top.size(), 15u + 16u * 32u);
+  EXPECT_EQ(top[0], kSmtPageInnerTag | 3);
+  // One change rewrites the root page and one leaf page only.
+  const size_t before = t.pages_written;
+  t.Put(keys[5], ValueOf(99));
+  EXPECT_EQ(t.pages_written - before, 2u);
+  t.Check(keys);
+  // Pages are decoded strictly.
+  std::vector<std::pair<Hash256, SmtNode>> nodes;
+  EXPECT_TRUE(DecodeSmtPage(top, &nodes).ok());
+  EXPECT_EQ(nodes.size(), 15u);
+  Bytes bad = top;
+  bad.push_back(0);
+  EXPECT_FALSE(DecodeSmtPage(bad, &nodes).ok());
+  bad = top;
+  bad.pop_back();
+  EXPECT_FALSE(DecodeSmtPage(bad, &nodes).ok());
+  bad = top;
+  bad[0] = kSmtPageInnerTag;  // two empty children
+  EXPECT_FALSE(DecodeSmtPage(bad, &nodes).ok());
+  bad[0] = 0x01;  // the old single-node inner tag
+  EXPECT_FALSE(DecodeSmtPage(bad, &nodes).ok());
+  bad = top;
+  std::fill(bad.end() - 32, bad.end(), uint8_t{0});  // an empty bottom reference
+  Status st = DecodeSmtPage(bad, &nodes);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("empty reference"), std::string::npos) << st.message();
+  EXPECT_FALSE(DecodeSmtPage(Bytes{}, &nodes).ok());
+}
+
+TEST(SmtPages, DamagedOrMissingPagesAreCorruptionNeverAWrongRoot) {
+  PagedTree t;
+  std::vector<SmtChange> changes;
+  std::vector<Hash256> keys;
+  for (int i = 0; i < 300; ++i) {
+    keys.push_back(SmtKeyHash("damage/" + std::to_string(i)));
+    changes.push_back({keys.back(), ValueOf(static_cast<uint64_t>(i))});
+  }
+  ASSERT_TRUE(t.Apply(changes).ok());
+  t.Check(keys);
+  const Hash256 k = keys[17];
+  const SmtChange change{k, ValueOf(4242)};
+  // Every page of the tree: flip one byte of it, then remove it.
+  std::vector<Hash256> tops;
+  for (const auto& [top, bytes] : t.store.pages) tops.push_back(top);
+  size_t hit = 0;
+  for (const Hash256& top : tops) {
+    const Bytes saved = t.store.pages.at(top);
+    for (int mode = 0; mode < 2; ++mode) {
+      if (mode == 0) {
+        t.store.pages[top][saved.size() / 2] ^= 0x40;
+      } else {
+        t.store.pages.erase(top);
+      }
+      // Updates and proofs of every key either do not touch the page, or fail with Corruption.
+      for (const Hash256& key : {k, keys[100], keys[250]}) {
+        Result<SmtProof> p = SmtProve(t.store, t.root, key);
+        if (p.ok()) {
+          EXPECT_TRUE(p->Verify(t.root, key, t.model.at(key)).ok());
+        } else {
+          EXPECT_TRUE(p.status().IsCorruption()) << p.status().ToString();
+          ++hit;
+        }
+      }
+      Result<Hash256> u = SmtUpdate(t.store, t.root, {change}, nullptr);
+      if (u.ok()) {
+        std::map<Hash256, Hash256> m = t.model;
+        m[k] = *change.value;
+        EXPECT_EQ(*u, SmtRootOf(m));
+      } else {
+        EXPECT_TRUE(u.status().IsCorruption()) << u.status().ToString();
+      }
+      t.store.pages[top] = saved;
+    }
+  }
+  EXPECT_GT(hit, 0u);
+  // The root page itself.
+  t.store.pages[t.root][1] ^= 1;
+  Result<Hash256> u = SmtUpdate(t.store, t.root, {change}, nullptr);
+  ASSERT_FALSE(u.ok());
+  EXPECT_TRUE(u.status().IsCorruption());
+}
+
 }  // namespace
 }  // namespace certledger::ledger
