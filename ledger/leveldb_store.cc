@@ -619,6 +619,14 @@ class LevelDBView final : public StoreView {
   Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
     return store_->GetNode(hash);
   }
+  Result<std::optional<SmtNode>> GetNodeInPage(const Hash256& hash,
+                                               const Hash256& page_top) const override {
+    return store_->GetNodeInPage(hash, page_top);
+  }
+  Result<bool> GetPageNodes(const Hash256& top,
+                            std::vector<std::pair<Hash256, SmtNode>>* nodes) const override {
+    return store_->GetPageNodes(top, nodes);
+  }
 
  private:
   Status RawGet(const std::string& key, std::string* out, const std::string& what) const {
