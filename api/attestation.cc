@@ -13,9 +13,11 @@ ledger::Hash256 AnswerHash(const Json& answer) {
   if (answer.is_object() && answer.contains("attestation")) {
     Json copy = answer;
     copy.erase("attestation");
-    return ledger::Sha256(ledger::AsBytes(copy.dump()));
+    return ledger::Sha256(
+        ledger::AsBytes(copy.dump(-1, ' ', false, Json::error_handler_t::replace)));
   }
-  return ledger::Sha256(ledger::AsBytes(answer.dump()));
+  return ledger::Sha256(
+      ledger::AsBytes(answer.dump(-1, ' ', false, Json::error_handler_t::replace)));
 }
 
 ledger::Hash256 AnswerSigningDigest(const ledger::ChainDomain& domain, std::string_view request,

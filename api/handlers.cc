@@ -1111,20 +1111,32 @@ struct Api::Routes {
       }
       return c.reply(StorageError(v.status()));
     }
-    Json j = VerificationJson(*v, now, node_->Status().syncing);
+    const Json j = VerificationJson(*v, now, node_->Status().syncing);
+    Response r;
+    r.status = v->status == VerifyStatus::kUnknown ? 404 : 200;
+    r.content_type = kJsonType;
+    // The canonical text of the answer (FORMAT.md §15), serialised once: its hash is signed,
+    // and the attestation member is spliced in before the closing brace (member order does not
+    // matter to a JSON reader; the verifier hashes the answer re-serialised without it).
+    r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
     // Accountable reads: the node signs the request, the height and the answer's hash.
     if (v->header) {
       auto domain = ledger::ReadChainDomain(*view);
       if (!domain.ok()) return c.reply(StorageError(domain.status()));
       const std::string request = "GET /v1/verify/" + h->Hex();
-      const Hash256 answer_hash = AnswerHash(j);
+      const Hash256 answer_hash = ledger::Sha256(ledger::AsBytes(r.body));
       if (auto signed_by = node_->SignAnswer(
               AnswerSigningDigest(*domain, request, v->header->height, answer_hash))) {
-        j["attestation"] = AttestationJson(
-            {signed_by->first, request, v->header->height, answer_hash, signed_by->second});
+        r.body.pop_back();  // '}'
+        r.body += ",\"attestation\":";
+        r.body += AttestationJson({signed_by->first, request, v->header->height, answer_hash,
+                                   signed_by->second})
+                      .dump();
+        r.body += '}';
       }
     }
-    c.reply(JsonResponse(j, v->status == VerifyStatus::kUnknown ? 404 : 200));
+    r.body += '\n';
+    c.reply(std::move(r));
   }
 
   // ---- GET /v1/staple/{hash} and GET /v1/checkpoint (FORMAT.md §16) ----

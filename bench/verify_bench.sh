@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Verification over HTTP on one node holding EVENTS certificates (default 1,000,000), next to
-# nginx serving a static JSON file in the same run; then audit replay of that ledger next to
+# Verification over HTTP on one node holding EVENTS certificates (default 1,000,000): signed
+# JSON answers with proofs, then offline staples, next to nginx serving a static JSON answer in
+# the same run; then audit replay of that ledger next to
 # the raw BIP-340 verification rate. Loopback only; cleans up after itself.
 #   bash bench/verify_bench.sh [BUILD_DIR]        EVENTS=100000 for a quick run
 set -euo pipefail
@@ -39,6 +40,17 @@ end
 LUA
 echo "== certledger: GET /v1/verify/<random hash>, keep-alive, 2 threads, 32 connections, 20 s =="
 wrk -t2 -c32 -d20s --latency -s "$WORK/random.lua" "$api" | grep -E "Requests/sec|50%|99%|Latency|requests in"
+
+cat >"$WORK/staple.lua" <<LUA
+local hashes = {}
+for line in io.lines("$WORK/hashes.txt") do hashes[#hashes + 1] = line end
+math.randomseed(43)
+request = function()
+  return wrk.format("GET", "/v1/staple/" .. hashes[math.random(#hashes)])
+end
+LUA
+echo "== certledger: GET /v1/staple/<random hash> (offline staples), same load =="
+wrk -t2 -c32 -d20s --latency -s "$WORK/staple.lua" "$api" | grep -E "Requests/sec|50%|99%|Latency|requests in"
 
 # nginx serving one real verification answer as a static file, same load.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
