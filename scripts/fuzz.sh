@@ -20,7 +20,8 @@ cd "$(dirname "$0")/.."
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
 ALL_TARGETS="tx_decode block_decode header_decode commit_decode consensus_message peer_message
-  hello frame_open frame_roundtrip genesis_json config_json tx_json api_handler smt_proof"
+  hello frame_open frame_roundtrip genesis_json config_json tx_json api_handler smt_proof
+  staple_decode"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 # Leaks are checked (libFuzzer reports them at exit); UBSan findings abort (-fno-sanitize-recover).
