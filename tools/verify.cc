@@ -10,6 +10,7 @@
 
 #include "api/attestation.h"
 #include "api/json.h"
+#include "api/staple.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -307,21 +308,6 @@ Result<std::optional<T>> ProvenRecord(const ProvenState& state, const std::strin
   return std::optional<T>(std::move(r).value());
 }
 
-// The status of `version` of `c` at `now_ms` (docs/API.md precedence).
-std::string StatusAt(const ledger::CertificateState& c, uint32_t version, int64_t now_ms) {
-  switch (ledger::EffectiveStatusAt(c, now_ms)) {
-    case ledger::EffectiveStatus::kRevoked:
-      return "revoked";
-    case ledger::EffectiveStatus::kExpired:
-      return version < c.version ? "superseded" : "expired";
-    case ledger::EffectiveStatus::kSuspended:
-      return version < c.version ? "superseded" : "suspended";
-    case ledger::EffectiveStatus::kValid:
-      break;
-  }
-  return version < c.version ? "superseded" : "valid";
-}
-
 // A claim of the answer that must equal what the proofs give.
 template <class T>
 Status Claim(const Json& answer, const char* key, const T& proven) {
@@ -445,7 +431,7 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   v.not_after = c.not_after;
   v.stored_status = api::CertStatusName(c.status);
   v.status_reason = c.status_reason;
-  v.status = StatusAt(c, ref.version, options.now_ms);
+  v.status = api::VerifierStatus(c, ref.version, options.now_ms);
   const ledger::HistoryEntry* version_event = nullptr;
   const ledger::HistoryEntry* latest_version_event = nullptr;
   const ledger::HistoryEntry* status_event = nullptr;
@@ -543,7 +529,7 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   // that the node's own clock (checked_at_ms) explains is accepted, with a note.
   if (*claimed_status != v.status) {
     const int64_t node_now = answer.value("checked_at_ms", int64_t{0});
-    if (node_now <= 0 || StatusAt(c, ref.version, node_now) != *claimed_status) {
+    if (node_now <= 0 || api::VerifierStatus(c, ref.version, node_now) != *claimed_status) {
       return Mismatch("status: the answer says " + *claimed_status + ", the proven state says " +
                       v.status);
     }

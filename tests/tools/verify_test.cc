@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,22 +61,10 @@ class VerifyTest : public ::testing::Test {
     ledger_ = nullptr;
   }
 
-  // The answer of the /v1/verify handler over `store` at the fixture's "now".
-  static Json Answer(const Store& store, const Hash256& hash) {
-    FakeNode node(&store);
-    api::ApiOptions o;
-    o.now_ms = [] { return ledger_->now_ms(); };
-    api::Api api(&node, o);
-    api::Response out;
-    api.Handle({"GET", "/v1/verify/" + hash.Hex(), "", "", "", "127.0.0.1"},
-               [&](api::Response r) { out = std::move(r); });
-    auto j = api::ParseJson(out.body);
-    EXPECT_TRUE(j.ok()) << out.body;
-    return j.ok() ? *j : Json();
-  }
-  static Json Answer(const Hash256& hash) { return Answer(*ledger_->store, hash); }
-  // The answer of a node whose identity key is `key` (it signs its answers).
-  static Json SignedAnswer(const Store& store, const Hash256& hash, const PrivateKey& key) {
+  // The answer of the /v1/verify handler over `store` at the fixture's "now", signed by the
+  // node identity `key` if one is given.
+  static Json Answer(const Store& store, const Hash256& hash,
+                     const std::optional<PrivateKey>& key = std::nullopt) {
     FakeNode node(&store);
     node.answer_key = key;
     api::ApiOptions o;
@@ -88,6 +77,7 @@ class VerifyTest : public ::testing::Test {
     EXPECT_TRUE(j.ok()) << out.body;
     return j.ok() ? *j : Json();
   }
+  static Json Answer(const Hash256& hash) { return Answer(*ledger_->store, hash); }
   // What a Byzantine node does: sign whatever it answers.
   static void Resign(Json* answer, const PrivateKey& key) {
     answer->erase("attestation");
@@ -351,7 +341,7 @@ TEST_F(VerifyTest, DroppedOrStaleStateIsRefused) {
 TEST_F(VerifyTest, SignedAnswersAndEvidence) {
   const TestLedger& l = *ledger_;
   const PrivateKey node0 = TestKey("node-0");
-  const Json honest = SignedAnswer(*l.store, l.c1, node0);
+  const Json honest = Answer(*l.store, l.c1, node0);
   ASSERT_TRUE(honest.contains("attestation"));
   auto v = Check(honest, l.c1);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -410,7 +400,7 @@ TEST_F(VerifyTest, SignedAnswersAndEvidence) {
   std::unique_ptr<Store> old = std::move(opened).value();
   ASSERT_TRUE(old->Initialize(l.f.genesis).ok());
   ASSERT_TRUE(old->AppendBlock(l.blocks[0].block, l.blocks[0].commit, l.blocks[0].effects).ok());
-  const Json then = SignedAnswer(*old, l.c1, node0);
+  const Json then = Answer(*old, l.c1, node0);
   auto stale = tools::CheckEvidence(
       tools::MakeEvidence(l.f.genesis, l.c1, {{"old", then}, {"new", honest}}, l.now_ms()),
       l.f.genesis);
