@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "api/attestation.h"
 #include "api/json.h"
@@ -341,20 +342,6 @@ struct StateEntryProof {
   ledger::SmtProof proof;
 };
 
-struct Verification {
-  VerifyStatus status = VerifyStatus::kUnknown;
-  Hash256 document_hash;
-  std::optional<ledger::DocumentRef> doc;
-  std::optional<ledger::CertificateState> cert;
-  ledger::EffectiveStatus effective = ledger::EffectiveStatus::kValid;
-  std::optional<ledger::BlockHeader> header;  // absent before block 1
-  std::optional<ledger::CommitCertificate> commit;
-  std::optional<ledger::ValidatorSet> validators;  // the set that committed `header`
-  std::vector<StateEntryProof> state;
-  std::vector<ProvenEvent> events;
-  std::string issuer_name, controller_name;
-};
-
 // The status a verifier sees for one document version. Precedence (docs/API.md):
 // revoked (terminal, applies to every version) > superseded > expired > suspended > valid.
 VerifyStatus Decide(const ledger::CertificateState& c, uint32_t version, int64_t now_ms,
@@ -416,17 +403,145 @@ Result<StateEntryProof> ProveEntry(const ledger::StoreView& view, const Hash256&
   return e;
 }
 
+// A member of the answer's proof.state: {"key", "proof", "value"} (canonical text).
+void WriteStateEntry(JsonWriter& w, const StateEntryProof& e) {
+  w.BeginObject().Key("key").String(e.key).Key("proof").Hex(e.proof.Encode()).Key("value");
+  if (e.value) {
+    w.Hex(*e.value);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+// What every answer resting on the header of one height shares: the header (and, with proofs,
+// its commit and validator set as canonical JSON text), the chain domain, and the agencies'
+// names and records with their state proofs, each made once per height (see TipCache).
+struct TipParts {
+  uint64_t height = 0;
+  ledger::BlockHeader header;
+  ledger::ChainDomain domain;
+  std::string header_json;      // ToJson(header), canonical
+  std::string commit_json;      // empty until made (with proofs only)
+  std::string validators_json;  // empty if the stored set is not the header's
+  bool with_proofs = false;
+
+  struct AgencyPart {
+    std::string name;
+    std::string state_json;  // WriteStateEntry of agency/<id>
+  };
+  // The agency's part, made from `view` (at this height) on first use.
+  Result<std::shared_ptr<const AgencyPart>> Agency(const ledger::StoreView& view,
+                                                   const std::string& id) const {
+    {
+      std::lock_guard lock(mu);
+      if (auto it = agencies.find(id); it != agencies.end()) return it->second;
+    }
+    auto part = std::make_shared<AgencyPart>();
+    part->name = AgencyName(view, id);
+    auto e = ProveEntry(view, header.state_root, ledger::AgencyKey(id));
+    if (!e.ok()) return e.status();
+    JsonWriter w(&part->state_json);
+    WriteStateEntry(w, *e);
+    std::lock_guard lock(mu);
+    // A bounded map: agencies are few; an id that is not an agency is not kept.
+    if (e->value && agencies.size() < 4096) agencies.emplace(id, part);
+    return std::shared_ptr<const AgencyPart>(std::move(part));
+  }
+  mutable std::mutex mu;
+  mutable std::unordered_map<std::string, std::shared_ptr<const AgencyPart>>
+      agencies;  // GUARDED_BY(mu)
+};
+
+// The parts of the latest height asked for, shared by the API threads. A view at another
+// height gets its own parts (kept if newer).
+class TipCache {
+ public:
+  Result<std::shared_ptr<const TipParts>> Get(const ledger::StoreView& view, bool with_proofs) {
+    const uint64_t height = view.Tip().height;
+    {
+      std::lock_guard lock(mu_);
+      if (latest_ && latest_->height == height && (latest_->with_proofs || !with_proofs)) {
+        return latest_;
+      }
+    }
+    auto parts = Make(view, with_proofs);
+    if (!parts.ok()) return parts.status();
+    std::lock_guard lock(mu_);
+    if (!latest_ || latest_->height < height ||
+        (latest_->height == height && (*parts)->with_proofs)) {
+      latest_ = *parts;
+    }
+    return parts;
+  }
+
+ private:
+  static Result<std::shared_ptr<const TipParts>> Make(const ledger::StoreView& view,
+                                                      bool with_proofs) {
+    const ledger::ChainTip tip = view.Tip();
+    auto parts = std::make_shared<TipParts>();
+    parts->height = tip.height;
+    parts->with_proofs = with_proofs;
+    auto header = view.GetHeader(tip.height);
+    if (!header.ok()) return header.status();
+    if (header->state_root != tip.state_root || header->log_size != tip.log_size) {
+      return Status::Corruption("the header of height " + std::to_string(tip.height) +
+                                " does not match the stored tip");
+    }
+    parts->header = *header;
+    auto domain = ledger::ReadChainDomain(view);
+    if (!domain.ok()) return domain.status();
+    parts->domain = *domain;
+    parts->header_json = ToJson(*header).dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (with_proofs) {
+      auto commit = view.GetCommit(tip.height);
+      if (!commit.ok()) return commit.status();
+      parts->commit_json = ToJson(*commit).dump(-1, ' ', false, Json::error_handler_t::replace);
+      auto vals = ledger::ReadValidators(view);
+      if (vals.ok() && vals->Hash() == header->validator_set_hash) {
+        parts->validators_json = ToJson(*vals).dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+    }
+    return std::shared_ptr<const TipParts>(std::move(parts));
+  }
+
+  std::mutex mu_;
+  std::shared_ptr<const TipParts> latest_;  // GUARDED_BY(mu_)
+};
+
+struct Verification {
+  VerifyStatus status = VerifyStatus::kUnknown;
+  Hash256 document_hash;
+  std::optional<ledger::DocumentRef> doc;
+  std::optional<ledger::CertificateState> cert;
+  ledger::EffectiveStatus effective = ledger::EffectiveStatus::kValid;
+  std::optional<ledger::BlockHeader> header;  // absent before block 1
+  std::shared_ptr<const TipParts> tip;        // the parts shared at header's height
+  std::vector<StateEntryProof> state;         // doc/<hash> and cert/<base>
+  std::vector<std::shared_ptr<const TipParts::AgencyPart>> agency_state;  // issuer, controller
+  std::vector<ProvenEvent> events;
+  std::string issuer_name, controller_name;
+};
+
 // Everything an answer about `document_hash` says, read from one consistent view of the store:
 // the certificate state and document-index entry, the header and commit of the view's tip, the
 // state proofs of the entries the answer rests on against that header's state root, and the
 // RFC 9162 inclusion of the events it cites against the header's log root.
 Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView& view,
-                            const Hash256& document_hash, int64_t now_ms, bool with_proofs) {
+                            TipCache& tips, const Hash256& document_hash, int64_t now_ms,
+                            bool with_proofs) {
   Verification v;
   v.document_hash = document_hash;
   const ledger::ChainTip tip = view.Tip();
+  if (tip.height > 0) {
+    auto parts = tips.Get(view, with_proofs);
+    if (!parts.ok()) return parts.status();
+    v.tip = *parts;
+    v.header = v.tip->header;
+  }
   auto doc = ledger::ReadDocument(view, document_hash);
   if (!doc.ok()) return doc.status();
+  std::vector<std::string> agency_ids;
   if (doc->has_value()) {
     v.doc = **doc;
     auto cert = ledger::ReadCertificate(view, v.doc->base_id);
@@ -435,35 +550,32 @@ Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView&
       return Status::Corruption("document index names missing certificate " + v.doc->base_id);
     }
     v.cert = **cert;
-    v.issuer_name = AgencyName(view, v.cert->issuer);
-    v.controller_name = AgencyName(view, v.cert->controller);
+    agency_ids.push_back(v.cert->issuer);
+    if (v.cert->controller != v.cert->issuer) agency_ids.push_back(v.cert->controller);
+    if (v.tip) {
+      std::vector<std::shared_ptr<const TipParts::AgencyPart>> agencies;
+      for (const auto& id : agency_ids) {
+        auto part = v.tip->Agency(view, id);
+        if (!part.ok()) return part.status();
+        agencies.push_back(*part);
+      }
+      v.issuer_name = agencies.front()->name;
+      v.controller_name = agencies.back()->name;
+      v.agency_state = std::move(agencies);
+    } else {
+      v.issuer_name = AgencyName(view, v.cert->issuer);
+      v.controller_name = AgencyName(view, v.cert->controller);
+    }
     v.status = Decide(*v.cert, v.doc->version, now_ms, &v.effective);
   }
-  if (tip.height == 0) return v;
-  auto header = view.GetHeader(tip.height);
-  if (!header.ok()) return header.status();
-  v.header = *header;
-  if (header->state_root != tip.state_root || header->log_size != tip.log_size) {
-    return Status::Corruption("the header of height " + std::to_string(tip.height) +
-                              " does not match the stored tip");
-  }
-  if (!with_proofs) return v;
-  auto commit = view.GetCommit(tip.height);
-  if (!commit.ok()) return commit.status();
-  v.commit = *commit;
-  auto vals = ledger::ReadValidators(view);
-  if (vals.ok() && vals->Hash() == v.header->validator_set_hash) v.validators = *vals;
+  if (!v.tip || !with_proofs) return v;
 
-  // The state entries: the document index entry (or its absence), the certificate, and the
-  // records of the agencies it names.
+  // The state entries: the document index entry (or its absence) and the certificate; the
+  // agencies' records come with the tip's parts.
   std::vector<std::string> keys = {ledger::DocKey(document_hash)};
-  if (v.cert) {
-    keys.push_back(ledger::CertKey(v.cert->base_id));
-    keys.push_back(ledger::AgencyKey(v.cert->issuer));
-    if (v.cert->controller != v.cert->issuer) keys.push_back(ledger::AgencyKey(v.cert->controller));
-  }
+  if (v.cert) keys.push_back(ledger::CertKey(v.cert->base_id));
   for (auto& key : keys) {
-    auto e = ProveEntry(view, header->state_root, std::move(key));
+    auto e = ProveEntry(view, v.header->state_root, std::move(key));
     if (!e.ok()) return e.status();
     v.state.push_back(std::move(e).value());
   }
@@ -496,76 +608,95 @@ Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView&
   return v;
 }
 
-Json VerificationJson(const Verification& v, int64_t now_ms, bool syncing) {
-  Json j{{"document_hash", v.document_hash.Hex()},
-         {"status", VerifyStatusName(v.status)},
-         {"checked_at_ms", now_ms},
-         {"syncing", syncing}};
-  if (v.cert) {
-    const auto& c = *v.cert;
-    j["certificate"] = c.base_id;
-    j["identifier"] = FullIdentifier(c.base_id, v.doc->version);
-    j["version"] = v.doc->version;
-    j["current_version"] = c.version;
-    j["certificate_status"] = EffectiveStatusName(v.effective);
-    j["stored_status"] = CertStatusName(c.status);
-    j["status_reason"] = c.status_reason;
-    if (v.status == VerifyStatus::kSuperseded && !c.versions.empty()) {
-      j["superseded_by"] =
-          Json{{"version", c.versions.back().version},
-               {"identifier", FullIdentifier(c.base_id, c.versions.back().version)},
-               {"document_hash", c.versions.back().document_hash.Hex()}};
+// The answer's canonical text (FORMAT.md §15; its members in key order), written without a
+// JSON tree: answers are served at tens of thousands per second.
+std::string VerificationText(const Verification& v, int64_t now_ms, bool syncing) {
+  std::string out;
+  out.reserve(16384);
+  JsonWriter w(&out);
+  w.BeginObject();
+  const ledger::CertificateState* c = v.cert ? &*v.cert : nullptr;
+  if (c != nullptr) {
+    w.Key("certificate").String(c->base_id);
+    w.Key("certificate_status").String(EffectiveStatusName(v.effective));
+  }
+  w.Key("checked_at_ms").Int(now_ms);
+  if (c != nullptr) {
+    w.Key("controller")
+        .BeginObject()
+        .Key("id")
+        .String(c->controller)
+        .Key("name")
+        .String(v.controller_name);
+    w.EndObject();
+    w.Key("current_version").Uint(c->version);
+  }
+  w.Key("document_hash").Hex(v.document_hash.span());
+  if (c != nullptr) {
+    w.Key("identifier").String(FullIdentifier(c->base_id, v.doc->version));
+    w.Key("issuer").BeginObject().Key("id").String(c->issuer).Key("name").String(v.issuer_name);
+    w.EndObject();
+    w.Key("not_after").Int(c->not_after);
+    w.Key("not_before").Int(c->not_before);
+  }
+  w.Key("proof").BeginObject();
+  if (v.tip) {
+    const TipParts& t = *v.tip;
+    if (!t.commit_json.empty()) w.Key("commit").Raw(t.commit_json);
+    w.Key("events").BeginArray();
+    for (const auto& e : v.events) {
+      w.BeginObject();
+      w.Key("height").Uint(e.entry.height);
+      w.Key("inclusion").BeginObject().Key("leaf_index").Uint(e.entry.log_index).Key("path");
+      w.BeginArray();
+      for (const auto& h : e.path) w.Hex(h.span());
+      w.EndArray().Key("tree_size").Uint(t.header.log_size).EndObject();
+      w.Key("index").Uint(e.location.index);
+      w.Key("leaf").Hex(e.leaf);
+      w.Key("leaf_hash").Hex(ledger::MerkleLeafHash(e.leaf).span());
+      w.Key("log_index").Uint(e.entry.log_index);
+      w.Key("role").String(e.role);
+      w.Key("tx_hash").Hex(e.entry.tx_hash.span());
+      w.Key("type").String(ledger::EventTypeName(e.entry.type));
+      w.EndObject();
     }
-    j["not_before"] = c.not_before;
-    j["not_after"] = c.not_after;
-    j["issuer"] = Json{{"id", c.issuer}, {"name", v.issuer_name}};
-    j["controller"] = Json{{"id", c.controller}, {"name", v.controller_name}};
-    j["summary"] = ToJson(c.summary);
+    w.EndArray();
+    w.Key("header").Raw(t.header_json);
+    w.Key("log_root").Hex(t.header.log_root.span());
+    w.Key("log_size").Uint(t.header.log_size);
+    w.Key("state").BeginArray();
+    for (const auto& e : v.state) WriteStateEntry(w, e);
+    for (const auto& a : v.agency_state) w.Raw(a->state_json);
+    w.EndArray();
+    w.Key("state_root").Hex(t.header.state_root.span());
+    if (!t.validators_json.empty()) w.Key("validators").Raw(t.validators_json);
+  }
+  w.EndObject();
+  w.Key("status").String(VerifyStatusName(v.status));
+  if (c != nullptr) {
     // When the current status began: the latest suspend, resume or revoke.
-    for (auto it = c.history.rbegin(); it != c.history.rend(); ++it) {
+    for (auto it = c->history.rbegin(); it != c->history.rend(); ++it) {
       if (!IsStatusEvent(it->type)) continue;
-      j["status_changed"] = Json{{"type", ledger::EventTypeName(it->type)},
-                                 {"height", it->height},
-                                 {"time_ms", it->time_ms}};
+      w.Key("status_changed").BeginObject();
+      w.Key("height").Uint(it->height).Key("time_ms").Int(it->time_ms);
+      w.Key("type").String(ledger::EventTypeName(it->type)).EndObject();
       break;
     }
-  }
-  Json proof = Json::object();
-  if (v.header) {
-    proof["header"] = ToJson(*v.header);
-    if (v.commit) proof["commit"] = ToJson(*v.commit);
-    if (v.validators) proof["validators"] = ToJson(*v.validators);
-    proof["log_size"] = v.header->log_size;
-    proof["log_root"] = v.header->log_root.Hex();
-    Json state = Json::array();
-    for (const auto& e : v.state) {
-      state.push_back(Json{{"key", e.key},
-                           {"value", e.value ? Json(ledger::ToHex(*e.value)) : Json(nullptr)},
-                           {"proof", ledger::ToHex(e.proof.Encode())}});
+    w.Key("status_reason").String(c->status_reason);
+    w.Key("stored_status").String(CertStatusName(c->status));
+    w.Key("summary").Raw(ToJson(c->summary).dump(-1, ' ', false, Json::error_handler_t::replace));
+    if (v.status == VerifyStatus::kSuperseded && !c->versions.empty()) {
+      const auto& latest = c->versions.back();
+      w.Key("superseded_by").BeginObject();
+      w.Key("document_hash").Hex(latest.document_hash.span());
+      w.Key("identifier").String(FullIdentifier(c->base_id, latest.version));
+      w.Key("version").Uint(latest.version).EndObject();
     }
-    proof["state_root"] = v.header->state_root.Hex();
-    proof["state"] = std::move(state);
-    Json events = Json::array();
-    for (const auto& e : v.events) {
-      Json path = Json::array();
-      for (const auto& h : e.path) path.push_back(h.Hex());
-      events.push_back(Json{{"role", e.role},
-                            {"type", ledger::EventTypeName(e.entry.type)},
-                            {"height", e.entry.height},
-                            {"index", e.location.index},
-                            {"log_index", e.entry.log_index},
-                            {"tx_hash", e.entry.tx_hash.Hex()},
-                            {"leaf", ledger::ToHex(e.leaf)},
-                            {"leaf_hash", ledger::MerkleLeafHash(e.leaf).Hex()},
-                            {"inclusion",
-                             {{"leaf_index", e.entry.log_index},
-                              {"tree_size", v.header->log_size},
-                              {"path", std::move(path)}}}});
-    }
-    proof["events"] = std::move(events);
   }
-  j["proof"] = std::move(proof);
-  return j;
+  w.Key("syncing").Bool(syncing);
+  if (c != nullptr) w.Key("version").Uint(v.doc->version);
+  w.EndObject();
+  return out;
 }
 
 // ---- the HTML verification page ---------------------------------------------------------------
@@ -1104,29 +1235,26 @@ struct Api::Routes {
     if (!h) return;
     const int64_t now = Now();
     auto view = store().View();
-    auto v = Verify(store(), *view, *h, now, /*with_proofs=*/true);
+    auto v = Verify(store(), *view, tips_, *h, now, /*with_proofs=*/true);
     if (!v.ok()) {
       if (v.status().code() == Status::Code::kUnavailable) {
         return c.reply(Error(503, "try-again", v.status().message()));
       }
       return c.reply(StorageError(v.status()));
     }
-    const Json j = VerificationJson(*v, now, node_->Status().syncing);
     Response r;
     r.status = v->status == VerifyStatus::kUnknown ? 404 : 200;
     r.content_type = kJsonType;
-    // The canonical text of the answer (FORMAT.md §15), serialised once: its hash is signed,
-    // and the attestation member is spliced in before the closing brace (member order does not
+    // The canonical text of the answer (FORMAT.md §15), written once: its hash is signed, and
+    // the attestation member is spliced in before the closing brace (member order does not
     // matter to a JSON reader; the verifier hashes the answer re-serialised without it).
-    r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
+    r.body = VerificationText(*v, now, node_->Status().syncing);
     // Accountable reads: the node signs the request, the height and the answer's hash.
-    if (v->header) {
-      auto domain = ledger::ReadChainDomain(*view);
-      if (!domain.ok()) return c.reply(StorageError(domain.status()));
+    if (v->tip) {
       const std::string request = "GET /v1/verify/" + h->Hex();
       const Hash256 answer_hash = ledger::Sha256(ledger::AsBytes(r.body));
       if (auto signed_by = node_->SignAnswer(
-              AnswerSigningDigest(*domain, request, v->header->height, answer_hash))) {
+              AnswerSigningDigest(v->tip->domain, request, v->header->height, answer_hash))) {
         r.body.pop_back();  // '}'
         r.body += ",\"attestation\":";
         r.body += AttestationJson({signed_by->first, request, v->header->height, answer_hash,
@@ -1247,7 +1375,7 @@ struct Api::Routes {
     } else {
       v.document_hash = *h;
       auto view = store().View();
-      auto got = Verify(store(), *view, *h, now, /*with_proofs=*/false);
+      auto got = Verify(store(), *view, tips_, *h, now, /*with_proofs=*/false);
       if (!got.ok()) {
         r.status = got.status().code() == Status::Code::kUnavailable ? 503 : 500;
       } else {
@@ -1528,6 +1656,8 @@ struct Api::Routes {
   NodeService* node_;
   const ApiOptions* options_;
   std::shared_ptr<HttpMetrics> metrics;
+
+  TipCache tips_;  // the parts every answer at the latest height shares
 
   std::mutex agencies_mu_;
   bool agencies_loaded_ = false;      // GUARDED_BY(agencies_mu_)

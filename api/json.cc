@@ -873,4 +873,102 @@ Result<Json> ParseJson(std::string_view text, size_t max_depth) {
   }
 }
 
+// ---- JsonWriter ---------------------------------------------------------------------------------
+
+void JsonWriter::Value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!has_member_.empty()) {
+    if (has_member_.back()) out_->push_back(',');
+    has_member_.back() = true;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Value();
+  out_->push_back('{');
+  has_member_.push_back(false);
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  out_->push_back('}');
+  has_member_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  Value();
+  out_->push_back('[');
+  has_member_.push_back(false);
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  out_->push_back(']');
+  has_member_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::Key(std::string_view name) {
+  Value();
+  out_->push_back('"');
+  out_->append(name);
+  out_->append("\":");
+  after_key_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::String(std::string_view s) {
+  Value();
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out_->push_back('"');
+    out_->append(s);
+    out_->push_back('"');
+  } else {  // the library's own escaping and UTF-8 repair, so that the text is exactly dump()'s
+    out_->append(Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+  return *this;
+}
+JsonWriter& JsonWriter::Hex(ledger::ByteSpan bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  Value();
+  const size_t at = out_->size();
+  out_->resize(at + 2 + 2 * bytes.size());
+  char* p = out_->data() + at;
+  *p++ = '"';
+  for (uint8_t b : bytes) {
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 0x0f];
+  }
+  *p = '"';
+  return *this;
+}
+JsonWriter& JsonWriter::Uint(uint64_t v) {
+  Value();
+  out_->append(std::to_string(v));
+  return *this;
+}
+JsonWriter& JsonWriter::Int(int64_t v) {
+  Value();
+  out_->append(std::to_string(v));
+  return *this;
+}
+JsonWriter& JsonWriter::Bool(bool v) {
+  Value();
+  out_->append(v ? "true" : "false");
+  return *this;
+}
+JsonWriter& JsonWriter::Null() {
+  Value();
+  out_->append("null");
+  return *this;
+}
+JsonWriter& JsonWriter::Raw(std::string_view text) {
+  Value();
+  out_->append(text);
+  return *this;
+}
+
 }  // namespace certledger::api

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -67,6 +68,39 @@ ledger::Status CheckTransactionKeys(const ledger::SignedTransaction& stx);
 // Parses JSON text. InvalidArgument (with the parser's position) for malformed text or nesting
 // deeper than `max_depth`.
 ledger::Result<Json> ParseJson(std::string_view text, size_t max_depth = 32);
+
+// ---- canonical text without a tree ------------------------------------------------------------
+
+// Appends canonical JSON text (docs/FORMAT.md §15: no whitespace, strings escaped exactly as
+// Json::dump with error_handler_t::replace) straight to a string, for answers served at high
+// rates. Member order is the caller's: canonical text needs the members of each object in key
+// order (tests re-parse and re-serialise what the callers write to check it). Not thread-safe
+// (one writer per string).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(out) {}
+
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  // A member name: ASCII with nothing to escape.
+  JsonWriter& Key(std::string_view name);
+  JsonWriter& String(std::string_view s);
+  JsonWriter& Hex(ledger::ByteSpan bytes);  // lower-case hex string
+  JsonWriter& Uint(uint64_t v);
+  JsonWriter& Int(int64_t v);
+  JsonWriter& Bool(bool v);
+  JsonWriter& Null();
+  // JSON text that is already canonical (e.g. a cached serialisation), as one value.
+  JsonWriter& Raw(std::string_view text);
+
+ private:
+  void Value();  // the separator before a value
+  std::string* out_;
+  std::vector<bool> has_member_;  // per open object or array: something was written in it
+  bool after_key_ = false;
+};
 
 // ---- enum names -------------------------------------------------------------------------------
 

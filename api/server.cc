@@ -10,7 +10,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -126,6 +125,10 @@ enum class Admission {
 
 class SessionBase;
 
+// The session whose handler call is running on this thread, if any: a reply given from inside
+// that call is written without a round trip through the io_context.
+thread_local SessionBase* t_handling = nullptr;
+
 // State shared by the listener, the sessions and reply callbacks that may outlive a session.
 struct Shared {
   Shared(ServerOptions o, Handler* h)
@@ -188,10 +191,10 @@ class SessionBase : public std::enable_shared_from_this<SessionBase> {
 
   // Starts serving, or answers why not and closes.
   virtual void Start(Admission admission) = 0;
-  // Closes the connection (from Stop()). Runs on the strand.
+  // Closes the connection (from Stop()). Runs on the connection's thread.
   virtual void Shutdown() = 0;
   // The server just became busy: if this connection is idle between requests, it may stay
-  // idle only busy_idle_timeout_ms from the start of its wait. Runs on the strand.
+  // idle only busy_idle_timeout_ms from the start of its wait. Runs on the connection's thread.
   virtual void ShortenIdleWait() = 0;
   [[nodiscard]] virtual asio::any_io_executor executor() = 0;
 
@@ -376,7 +379,15 @@ class Session final : public SessionBase {
     hold_ = Self();
     std::weak_ptr<SessionBase> weak = weak_from_this();
     std::shared_ptr<Shared> shared = shared_;
-    Reply reply = [weak, shared](Response resp) {
+    SessionBase* const me = this;
+    Reply reply = [weak, shared, me](Response resp) {
+      if (t_handling == me) {
+        // Called from inside Handle() on this session's own thread (the common, synchronous
+        // case): the session is alive; the reply is written once Handle() returns, without a
+        // round trip through the io_context.
+        static_cast<Session*>(me)->inline_reply_.emplace(std::move(resp));
+        return;
+      }
       std::shared_ptr<SessionBase> base;
       {
         std::lock_guard lock(shared->mu);
@@ -390,11 +401,21 @@ class Session final : public SessionBase {
       asio::post(s->executor(),
                  [s, resp = std::move(resp)]() mutable { s->OnReply(std::move(resp)); });
     };
+    t_handling = this;
     try {
       shared_->handler->Handle(r, std::move(reply));
     } catch (const std::exception&) {
+      t_handling = nullptr;
+      inline_reply_.reset();
       hold_.reset();
       SendError(500, "internal", "the handler failed", true);
+      return;
+    }
+    t_handling = nullptr;
+    if (inline_reply_) {
+      Response resp = std::move(*inline_reply_);
+      inline_reply_.reset();
+      OnReply(std::move(resp));
     }
   }
 
@@ -465,7 +486,7 @@ class Session final : public SessionBase {
   static constexpr uint32_t kCloseNotifyTimeoutMs = 1000;
 
   Stream stream_;
-  asio::steady_timer idle_timer_;  // the idle wait between requests (on the strand)
+  asio::steady_timer idle_timer_;  // the idle wait between requests (on the connection's thread)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::empty_body>> continue_;
@@ -474,7 +495,8 @@ class Session final : public SessionBase {
   Clock::time_point idle_since_{};  // start of the current idle wait
   bool keep_alive_ = true;
   unsigned version_ = 11;
-  std::shared_ptr<Session> hold_;  // self-reference while the handler owes a reply
+  std::shared_ptr<Session> hold_;         // self-reference while the handler owes a reply
+  std::optional<Response> inline_reply_;  // a reply given from inside Handle() (see OnBody)
 };
 
 using PlainSession = Session<beast::tcp_stream>;
@@ -516,17 +538,31 @@ ledger::Result<std::unique_ptr<ssl::context>> MakeServerTlsContext(const ServerO
 }  // namespace
 
 struct Server::Impl {
-  Impl(ServerOptions o, Handler* h)
-      : shared(std::make_shared<Shared>(std::move(o), h)), acceptor(asio::make_strand(ioc)) {}
+  Impl(ServerOptions o, Handler* h) : shared(std::make_shared<Shared>(std::move(o), h)) {
+    // One io_context per thread (Validate() bounds the count; Start() refuses bad options):
+    // a connection lives on one of them, so its handlers never run concurrently (no strands),
+    // and the threads share no scheduler lock.
+    const int n = std::clamp(shared->options.threads, 1, 64);
+    for (int i = 0; i < n; ++i) {
+      iocs.push_back(std::make_unique<asio::io_context>(1));
+      // Each thread runs until Stop() drops this guard, even while it has no connection.
+      keep_running.emplace_back(asio::make_work_guard(*iocs.back()));
+    }
+    acceptor.emplace(ioc());
+    retry_timer.emplace(ioc());
+  }
+
+  asio::io_context& ioc() { return *iocs[0]; }
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    asio::io_context& next = *iocs[next_ioc++ % iocs.size()];
+    acceptor->async_accept(next.get_executor(), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
       if (ec) {
         // E.g. out of file descriptors: back off instead of spinning.
-        retry_timer.expires_after(std::chrono::milliseconds(50));
-        retry_timer.async_wait([this](beast::error_code tec) {
-          if (!tec && acceptor.is_open()) Accept();
+        retry_timer->expires_after(std::chrono::milliseconds(50));
+        retry_timer->async_wait([this](beast::error_code tec) {
+          if (!tec && acceptor->is_open()) Accept();
         });
         return;
       }
@@ -586,10 +622,12 @@ struct Server::Impl {
     session->Start(admission);
   }
 
-  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  size_t next_ioc = 0;  // round robin of new connections (on the acceptor's thread)
   std::shared_ptr<Shared> shared;
-  tcp::acceptor acceptor;
-  asio::steady_timer retry_timer{ioc};
+  std::optional<tcp::acceptor> acceptor;          // on iocs[0]; made in the constructor
+  std::optional<asio::steady_timer> retry_timer;  // likewise
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool started = false;
@@ -597,7 +635,7 @@ struct Server::Impl {
 
   std::mutex run_mu;
   std::condition_variable run_cv;
-  int running = 0;  // GUARDED_BY(run_mu): threads still inside ioc.run()
+  int running = 0;  // GUARDED_BY(run_mu): threads still inside their io_context's run()
 };
 
 Server::Server(ServerOptions options, Handler& handler)
@@ -622,7 +660,7 @@ Status Server::Start() {
   auto address = asio::ip::make_address(o.host, ec);
   if (ec) return Status::InvalidArgument("server.host: not an IP address: " + o.host);
   tcp::endpoint ep(address, o.port);
-  auto& acc = impl_->acceptor;
+  auto& acc = *impl_->acceptor;
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acc.bind(ep, ec);
@@ -638,11 +676,11 @@ Status Server::Start() {
     std::lock_guard lock(impl_->run_mu);
     impl_->running = o.threads;
   }
-  for (int i = 0; i < o.threads; ++i) {
-    impl_->threads.emplace_back([impl = impl_.get()] {
+  for (auto& owned : impl_->iocs) {
+    impl_->threads.emplace_back([impl = impl_.get(), ioc = owned.get()] {
       for (;;) {
         try {
-          impl->ioc.run();
+          ioc->run();
           break;
         } catch (const std::exception&) {
           // A handler threw past its own catch: keep serving the other connections.
@@ -668,26 +706,25 @@ void Server::Stop() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  // Until every close below is posted: a session waiting for its handler's reply has no I/O
-  // pending, so once the acceptor and the other sessions are closed the io_context could run
-  // out of work and its threads return before the last Shutdown is posted (it then never ran,
-  // and that session and its socket leaked).
-  auto work = asio::make_work_guard(m.ioc);
-  asio::post(m.acceptor.get_executor(), [&m] {
+  // The work guards (keep_running) are dropped only after every close below is posted: a
+  // session waiting for its handler's reply has no I/O pending, so an io_context could
+  // otherwise run out of work and its thread return before that session's Shutdown is posted
+  // (it then never ran, and that session and its socket leaked).
+  asio::post(m.acceptor->get_executor(), [&m] {
     boost::system::error_code ec;
-    m.acceptor.close(ec);
-    m.retry_timer.cancel();
+    m.acceptor->close(ec);
+    m.retry_timer->cancel();
   });
   for (auto& s : live) {
     asio::post(s->executor(), [s] { s->Shutdown(); });
   }
   live.clear();
-  work.reset();
+  m.keep_running.clear();
   // Everything is closed or closing: run() returns once the handlers drain. Bounded wait.
   {
     std::unique_lock lock(m.run_mu);
     if (!m.run_cv.wait_for(lock, std::chrono::seconds(5), [&m] { return m.running == 0; })) {
-      m.ioc.stop();
+      for (auto& ioc : m.iocs) ioc->stop();
     }
   }
   for (auto& t : m.threads) t.join();

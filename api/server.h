@@ -1,6 +1,7 @@
 // The HTTP/1.1 server (Boost.Beast over Boost.Asio) that feeds requests to a Handler.
 //
-// One listener, `threads` threads on one io_context, a strand per connection. Per connection:
+// One listener, `threads` threads each running its own io_context; a connection lives on one of
+// them (round robin), so its handlers never run concurrently. Per connection:
 // keep-alive; requests are read one at a time and answered in order (pipelined requests wait in
 // the read buffer, so pipelining is safe); the request header must arrive within
 // header_timeout_ms of its first byte, or of the connection opening (so a slow client cannot
@@ -23,8 +24,9 @@
 // connection opening, then the same HTTP as above (the 503 / 429 answers on connect are written
 // after the handshake). A connection closed after a complete answer sends close_notify first.
 //
-// The handler is called on a connection's strand; its reply may come from any thread, at any
-// time before Stop(). After Stop() late replies are dropped.
+// The handler is called on a connection's thread; its reply may come from any thread, at any
+// time before Stop() (a reply given before Handle() returns is written without a further
+// round trip). After Stop() late replies are dropped.
 //
 // Beast and Asio stay inside server.cc: this header is included by node/.
 #pragma once

@@ -7,9 +7,11 @@
 #include <leveldb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -250,6 +252,73 @@ class SmtPageCache {
   mutable size_t previous_nodes_ = 0;
 };
 
+// Complete nodes of the event log (FORMAT.md §7), by (level, index): a complete node never
+// changes once written (blocks are final and the store never rewrites a log node), so a cached
+// value is right for every view that has the node at all. Bounded in two generations of
+// `max_per_generation` entries per shard, as SmtPageCache; sharded so that the API threads
+// building inclusion proofs do not queue on one mutex. The upper levels, shared by every proof,
+// stay cached; memory stays flat.
+class LogNodeCache {
+ public:
+  explicit LogNodeCache(size_t max_entries) : max_per_shard_(max_entries / kShards + 1) {}
+
+  std::optional<Hash256> Find(uint32_t level, uint64_t index) const {
+    const uint64_t key = Key(level, index);
+    Shard& s = shards_[ShardOf(key)];
+    std::lock_guard lock(s.mu);
+    if (auto it = s.current.find(key); it != s.current.end()) return it->second;
+    auto it = s.previous.find(key);
+    if (it == s.previous.end()) return std::nullopt;
+    const Hash256 h = it->second;
+    s.previous.erase(it);
+    InsertLocked(&s, key, h);
+    return h;
+  }
+  void Insert(uint32_t level, uint64_t index, const Hash256& h) const {
+    const uint64_t key = Key(level, index);
+    Shard& s = shards_[ShardOf(key)];
+    std::lock_guard lock(s.mu);
+    InsertLocked(&s, key, h);
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<uint64_t, Hash256> current;   // GUARDED_BY(mu)
+    std::unordered_map<uint64_t, Hash256> previous;  // GUARDED_BY(mu)
+  };
+  // Level in the top 6 bits, index below (an index at level L is below 2^(64-L); levels of a
+  // log that fits in a store are far below 58).
+  static uint64_t Key(uint32_t level, uint64_t index) { return (uint64_t{level} << 58) ^ index; }
+  static size_t ShardOf(uint64_t key) {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 60);
+  }
+  void InsertLocked(Shard* s, uint64_t key, const Hash256& h) const {
+    if (s->current.size() >= max_per_shard_) {
+      s->previous = std::move(s->current);
+      s->current = {};
+    }
+    s->current.insert_or_assign(key, h);
+  }
+  const size_t max_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
+};
+
+// The log node stored under (level, index), read with `ro` (a snapshot or the latest state)
+// through `cache`.
+Result<Hash256> ReadLogNode(leveldb::DB* db, const leveldb::ReadOptions& ro,
+                            const LogNodeCache& cache, uint32_t level, uint64_t index) {
+  if (auto cached = cache.Find(level, index)) return *cached;
+  std::string raw;
+  Status st = FromLevelDB(db->Get(ro, NodeKey(level, index), &raw), "log node");
+  if (!st.ok()) return st;
+  auto h = Hash256::FromSpan(AsSpan(raw));
+  if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
+  cache.Insert(level, index, *h);
+  return *h;
+}
+
 class LevelDBStore final : public Store {
  public:
   LevelDBStore(std::unique_ptr<leveldb::DB> db, std::unique_ptr<leveldb::Cache> cache,
@@ -259,7 +328,8 @@ class LevelDBStore final : public Store {
         filter_(std::move(filter)),
         db_(std::move(db)),
         sync_(sync),
-        state_page_cache_(state_node_cache_entries) {}
+        state_page_cache_(state_node_cache_entries),
+        log_node_cache_(kLogNodeCacheEntries) {}
 
   ~LevelDBStore() override {
     db_.reset();  // before the cache and filter it uses
@@ -314,12 +384,12 @@ class LevelDBStore final : public Store {
     return Status::Ok();
   }
   Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
-    std::string raw;
-    Status st = RawGet(NodeKey(level, index), &raw, "log node");
-    if (!st.ok()) return st;
-    auto h = Hash256::FromSpan(AsSpan(raw));
-    if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
-    return *h;
+    return ReadLogNode(db_.get(), leveldb::ReadOptions(), log_node_cache_, level, index);
+  }
+  // Log nodes of any view, through the one cache (see LogNodeCache).
+  Result<Hash256> GetLogNode(leveldb::DB* db, const leveldb::ReadOptions& ro, uint32_t level,
+                             uint64_t index) const {
+    return ReadLogNode(db, ro, log_node_cache_, level, index);
   }
   // State-tree nodes are stored in pages (FORMAT.md §12): GetNode finds page tops (and nodes of
   // cached pages only); the tree functions use GetNodeInPage.
@@ -428,6 +498,10 @@ class LevelDBStore final : public Store {
   bool initialized_ = false;
   Status sticky_;  // first write failure; every later write returns it (writer-only)
   SmtPageCache state_page_cache_;
+  // 256k entries per generation (at most ~2 x 18 MB): every node of level >= 3 of a log of a
+  // million events, so an inclusion proof reads about three nodes from LevelDB.
+  static constexpr size_t kLogNodeCacheEntries = 256 << 10;
+  LogNodeCache log_node_cache_;
   Hash256 tree_root_;  // the root of the last state tree written (writer-only)
 };
 
@@ -609,12 +683,7 @@ class LevelDBView final : public StoreView {
     return Status::Ok();
   }
   Result<Hash256> GetNode(uint32_t level, uint64_t index) const override {
-    std::string raw;
-    Status st = RawGet(NodeKey(level, index), &raw, "log node");
-    if (!st.ok()) return st;
-    auto h = Hash256::FromSpan(AsSpan(raw));
-    if (!h) return Status::Corruption("log node of " + std::to_string(raw.size()) + " bytes");
-    return *h;
+    return store_->GetLogNode(db_, ro_, level, index);
   }
   Result<std::optional<SmtNode>> GetNode(const Hash256& hash) const override {
     return store_->GetNode(hash);

@@ -58,6 +58,19 @@ class HandlersTest : public ::testing::Test {
     EXPECT_EQ(r.content_type, "application/json");
     auto j = api::ParseJson(r.body);
     EXPECT_TRUE(j.ok()) << r.body;
+    if (j.ok() && target.rfind("/v1/verify/", 0) == 0) {
+      // Answers are written without a JSON tree (api::JsonWriter): the text must be exactly the
+      // canonical serialisation (FORMAT.md §15) that the verifier hashes, with the attestation
+      // spliced in at the end.
+      EXPECT_EQ(r.body.back(), '\n');
+      std::string text = r.body.substr(0, r.body.size() - 1);
+      if (auto at = text.find(",\"attestation\":"); at != std::string::npos) {
+        text = text.substr(0, at) + "}";
+      }
+      Json copy = *j;
+      copy.erase("attestation");
+      EXPECT_EQ(text, copy.dump(-1, ' ', false, Json::error_handler_t::replace));
+    }
     return j.ok() ? *j : Json();
   }
   static void ExpectError(const Response& r, int status, const std::string& code) {
