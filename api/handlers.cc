@@ -684,7 +684,8 @@ std::string VerificationText(const Verification& v, int64_t now_ms, bool syncing
     }
     w.Key("status_reason").String(c->status_reason);
     w.Key("stored_status").String(CertStatusName(c->status));
-    w.Key("summary").Raw(ToJson(c->summary).dump(-1, ' ', false, Json::error_handler_t::replace));
+    w.Key("summary");
+    WriteJson(w, c->summary);
     if (v.status == VerifyStatus::kSuperseded && !c->versions.empty()) {
       const auto& latest = c->versions.back();
       w.Key("superseded_by").BeginObject();

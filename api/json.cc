@@ -94,36 +94,56 @@ const char* HolderKindName(ledger::HolderKind v) { return NameOf(kHolderKinds, v
 
 // ---- records to JSON --------------------------------------------------------------------------
 
-Json ToJson(const ledger::Intake& v) {
-  return Json{{"name", v.name},
-              {"longitude_e6", v.longitude_e6},
-              {"latitude_e6", v.latitude_e6},
-              {"source", WaterSourceName(v.source)},
-              {"state", IntakeStateName(v.state)},
-              {"aquifer", v.aquifer}};
+// The summary's one form, written as canonical text (members in key order): verification
+// answers embed it at high rates; ToJson parses it back for the tree-building callers.
+void WriteJson(JsonWriter& w, const ledger::Intake& v) {
+  w.BeginObject();
+  w.Key("aquifer").String(v.aquifer);
+  w.Key("latitude_e6").Int(v.latitude_e6);
+  w.Key("longitude_e6").Int(v.longitude_e6);
+  w.Key("name").String(v.name);
+  w.Key("source").String(WaterSourceName(v.source));
+  w.Key("state").String(IntakeStateName(v.state));
+  w.EndObject();
 }
 
-Json ToJson(const ledger::WaterPermitSummary& v) {
-  Json intakes = Json::array();
-  for (const auto& i : v.intakes) intakes.push_back(ToJson(i));
-  return Json{{"type", CertTypeName(ledger::CertType::kWaterAbstractionPermit)},
-              {"permit_number", v.permit_number},
-              {"holder_kind", HolderKindName(v.holder_kind)},
-              {"holder_name", v.holder_name},
-              {"holder_credit_code", v.holder_credit_code},
-              {"source", WaterSourceName(v.source)},
-              {"annual_quantity_m3", v.annual_quantity_m3},
-              {"purpose", v.purpose},
-              {"location", v.location},
-              {"division", v.division},
-              {"method", v.method},
-              {"return_location", v.return_location},
-              {"intakes", std::move(intakes)}};
+void WriteJson(JsonWriter& w, const ledger::WaterPermitSummary& v) {
+  w.BeginObject();
+  w.Key("annual_quantity_m3").Uint(v.annual_quantity_m3);
+  w.Key("division").String(v.division);
+  w.Key("holder_credit_code").String(v.holder_credit_code);
+  w.Key("holder_kind").String(HolderKindName(v.holder_kind));
+  w.Key("holder_name").String(v.holder_name);
+  w.Key("intakes").BeginArray();
+  for (const auto& i : v.intakes) WriteJson(w, i);
+  w.EndArray();
+  w.Key("location").String(v.location);
+  w.Key("method").String(v.method);
+  w.Key("permit_number").String(v.permit_number);
+  w.Key("purpose").String(v.purpose);
+  w.Key("return_location").String(v.return_location);
+  w.Key("source").String(WaterSourceName(v.source));
+  w.Key("type").String(CertTypeName(ledger::CertType::kWaterAbstractionPermit));
+  w.EndObject();
 }
 
-Json ToJson(const ledger::CertSummary& v) {
-  return std::visit([](const auto& s) { return ToJson(s); }, v);
+void WriteJson(JsonWriter& w, const ledger::CertSummary& v) {
+  std::visit([&w](const auto& s) { WriteJson(w, s); }, v);
 }
+
+namespace {
+template <class T>
+Json ViaText(const T& v) {
+  std::string text;
+  JsonWriter w(&text);
+  WriteJson(w, v);
+  return Json::parse(text);
+}
+}  // namespace
+
+Json ToJson(const ledger::Intake& v) { return ViaText(v); }
+Json ToJson(const ledger::WaterPermitSummary& v) { return ViaText(v); }
+Json ToJson(const ledger::CertSummary& v) { return ViaText(v); }
 
 namespace {
 

@@ -102,6 +102,9 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// The summary written straight as canonical text (the same form as ToJson above).
+void WriteJson(JsonWriter& w, const ledger::CertSummary& v);
+
 // ---- enum names -------------------------------------------------------------------------------
 
 const char* CertTypeName(ledger::CertType v);      // "water-abstraction-permit"
