@@ -89,6 +89,29 @@ class VerifyTest : public ::testing::Test {
          key.Sign(api::AnswerSigningDigest(ledger_->f.domain(), request, height, h))});
   }
 
+  // The same, but signed as answer `index` of a batch of `size` (FORMAT.md §15 version 2; the
+  // other leaves are digests of other answers).
+  static void ResignInBatch(Json* answer, const PrivateKey& key, size_t index, size_t size) {
+    answer->erase("attestation");
+    const std::string request = "GET /v1/verify/" + (*answer)["document_hash"].get<std::string>();
+    const uint64_t height = (*answer)["proof"]["header"]["height"].get<uint64_t>();
+    const Hash256 h = api::AnswerHash(*answer);
+    std::vector<Hash256> leaves;
+    for (size_t i = 0; i < size; ++i) {
+      leaves.push_back(i == index
+                           ? api::AnswerSigningDigest(ledger_->f.domain(), request, height, h)
+                           : Sha256(AsBytes("another answer " + std::to_string(i))));
+    }
+    auto batch = api::SignAnswerBatch(
+        ledger_->f.domain(), leaves,
+        [&](const Hash256& d) -> std::optional<std::pair<PublicKey, Signature>> {
+          return std::pair{key.public_key(), key.Sign(d)};
+        });
+    ASSERT_TRUE(batch.has_value());
+    (*answer)["attestation"] =
+        api::AttestationJson(api::MakeAttestation((*batch)[index], request, height, h));
+  }
+
   static Result<tools::VerifiedAnswer> Check(const Json& answer, const Hash256& hash,
                                              int64_t now_ms = 0, int64_t max_age_ms = 0) {
     tools::VerifyOptions o;
@@ -406,6 +429,54 @@ TEST_F(VerifyTest, SignedAnswersAndEvidence) {
       l.f.genesis);
   ASSERT_TRUE(stale.ok());
   EXPECT_TRUE(stale->empty());
+}
+
+// The same with answers signed in a batch (attestation version 2): the verifier names the signer,
+// a lie is evidence, an altered batch position is refused and incriminates nobody.
+TEST_F(VerifyTest, BatchSignedAnswersAndEvidence) {
+  const TestLedger& l = *ledger_;
+  const PrivateKey node0 = TestKey("node-0");
+  Json honest = Answer(*l.store, l.c1);
+  ResignInBatch(&honest, node0, 2, 5);
+  ASSERT_EQ(honest["attestation"]["version"], 2);
+  auto v = Check(honest, l.c1);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_TRUE(v->signed_by.has_value());
+  EXPECT_EQ(*v->signed_by, node0.public_key());
+  EXPECT_EQ(v->signer_agency, l.f.id(0));
+
+  // A batch position altered by someone else: refused, and not evidence against the node.
+  Json moved = honest;
+  moved["attestation"]["batch"]["index"] = 3;
+  auto r = Check(moved, l.c1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("attestation"), std::string::npos) << r.status().ToString();
+  auto none = tools::CheckEvidence(
+      tools::MakeEvidence(l.f.genesis, l.c1, {{"moved", moved}}, l.now_ms()), l.f.genesis);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+
+  // The node signs a lie in a batch: evidence, checked offline through text.
+  Json lie = honest;
+  for (const char* k : {"status", "stored_status", "certificate_status"}) lie[k] = "valid";
+  ResignInBatch(&lie, node0, 0, 3);
+  Json file = tools::MakeEvidence(l.f.genesis, l.c1,
+                                  {{"http://liar", lie}, {"http://honest", honest}}, l.now_ms());
+  ASSERT_EQ(file["findings"].size(), 1u) << file["findings"].dump();
+  auto findings = tools::CheckEvidence(Json::parse(file.dump()), l.f.genesis);
+  ASSERT_TRUE(findings.ok()) << findings.status().ToString();
+  ASSERT_EQ(findings->size(), 1u);
+  EXPECT_EQ((*findings)[0].node_key, node0.public_key());
+  EXPECT_EQ((*findings)[0].agency, l.f.id(0));
+  EXPECT_NE((*findings)[0].reason.find("status"), std::string::npos) << (*findings)[0].reason;
+  // Editing a path hash of the evidence breaks the attribution: nothing is proven.
+  Json edited = file;
+  auto p0 = edited["answers"][0]["answer"]["attestation"]["batch"]["path"][0].get<std::string>();
+  p0[0] = p0[0] == '0' ? '1' : '0';
+  edited["answers"][0]["answer"]["attestation"]["batch"]["path"][0] = p0;
+  auto after_edit = tools::CheckEvidence(edited, l.f.genesis);
+  ASSERT_TRUE(after_edit.ok());
+  EXPECT_TRUE(after_edit->empty());
 }
 
 // Two different blocks committed at one height (more than 1/3 of the validators equivocated):
