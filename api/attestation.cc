@@ -286,30 +286,41 @@ std::optional<std::vector<SignedAnswer>> SignAnswerBatch(const ledger::ChainDoma
 
 // ---- AnswerSigner ----
 
-AnswerSigner::AnswerSigner(SignFn sign, size_t max_batch)
-    : sign_(std::move(sign)), max_batch_(std::clamp<size_t>(max_batch, 1, kMaxAnswerBatch)) {}
+AnswerSigner::AnswerSigner(SignFn sign, std::chrono::microseconds min_interval, size_t max_batch)
+    : sign_(std::move(sign)),
+      min_interval_(std::max(min_interval, std::chrono::microseconds(0))),
+      max_batch_(std::clamp<size_t>(max_batch, 1, kMaxAnswerBatch)),
+      thread_([this] { Run(); }) {}
 
-void AnswerSigner::Sign(const ledger::ChainDomain& domain, const ledger::Hash256& leaf, Done done) {
-  std::vector<Pending> batch;
+AnswerSigner::~AnswerSigner() {
   {
     std::lock_guard lock(mu_);
-    if (signing_) {
-      queue_.push_back({domain, leaf, std::move(done)});
-      return;
-    }
-    signing_ = true;
+    stop_ = true;
   }
-  batch.push_back({domain, leaf, std::move(done)});
-  for (;;) {
-    SignBatch(batch);
-    batch.clear();
+  cv_.notify_all();
+  thread_.join();
+}
+
+void AnswerSigner::Sign(const ledger::ChainDomain& domain, const ledger::Hash256& leaf, Done done) {
+  {
     std::lock_guard lock(mu_);
-    if (queue_.empty()) {
-      signing_ = false;
-      return;
-    }
-    // The oldest queued digest's domain; the others wait for a later round, in order.
+    queue_.push_back({domain, leaf, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void AnswerSigner::Run() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last = Clock::now() - min_interval_;  // the previous signature
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    // Pace: no two signatures closer than min_interval (unless stopping); what arrives in the
+    // meantime joins the batch.
+    if (!stop_) cv_.wait_until(lock, last + min_interval_, [&] { return stop_; });
     const ledger::ChainDomain first = queue_.front().domain;
+    std::vector<Pending> batch;
     std::vector<Pending> rest;
     for (Pending& p : queue_) {
       if (batch.size() < max_batch_ && p.domain == first) {
@@ -319,6 +330,10 @@ void AnswerSigner::Sign(const ledger::ChainDomain& domain, const ledger::Hash256
       }
     }
     queue_ = std::move(rest);
+    lock.unlock();
+    last = Clock::now();
+    SignBatch(batch);
+    lock.lock();
   }
 }
 

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -18,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,20 +113,17 @@ std::optional<std::vector<SignedAnswer>> SignAnswerBatch(const ledger::ChainDoma
                                                          std::span<const ledger::Hash256> leaves,
                                                          const AnswerSignFn& sign);
 
-// Signs answer digests by group commit, amortising one signature over the answers that arrive
-// while a signature is being made. Thread-safe; it has no threads or timers of its own:
-//   - A caller that arrives when no signing is in progress signs its own digest at once (a batch
-//     of one: version 1, exactly as without a signer) and gets its result before Sign returns.
-//   - Callers that arrive while a signature is being made queue their digest and return at
-//     once; their `done` runs later on the signing caller's thread.
-//   - After each signature the signing caller takes everything queued (at most `max_batch`
-//     digests, all of one domain: those of the oldest queued digest's domain) and signs it as
-//     one batch (version 2 when it holds more than one digest), repeating until the queue is
-//     empty; only then does its Sign return. Under sustained load one caller thus keeps signing
-//     for the others, and each batch is as large as what arrived during the previous signature.
-// `done` is called exactly once per Sign, never with the signer's lock held (it may call Sign
-// again: that digest is queued and signed by the same loop). The SignFn is called by one thread
-// at a time. Destroy the signer only once no Sign call is running (the queue is then empty).
+// Signs answer digests in batches on a thread of its own, at most one signature per
+// `min_interval`: a digest that arrives when the signer is idle and its last signature is older
+// than `min_interval` is signed at once (a batch of one: version 1, as without a signer); the
+// digests that arrive meanwhile wait and are signed together (version 2) once `min_interval` has
+// passed since the previous signature. An idle node thus adds no delay, and under load the
+// signatures cost at most 1/min_interval per second (1 ms: about a thousand, a few percent of a
+// core) whatever the answer rate, for at most `min_interval` of added latency. A batch holds at
+// most `max_batch` digests, all of one domain (the oldest queued digest's; the others wait for
+// the next round, in order).
+// `done` is called exactly once per Sign, on the signer's thread, never with its lock held (it
+// may call Sign again). The destructor signs what is queued, then stops the thread.
 class AnswerSigner {
  public:
   using Signed = SignedAnswer;
@@ -131,7 +131,8 @@ class AnswerSigner {
   using Done = std::function<void(std::optional<Signed>)>;
 
   // `max_batch` is clamped to [1, kMaxAnswerBatch].
-  explicit AnswerSigner(SignFn sign, size_t max_batch = 4096);
+  AnswerSigner(SignFn sign, std::chrono::microseconds min_interval, size_t max_batch = 4096);
+  ~AnswerSigner();
   AnswerSigner(const AnswerSigner&) = delete;
   AnswerSigner& operator=(const AnswerSigner&) = delete;
 
@@ -145,14 +146,18 @@ class AnswerSigner {
     ledger::Hash256 leaf;
     Done done;
   };
+  void Run();
   // Signs `batch` (one domain, non-empty) and calls every `done`. Called without the lock.
   void SignBatch(std::vector<Pending>& batch) const;
 
   const SignFn sign_;
+  const std::chrono::microseconds min_interval_;
   const size_t max_batch_;
   std::mutex mu_;
-  bool signing_ = false;        // guarded by mu_: a caller is in its signing loop
+  std::condition_variable cv_;
+  bool stop_ = false;           // guarded by mu_
   std::vector<Pending> queue_;  // guarded by mu_: arrival order
+  std::thread thread_;          // last: starts once the members above exist
 };
 
 // The attestation of an answer signed by an AnswerSigner or SignAnswerBatch: version 1 when the

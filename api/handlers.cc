@@ -549,7 +549,7 @@ Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView&
     if (!cert->has_value()) {
       return Status::Corruption("document index names missing certificate " + v.doc->base_id);
     }
-    v.cert = **cert;
+    v.cert = std::move(**cert);
     agency_ids.push_back(v.cert->issuer);
     if (v.cert->controller != v.cert->issuer) agency_ids.push_back(v.cert->controller);
     if (v.tip) {
@@ -1250,22 +1250,30 @@ struct Api::Routes {
     // the attestation member is spliced in before the closing brace (member order does not
     // matter to a JSON reader; the verifier hashes the answer re-serialised without it).
     r.body = VerificationText(*v, now, node_->Status().syncing);
-    // Accountable reads: the node signs the request, the height and the answer's hash.
-    if (v->tip) {
-      const std::string request = "GET /v1/verify/" + h->Hex();
-      const Hash256 answer_hash = ledger::Sha256(ledger::AsBytes(r.body));
-      if (auto signed_by = node_->SignAnswer(
-              AnswerSigningDigest(v->tip->domain, request, v->header->height, answer_hash))) {
-        r.body.pop_back();  // '}'
-        r.body += ",\"attestation\":";
-        r.body += AttestationJson({signed_by->first, request, v->header->height, answer_hash,
-                                   signed_by->second})
-                      .dump();
-        r.body += '}';
-      }
+    if (!v->tip) {
+      r.body += '\n';
+      return c.reply(std::move(r));
     }
-    r.body += '\n';
-    c.reply(std::move(r));
+    // Accountable reads: the node signs the request, the height and the answer's hash, in a
+    // batch with the answers of the same moment (FORMAT.md §15; api::AnswerSigner). The reply
+    // is sent from the signer's thread.
+    std::string request = "GET /v1/verify/" + h->Hex();
+    const Hash256 answer_hash = ledger::Sha256(ledger::AsBytes(r.body));
+    const uint64_t height = v->header->height;
+    const Hash256 leaf = AnswerSigningDigest(v->tip->domain, request, height, answer_hash);
+    signer_.Sign(v->tip->domain, leaf,
+                 [r = std::move(r), reply = c.reply, request = std::move(request), height,
+                  answer_hash](std::optional<SignedAnswer> s) mutable {
+                   if (s) {
+                     r.body.pop_back();  // '}'
+                     r.body += ",\"attestation\":";
+                     r.body +=
+                         AttestationJson(MakeAttestation(*s, request, height, answer_hash)).dump();
+                     r.body += '}';
+                   }
+                   r.body += '\n';
+                   reply(std::move(r));
+                 });
   }
 
   // ---- GET /v1/staple/{hash} and GET /v1/checkpoint (FORMAT.md §16) ----
@@ -1659,6 +1667,9 @@ struct Api::Routes {
   std::shared_ptr<HttpMetrics> metrics;
 
   TipCache tips_;  // the parts every answer at the latest height shares
+  // Signs answers in batches, at most one signature per millisecond (api/attestation.h).
+  AnswerSigner signer_{[node = node_](const Hash256& digest) { return node->SignAnswer(digest); },
+                       std::chrono::milliseconds(1)};
 
   std::mutex agencies_mu_;
   bool agencies_loaded_ = false;      // GUARDED_BY(agencies_mu_)

@@ -2,6 +2,7 @@
 // the short inputs that Merkle hashing feeds them.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "ledger/crypto.h"
+#include "ledger/keypair_signer.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -142,6 +143,33 @@ Signature PrivateKey::Sign(const Hash256& digest) const {
   std::array<uint8_t, 32> aux{};
   RandomBytes(aux);
   return Sign(digest.span(), aux);
+}
+
+KeyPairSigner::KeyPairSigner(const PrivateKey& key) : public_key_(key.public_key()) {
+  static_assert(sizeof(secp256k1_keypair) == sizeof(keypair_));
+  secp256k1_keypair kp;
+  if (secp256k1_keypair_create(Context(), &kp, key.secret().data()) != 1) {
+    std::abort();  // Programming error: the key was validated at construction.
+  }
+  std::memcpy(keypair_.data(), &kp, sizeof kp);
+  OPENSSL_cleanse(&kp, sizeof(kp));
+}
+
+KeyPairSigner::~KeyPairSigner() { OPENSSL_cleanse(keypair_.data(), keypair_.size()); }
+
+Signature KeyPairSigner::Sign(const Hash256& digest) const {
+  std::array<uint8_t, 32> aux{};
+  RandomBytes(aux);
+  secp256k1_keypair kp;
+  std::memcpy(&kp, keypair_.data(), sizeof kp);
+  secp256k1_schnorrsig_extraparams params = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
+  params.ndata = aux.data();
+  Signature sig;
+  const int ok = secp256k1_schnorrsig_sign_custom(Context(), sig.data(), digest.data(),
+                                                  digest.size(), &kp, &params);
+  OPENSSL_cleanse(&kp, sizeof(kp));
+  if (ok != 1) std::abort();
+  return sig;
 }
 
 namespace {

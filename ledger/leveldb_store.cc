@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -250,6 +251,28 @@ class SmtPageCache {
   mutable Map previous_;
   mutable size_t current_nodes_ = 0;
   mutable size_t previous_nodes_ = 0;
+};
+
+// SmtPageCache in 16 shards by page top, each with its own lock and a sixteenth of the bound:
+// the API threads proving state entries and the loop applying blocks do not queue on one mutex.
+class ShardedSmtPageCache {
+ public:
+  using Nodes = SmtPageCache::Nodes;
+  using Hit = SmtPageCache::Hit;
+  explicit ShardedSmtPageCache(size_t max_nodes_per_generation) {
+    for (auto& s : shards_)
+      s = std::make_unique<SmtPageCache>(max_nodes_per_generation / kShards + 1);
+  }
+  Hit Find(const Hash256& top, const Hash256& hash, SmtNode* out) const {
+    return Of(top).Find(top, hash, out);
+  }
+  bool Append(const Hash256& top, Nodes* out) const { return Of(top).Append(top, out); }
+  void Insert(const Hash256& top, Nodes nodes) const { Of(top).Insert(top, std::move(nodes)); }
+
+ private:
+  static constexpr size_t kShards = 16;
+  const SmtPageCache& Of(const Hash256& top) const { return *shards_[top.bytes[0] % kShards]; }
+  std::array<std::unique_ptr<SmtPageCache>, kShards> shards_;
 };
 
 // Complete nodes of the event log (FORMAT.md §7), by (level, index): a complete node never
@@ -497,7 +520,7 @@ class LevelDBStore final : public Store {
   MerkleLog log_;
   bool initialized_ = false;
   Status sticky_;  // first write failure; every later write returns it (writer-only)
-  SmtPageCache state_page_cache_;
+  ShardedSmtPageCache state_page_cache_;
   // 256k entries per generation (at most ~2 x 18 MB): every node of level >= 3 of a log of a
   // million events, so an inclusion proof reads about three nodes from LevelDB.
   static constexpr size_t kLogNodeCacheEntries = 256 << 10;

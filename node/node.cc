@@ -26,6 +26,7 @@
 #include "ledger/chain.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
+#include "ledger/keypair_signer.h"
 #include "ledger/leveldb_store.h"
 #include "network/event_loop.h"
 #include "network/transport.h"
@@ -148,7 +149,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   }
   // Accountable reads: the node identity key signs answers (thread-safe: a const key).
   std::pair<PublicKey, ledger::Signature> SignAnswer(const Hash256& digest) const {
-    return {node_key_.public_key(), node_key_.Sign(digest)};
+    return {answer_signer_.public_key(), answer_signer_.Sign(digest)};
   }
 
   // ---- network::Handler -------------------------------------------------------------------
@@ -209,6 +210,7 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   std::unique_ptr<ledger::Store> store_;
   std::optional<ledger::PrivateKey> validator_key_;
   ledger::PrivateKey node_key_;
+  ledger::KeyPairSigner answer_signer_{node_key_};  // the node key, for answers (many a second)
   mutable std::mutex checkpoint_mu_;
   std::shared_ptr<const ledger::StoreView> checkpoint_view_;  // the latest checkpoint's view
   std::unique_ptr<Wal> wal_;

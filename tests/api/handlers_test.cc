@@ -7,7 +7,10 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include "api/json.h"
@@ -42,14 +45,25 @@ class HandlersTest : public ::testing::Test {
                 std::string content_type = "application/json") {
     Request r{method,           target,          std::move(content_type),
               "zh-CN,zh;q=0.9", std::move(body), "127.0.0.1"};
-    Response out;
-    int calls = 0;
-    api_->Handle(r, [&](Response resp) {
-      out = std::move(resp);
-      ++calls;
+    // Signed answers come from the answer signer's thread: wait for the reply (bounded).
+    struct Got {
+      std::mutex mu;
+      std::condition_variable cv;
+      Response out;
+      int calls = 0;
+    };
+    auto got = std::make_shared<Got>();
+    api_->Handle(r, [got](Response resp) {
+      std::lock_guard lock(got->mu);
+      got->out = std::move(resp);
+      ++got->calls;
+      got->cv.notify_all();
     });
-    EXPECT_EQ(calls, 1) << method << " " << target;
-    return out;
+    std::unique_lock lock(got->mu);
+    EXPECT_TRUE(got->cv.wait_for(lock, std::chrono::seconds(10), [&] { return got->calls > 0; }))
+        << method << " " << target;
+    EXPECT_EQ(got->calls, 1) << method << " " << target;
+    return got->out;
   }
   // Calls and parses the JSON answer, checking the status.
   Json Get(const std::string& target, int status = 200) {

@@ -1,4 +1,5 @@
 #include "ledger/crypto.h"
+#include "ledger/keypair_signer.h"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +66,20 @@ TEST(Bip340Test, AllPublishedVectors) {
     }
   }
   EXPECT_EQ(signed_rows, 8);  // rows 0-3 and 15-18 carry a secret key
+}
+
+// The cached key pair signs as the key does: every signature verifies under the key's public
+// key, and another digest's signature does not.
+TEST(Bip340Test, KeyPairSignerSignsAsTheKey) {
+  const PrivateKey key = PrivateKey::Generate();
+  const KeyPairSigner signer(key);
+  EXPECT_EQ(signer.public_key(), key.public_key());
+  for (int i = 0; i < 8; ++i) {
+    const Hash256 d = Sha256(AsBytes(std::to_string(i)));
+    const Signature s = signer.Sign(d);
+    EXPECT_TRUE(Verify(key.public_key(), d, s));
+    EXPECT_FALSE(Verify(key.public_key(), Sha256(AsBytes("other")), s));
+  }
 }
 
 TEST(Bip340Test, PublicKeyParseRejectsOffCurve) {

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,9 +72,13 @@ class VerifyTest : public ::testing::Test {
     api::ApiOptions o;
     o.now_ms = [] { return ledger_->now_ms(); };
     api::Api api(&node, o);
-    api::Response out;
+    // The reply comes from the answer signer's thread: wait for it (bounded).
+    std::promise<api::Response> promise;
+    auto future = promise.get_future();
     api.Handle({"GET", "/v1/verify/" + hash.Hex(), "", "", "", "127.0.0.1"},
-               [&](api::Response r) { out = std::move(r); });
+               [&promise](api::Response r) { promise.set_value(std::move(r)); });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const api::Response out = future.get();
     auto j = api::ParseJson(out.body);
     EXPECT_TRUE(j.ok()) << out.body;
     return j.ok() ? *j : Json();
