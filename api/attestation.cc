@@ -302,11 +302,15 @@ AnswerSigner::~AnswerSigner() {
 }
 
 void AnswerSigner::Sign(const ledger::ChainDomain& domain, const ledger::Hash256& leaf, Done done) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     queue_.push_back({domain, leaf, std::move(done)});
+    // Only a signer waiting for work needs waking: one pacing its next signature takes what
+    // is queued when its wait ends (a wake-up per answer would cost a system call each).
+    wake = idle_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void AnswerSigner::Run() {
@@ -314,7 +318,9 @@ void AnswerSigner::Run() {
   Clock::time_point last = Clock::now() - min_interval_;  // the previous signature
   std::unique_lock lock(mu_);
   for (;;) {
+    idle_ = true;
     cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    idle_ = false;
     if (queue_.empty()) return;  // stopping, nothing left
     // Pace: no two signatures closer than min_interval (unless stopping); what arrives in the
     // meantime joins the batch.

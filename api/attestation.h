@@ -156,6 +156,7 @@ class AnswerSigner {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;           // guarded by mu_
+  bool idle_ = false;           // guarded by mu_: the thread waits for a first queued digest
   std::vector<Pending> queue_;  // guarded by mu_: arrival order
   std::thread thread_;          // last: starts once the members above exist
 };
