@@ -109,6 +109,9 @@ Status ApiOptions::Validate() const {
     return Status::InvalidArgument("api.default_wait_ms: 1 to max_wait_ms");
   }
   if (max_wait_ms > 600'000) return Status::InvalidArgument("api.max_wait_ms: at most 600000");
+  if (max_batch_txs == 0 || max_batch_txs > 10'000) {
+    return Status::InvalidArgument("api.max_batch_txs: 1 to 10000");
+  }
   if (max_block_range == 0 || max_block_range > 10'000) {
     return Status::InvalidArgument("api.max_block_range: 1 to 10000");
   }
@@ -935,6 +938,7 @@ struct Api::Routes {
   static const std::vector<Route>& Table() {
     static const std::vector<Route> table = {
         {"POST", "/v1/tx", &Routes::SubmitTx},
+        {"POST", "/v1/txs", &Routes::SubmitTxs},
         {"GET", "/v1/tx/{hash}", &Routes::GetTx},
         {"GET", "/v1/certificates/{id}", &Routes::GetCertificate},
         {"GET", "/v1/verify/{hash}", &Routes::VerifyJson},
@@ -1025,34 +1029,16 @@ struct Api::Routes {
       return;
     }
     ledger::SignedTransaction stx;
-    const std::string& ct = c.request.content_type;
-    if (ct.rfind("application/octet-stream", 0) == 0) {
-      auto d = ledger::Decode<ledger::SignedTransaction>(ledger::AsBytes(c.request.body));
-      if (!d.ok()) {
-        c.reply(Error(400, "bad-encoding", d.status().message()));
-        return;
-      }
-      if (auto keys = CheckTransactionKeys(*d); !keys.ok()) {
-        c.reply(Error(400, "bad-encoding", keys.message()));
-        return;
-      }
+    if (IsBinary(c.request.content_type)) {
+      auto d = DecodeBinaryTx(ledger::AsBytes(c.request.body));
+      if (!d.ok()) return c.reply(Error(400, "bad-encoding", d.status().message()));
       stx = std::move(d).value();
     } else {
       auto j = ParseJson(c.request.body);
-      if (!j.ok()) {
-        c.reply(Error(400, "bad-json", j.status().message()));
-        return;
-      }
-      auto d = FromJson<ledger::SignedTransaction>(*j);
-      if (!d.ok()) {
-        const std::string& m = d.status().message();
-        std::string code = "bad-json";
-        if (m.find("hex") != std::string::npos) code = "bad-hex";
-        if (m.rfind("encoded:", 0) == 0 && code != "bad-hex") code = "bad-encoding";
-        c.reply(Error(400, code, m));
-        return;
-      }
-      stx = std::move(d).value();
+      if (!j.ok()) return c.reply(Error(400, "bad-json", j.status().message()));
+      auto d = DecodeJsonTx(*j);
+      if (!d.tx) return c.reply(Error(400, d.code, d.message));
+      stx = std::move(*d.tx);
     }
     if (node_->Status().syncing) {
       c.reply(Error(503, "not-synced", "the node is catching up; submit to another node or retry"));
@@ -1061,40 +1047,185 @@ struct Api::Routes {
     NodeService* node = node_;
     uint32_t timeout_ms = static_cast<uint32_t>(*timeout);
     Reply reply = c.reply;
-    node_->SubmitTx(
-        std::move(stx), "client:" + c.request.client,
-        [node, wait, timeout_ms, reply](SubmitResult r) {
-          const std::string hash = r.tx_hash.Hex();
-          switch (r.code) {
-            case SubmitResult::Code::kAccepted:
-              if (!wait) {
-                reply(JsonResponse(Json{{"tx_hash", hash}, {"state", "pending"}}, 202));
-                return;
-              }
-              node->WaitTx(r.tx_hash, timeout_ms,
-                           [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
-              return;
-            case SubmitResult::Code::kCommitted:
-              // Asynchronously: this callback may run on the node's event loop, where a
-              // blocking GetTx would wait on itself.
-              node->WaitTx(r.tx_hash, 0,
-                           [reply](TxStatusInfo info) { reply(TxStateResponse(info, true)); });
-              return;
-            case SubmitResult::Code::kRejected:
-              reply(TxError(422, r.reason.empty() ? "rejected" : r.reason, r.message, hash));
-              return;
-            case SubmitResult::Code::kConflict:
-              reply(TxError(409, r.reason.empty() ? "conflict" : r.reason, r.message, hash));
-              return;
-            case SubmitResult::Code::kBusy:
-              reply(TxError(429, r.reason.empty() ? "mempool-full" : r.reason, r.message, hash));
-              return;
-            case SubmitResult::Code::kUnavailable:
-              reply(TxError(503, r.reason.empty() ? "unavailable" : r.reason, r.message, hash));
-              return;
+    node_->SubmitTx(std::move(stx), "client:" + c.request.client,
+                    [node, wait, timeout_ms, reply](SubmitResult r) {
+                      const std::string hash = r.tx_hash.Hex();
+                      switch (r.code) {
+                        case SubmitResult::Code::kAccepted:
+                          if (!wait) {
+                            reply(JsonResponse(Json{{"tx_hash", hash}, {"state", "pending"}}, 202));
+                            return;
+                          }
+                          node->WaitTx(r.tx_hash, timeout_ms, [reply](TxStatusInfo info) {
+                            reply(TxStateResponse(info, true));
+                          });
+                          return;
+                        case SubmitResult::Code::kCommitted:
+                          // Asynchronously: this callback may run on the node's event loop, where a
+                          // blocking GetTx would wait on itself.
+                          node->WaitTx(r.tx_hash, 0, [reply](TxStatusInfo info) {
+                            reply(TxStateResponse(info, true));
+                          });
+                          return;
+                        case SubmitResult::Code::kRejected:
+                        case SubmitResult::Code::kConflict:
+                        case SubmitResult::Code::kBusy:
+                        case SubmitResult::Code::kUnavailable: {
+                          const auto [status, code] = RefusalOf(r);
+                          reply(TxError(status, code, r.message, hash));
+                          return;
+                        }
+                      }
+                      reply(Error(500, "internal", "unknown submit result"));
+                    });
+  }
+
+  // ---- POST /v1/txs: many signed transactions in one request (docs/API.md) ----
+
+  void SubmitTxs(Ctx& c) {
+    if (c.request.body.size() > options_->max_body_bytes) {
+      return c.reply(
+          Error(413, "body-too-large",
+                "the body exceeds " + std::to_string(options_->max_body_bytes) + " bytes"));
+    }
+    std::vector<DecodedTx> items;  // one per transaction of the request
+    const size_t max = options_->max_batch_txs;
+    auto too_many = [&] {
+      c.reply(Error(400, "too-many-txs",
+                    "at most " + std::to_string(max) + " transactions per request"));
+    };
+    if (IsBinary(c.request.content_type)) {
+      // Frames: u32 little-endian length, then that many bytes of one canonical encoding.
+      const ledger::ByteSpan body = ledger::AsBytes(c.request.body);
+      size_t at = 0;
+      while (at < body.size()) {
+        if (items.size() == max) return too_many();
+        if (body.size() - at < 4) {
+          return c.reply(Error(400, "bad-encoding",
+                               "frame " + std::to_string(items.size()) + ": truncated length"));
+        }
+        const uint32_t len = uint32_t{body[at]} | (uint32_t{body[at + 1]} << 8) |
+                             (uint32_t{body[at + 2]} << 16) | (uint32_t{body[at + 3]} << 24);
+        at += 4;
+        if (len > body.size() - at) {
+          return c.reply(Error(400, "bad-encoding",
+                               "frame " + std::to_string(items.size()) + ": " +
+                                   std::to_string(len) + " bytes declared, " +
+                                   std::to_string(body.size() - at) + " left"));
+        }
+        DecodedTx item;
+        auto d = DecodeBinaryTx(body.subspan(at, len));
+        if (d.ok()) {
+          item.tx = std::move(d).value();
+        } else {
+          item.code = "bad-encoding";
+          item.message = d.status().message();
+        }
+        items.push_back(std::move(item));
+        at += len;
+      }
+    } else {
+      auto j = ParseJson(c.request.body);
+      if (!j.ok()) return c.reply(Error(400, "bad-json", j.status().message()));
+      if (!j->is_object() || j->size() != 1 || !j->contains("txs") || !(*j)["txs"].is_array()) {
+        return c.reply(Error(400, "bad-json", "expected {\"txs\": [transactions]}"));
+      }
+      const Json& txs = (*j)["txs"];
+      if (txs.size() > max) return too_many();
+      for (const Json& t : txs) items.push_back(DecodeJsonTx(t));
+    }
+    if (items.empty()) return c.reply(Error(400, "bad-parameter", "no transactions"));
+    if (node_->Status().syncing) {
+      return c.reply(
+          Error(503, "not-synced", "the node is catching up; submit to another node or retry"));
+    }
+    std::vector<ledger::SignedTransaction> good;
+    for (auto& item : items) {
+      if (item.tx) good.push_back(std::move(*item.tx));
+    }
+    auto results = [items = std::move(items),
+                    reply = c.reply](std::vector<SubmitResult> submitted) mutable {
+      std::string body;
+      JsonWriter w(&body);
+      w.BeginObject().Key("results").BeginArray();
+      size_t next = 0;
+      for (const auto& item : items) {
+        w.BeginObject();
+        if (!item.tx) {  // not decoded
+          w.Key("error").BeginObject().Key("code").String(item.code);
+          w.Key("message").String(item.message).EndObject();
+          w.Key("status").Uint(400);
+          w.EndObject();
+          continue;
+        }
+        const SubmitResult& r = submitted.at(next++);
+        switch (r.code) {
+          case SubmitResult::Code::kAccepted:
+          case SubmitResult::Code::kCommitted:
+            w.Key("state").String(r.code == SubmitResult::Code::kAccepted ? "pending"
+                                                                          : "committed");
+            break;
+          default: {
+            const auto [status, code] = RefusalOf(r);
+            w.Key("error").BeginObject().Key("code").String(code);
+            w.Key("message").String(r.message).EndObject();
+            w.Key("status").Uint(static_cast<uint64_t>(status));
           }
-          reply(Error(500, "internal", "unknown submit result"));
-        });
+        }
+        w.Key("tx_hash").Hex(r.tx_hash.span());
+        w.EndObject();
+      }
+      w.EndArray().EndObject();
+      body += '\n';
+      Response resp;
+      resp.content_type = kJsonType;
+      resp.body = std::move(body);
+      reply(std::move(resp));
+    };
+    node_->SubmitTxs(std::move(good), "client:" + c.request.client, std::move(results));
+  }
+
+  static bool IsBinary(const std::string& content_type) {
+    return content_type.rfind("application/octet-stream", 0) == 0;
+  }
+  // One canonical SignedTransaction encoding, with its keys checked (bad-encoding otherwise).
+  static Result<ledger::SignedTransaction> DecodeBinaryTx(ledger::ByteSpan bytes) {
+    auto d = ledger::Decode<ledger::SignedTransaction>(bytes);
+    if (!d.ok()) return d.status();
+    if (auto keys = CheckTransactionKeys(*d); !keys.ok()) return keys;
+    return d;
+  }
+  // A transaction decoded from a request, or the error code and message saying why not.
+  struct DecodedTx {
+    std::optional<ledger::SignedTransaction> tx;
+    std::string code, message;
+  };
+  // A transaction in one of the JSON forms.
+  static DecodedTx DecodeJsonTx(const Json& j) {
+    DecodedTx out;
+    auto d = FromJson<ledger::SignedTransaction>(j);
+    if (d.ok()) {
+      out.tx = std::move(d).value();
+      return out;
+    }
+    out.message = d.status().message();
+    out.code = "bad-json";
+    if (out.message.find("hex") != std::string::npos) out.code = "bad-hex";
+    if (out.message.rfind("encoded:", 0) == 0 && out.code != "bad-hex") out.code = "bad-encoding";
+    return out;
+  }
+  // The HTTP status and reason code of a refused submission.
+  static std::pair<int, std::string> RefusalOf(const SubmitResult& r) {
+    switch (r.code) {
+      case SubmitResult::Code::kConflict:
+        return {409, r.reason.empty() ? "conflict" : r.reason};
+      case SubmitResult::Code::kBusy:
+        return {429, r.reason.empty() ? "mempool-full" : r.reason};
+      case SubmitResult::Code::kUnavailable:
+        return {503, r.reason.empty() ? "unavailable" : r.reason};
+      default:
+        return {422, r.reason.empty() ? "rejected" : r.reason};
+    }
   }
 
   static Response TxError(int status, const std::string& code, const std::string& message,

@@ -77,6 +77,8 @@ struct ApiOptions {
   uint32_t max_wait_ms = 60'000;
   // GET /v1/blocks?from=&to=: most blocks per answer.
   uint64_t max_block_range = 100;
+  // POST /v1/txs: most transactions per request.
+  size_t max_batch_txs = 1000;
   // The clock that decides expiry (unix milliseconds). Default: the system clock.
   std::function<int64_t()> now_ms;
 

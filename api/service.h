@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -78,6 +79,35 @@ class NodeService {
   // names the submitter ("client:<address>") for the mempool's per-source quota.
   virtual void SubmitTx(ledger::SignedTransaction tx, std::string source,
                         std::function<void(SubmitResult)> done) = 0;
+  // SubmitTx for several transactions at once (POST /v1/txs): `done` gets one result per
+  // transaction, in order. The default submits them one by one; the node overrides it to check
+  // their signatures together and admit them in one pass of its event loop.
+  virtual void SubmitTxs(std::vector<ledger::SignedTransaction> txs, std::string source,
+                         std::function<void(std::vector<SubmitResult>)> done) {
+    struct Batch {
+      std::mutex mu;
+      std::vector<SubmitResult> results;  // GUARDED_BY(mu)
+      size_t left = 0;                    // GUARDED_BY(mu)
+      std::function<void(std::vector<SubmitResult>)> done;
+    };
+    if (txs.empty()) return done({});
+    auto b = std::make_shared<Batch>();
+    b->results.resize(txs.size());
+    b->left = txs.size();
+    b->done = std::move(done);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      SubmitTx(std::move(txs[i]), source, [b, i](SubmitResult r) {
+        std::vector<SubmitResult> all;
+        {
+          std::lock_guard lock(b->mu);
+          b->results[i] = std::move(r);
+          if (--b->left != 0) return;
+          all = std::move(b->results);
+        }
+        b->done(std::move(all));
+      });
+    }
+  }
   [[nodiscard]] virtual TxStatusInfo GetTx(const ledger::Hash256& tx_hash) const = 0;
   // Calls `done` once `tx_hash` is committed or rejected, or with its state at the deadline.
   virtual void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,

@@ -39,4 +39,4 @@ half=$((rate / 2))
 echo "== half load: $half events/s for 30 s =="
 "$BIN" loadgen --network "$NET/network.json" --rate "$half" --duration 30 --connections 16
 echo "== single events at low load (one outstanding) =="
-"$BIN" loadgen --network "$NET/network.json" --count 300 --outstanding 1 --connections 1
+"$BIN" loadgen --network "$NET/network.json" --count 300 --outstanding 1 --connections 1 --batch 1

@@ -5,6 +5,7 @@
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +25,12 @@ Status LevelDBStoreOptions::Validate() const {
   if (path.empty()) return Status::InvalidArgument("store path is empty");
   if (block_cache_bytes < (1 << 20)) return Status::InvalidArgument("block cache below 1 MiB");
   if (write_buffer_bytes < (1 << 20)) return Status::InvalidArgument("write buffer below 1 MiB");
+  if (table_file_bytes < (1 << 20) || table_file_bytes > (1u << 30)) {
+    return Status::InvalidArgument("table file size: 1 MiB to 1 GiB");
+  }
+  if (max_open_files < 0 || max_open_files > 1'000'000) {
+    return Status::InvalidArgument("max open files: 0 (automatic) to 1,000,000");
+  }
   if (state_node_cache_entries == 0) {
     return Status::InvalidArgument("state node cache needs at least one entry");
   }
@@ -772,6 +779,14 @@ Result<std::unique_ptr<Store>> OpenLevelDBStore(const LevelDBStoreOptions& optio
   lo.create_if_missing = true;
   lo.paranoid_checks = true;
   lo.write_buffer_size = options.write_buffer_bytes;
+  lo.max_file_size = options.table_file_bytes;
+  lo.max_open_files = options.max_open_files;
+  if (lo.max_open_files == 0) {
+    rlimit limit{};
+    const rlim_t soft = getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+    const rlim_t usable = soft > 256 + 64 ? soft - 256 : 64;
+    lo.max_open_files = static_cast<int>(std::min<rlim_t>(usable, 10'000));
+  }
   auto cache = std::unique_ptr<leveldb::Cache>(leveldb::NewLRUCache(options.block_cache_bytes));
   auto filter = std::unique_ptr<const leveldb::FilterPolicy>(leveldb::NewBloomFilterPolicy(10));
   lo.block_cache = cache.get();

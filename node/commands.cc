@@ -133,6 +133,9 @@ void RegisterLoadgen(CLI::App& app) {
   cmd->add_option("--outstanding", o->outstanding, "Max submitted but uncommitted events")
       ->default_val(4000);
   cmd->add_option("--connections", o->connections, "Concurrent HTTP connections")->default_val(8);
+  cmd->add_option("--batch", o->batch,
+                  "Events per request: POST /v1/txs with this many (1: POST /v1/tx each)")
+      ->default_val(100);
   cmd->add_option("--nodes", o->nodes, "all, or node indexes like 0,2")->default_val("all");
   cmd->add_option("--cacert", o->ca_file,
                   "PEM file of the CA certificates trusted for https nodes (default: "

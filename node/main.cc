@@ -5,13 +5,28 @@
 //   certledger node --home DIR
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "ledger/crypto.h"
 #include "node/commands.h"
 
+// Raises the soft limit on open files to the hard limit (at most 65,536): a node keeps the
+// store's table files, peer connections and API connections open at once. Best effort.
+static void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = std::min<rlim_t>(limit.rlim_max, 65'536);
+  if (limit.rlim_cur >= want) return;
+  limit.rlim_cur = want;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int main(int argc, char** argv) {
+  RaiseOpenFileLimit();
   CLI::App app{"certledger: a BFT ledger of electronic water-abstraction permits"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "certledger 0.1.0");

@@ -140,6 +140,32 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
       done(Admit(tx, hash, source, /*from_client=*/true));
     });
   }
+  // As SubmitTx for each, with one pass of the loop for all of them.
+  void SubmitTxs(std::vector<ledger::SignedTransaction> txs, std::string source,
+                 std::function<void(std::vector<api::SubmitResult>)> done) {
+    std::vector<api::SubmitResult> results(txs.size());
+    std::vector<Hash256> hashes(txs.size());
+    std::vector<bool> checked(txs.size(), false);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      hashes[i] = ledger::TxHash(txs[i].tx);  // off the loop
+      results[i].tx_hash = hashes[i];
+      if (auto bad = VerifySignatures(txs[i], domain_.genesis_hash, sig_cache_)) {
+        results[i].code = api::SubmitResult::Code::kRejected;
+        results[i].reason = "bad-signature";
+        results[i].message = "signature by " + *bad + " does not verify";
+      } else {
+        checked[i] = true;
+      }
+    }
+    loop_.Post([this, txs = std::move(txs), hashes = std::move(hashes),
+                checked = std::move(checked), results = std::move(results),
+                source = std::move(source), done = std::move(done)]() mutable {
+      for (size_t i = 0; i < txs.size(); ++i) {
+        if (checked[i]) results[i] = Admit(txs[i], hashes[i], source, /*from_client=*/true);
+      }
+      done(std::move(results));
+    });
+  }
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
   std::string Metrics() const;
@@ -1386,6 +1412,10 @@ const ledger::Store& Node::store() const { return impl_->store(); }
 void Node::SubmitTx(ledger::SignedTransaction tx, std::string source,
                     std::function<void(api::SubmitResult)> done) {
   impl_->SubmitTx(std::move(tx), std::move(source), std::move(done));
+}
+void Node::SubmitTxs(std::vector<ledger::SignedTransaction> txs, std::string source,
+                     std::function<void(std::vector<api::SubmitResult>)> done) {
+  impl_->SubmitTxs(std::move(txs), std::move(source), std::move(done));
 }
 api::TxStatusInfo Node::GetTx(const Hash256& h) const {
   // Mempool state lives on the loop thread: ask it there.

@@ -34,6 +34,8 @@ class Node : public api::NodeService {
   [[nodiscard]] const ledger::Store& store() const override;
   void SubmitTx(ledger::SignedTransaction tx, std::string source,
                 std::function<void(api::SubmitResult)> done) override;
+  void SubmitTxs(std::vector<ledger::SignedTransaction> txs, std::string source,
+                 std::function<void(std::vector<api::SubmitResult>)> done) override;
   [[nodiscard]] api::TxStatusInfo GetTx(const ledger::Hash256& tx_hash) const override;
   void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
               std::function<void(api::TxStatusInfo)> done) override;

@@ -33,6 +33,7 @@ Status LoadgenOptions::Validate() const {
   if (connections == 0 || connections > 256)
     return Status::InvalidArgument("--connections: 1..256");
   if (count > 10'000'000) return Status::InvalidArgument("--count: at most 10,000,000");
+  if (batch == 0 || batch > 1000) return Status::InvalidArgument("--batch: 1..1000");
   return Status::Ok();
 }
 
@@ -179,7 +180,14 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     stx.signatures.push_back(
         {ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx, genesis_hash))});
     index_of.emplace(ledger::TxHash(stx.tx).Hex(), i);
-    bodies[i] = Json{{"encoded", ledger::ToHex(ledger::Encode(stx))}}.dump();
+    const ledger::Bytes encoded = ledger::Encode(stx);
+    if (o.batch == 1) {
+      bodies[i] = Json{{"encoded", ledger::ToHex(encoded)}}.dump();
+    } else {  // one frame of a POST /v1/txs body: u32 little-endian length, then the bytes
+      const auto len = static_cast<uint32_t>(encoded.size());
+      for (int b = 0; b < 4; ++b) bodies[i].push_back(static_cast<char>((len >> (8 * b)) & 0xff));
+      bodies[i].append(encoded.begin(), encoded.end());
+    }
   }
 
   std::vector<std::atomic<int64_t>> submit_us(n), commit_us(n);
@@ -227,11 +235,72 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     }
   });
 
+  // POST /v1/txs with the next o.batch events; false once every event is taken. Refusals that
+  // say "later" (429, 503) are sent again; other refusals are counted.
+  auto SubmitBatch = [&](HttpClient& c) -> bool {
+    const uint64_t first = next.fetch_add(o.batch);
+    if (first >= n) return false;
+    const uint64_t end = std::min<uint64_t>(n, first + o.batch);
+    if (o.rate > 0) {
+      std::this_thread::sleep_until(t0 + std::chrono::microseconds(static_cast<int64_t>(
+                                             static_cast<double>(first) * 1e6 / o.rate)));
+    }
+    while (submitted.load() + (end - first) > committed.load() + o.outstanding &&
+           submitted.load() > committed.load()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    std::vector<uint64_t> todo;
+    for (uint64_t i = first; i < end; ++i) todo.push_back(i);
+    for (int attempt = 0; attempt < 100 && !todo.empty(); ++attempt) {
+      std::string body;
+      for (uint64_t i : todo) body += bodies[i];
+      const int64_t at = us_since(Clock::now());
+      for (uint64_t i : todo) submit_us[i] = at;
+      auto r = c.Post("/v1/txs", body, "application/octet-stream");
+      Json answer = r.ok() && r->status == 200 ? Json::parse(r->body, nullptr, false) : Json();
+      if (!answer.is_object() || !answer["results"].is_array() ||
+          answer["results"].size() != todo.size()) {
+        if (r.ok() && (r->status == 429 || r->status == 503)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          continue;
+        }
+        if (refused.fetch_add(todo.size()) < 5) {
+          std::fprintf(stderr, "loadgen: batch refused: %s\n",
+                       r.ok() ? (std::to_string(r->status) + " " + r->body.substr(0, 300)).c_str()
+                              : r.status().ToString().c_str());
+        }
+        return true;
+      }
+      std::vector<uint64_t> again;
+      for (size_t k = 0; k < todo.size(); ++k) {
+        const Json& res = answer["results"][k];
+        if (res.contains("state")) {
+          ++submitted;
+          continue;
+        }
+        const int status = res.value("status", 0);
+        if (status == 429 || status == 503) {
+          again.push_back(todo[k]);
+        } else if (refused.fetch_add(1) < 5) {
+          std::fprintf(stderr, "loadgen: event %llu refused: %s\n",
+                       static_cast<unsigned long long>(todo[k]), res.dump().substr(0, 300).c_str());
+        }
+      }
+      if (!again.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      todo = std::move(again);
+    }
+    return true;
+  };
+
   std::vector<std::thread> submitters;
   for (uint32_t w = 0; w < o.connections; ++w) {
     submitters.emplace_back([&, w] {
       HttpClient c(apis[targets[w % targets.size()]], HttpClientOptions{10000, o.ca_file});
       for (;;) {
+        if (o.batch > 1) {
+          if (!SubmitBatch(c)) return;
+          continue;
+        }
         const uint64_t i = next.fetch_add(1);
         if (i >= n) return;
         if (o.rate > 0) {

@@ -21,6 +21,7 @@ struct LoadgenOptions {
   double duration_s = 30;       // with a rate and no count
   uint32_t outstanding = 4000;  // at most this many submitted but not yet committed
   uint32_t connections = 8;     // concurrent HTTP connections (submitter threads)
+  uint32_t batch = 100;         // events per request (POST /v1/txs); 1: POST /v1/tx each
   std::string nodes = "all";    // "all" or a comma-separated list of node indexes to submit to
   double drain_timeout_s = 60;  // after the last submit, how long to wait for commits
   std::string ca_file;          // https nodes: trusted CAs (PEM); empty: the system's store

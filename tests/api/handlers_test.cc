@@ -707,6 +707,96 @@ TEST_F(HandlersTest, SubmitWhileSyncingIs503) {
   EXPECT_TRUE(node_.submitted.empty());
 }
 
+// ---- POST /v1/txs ----
+
+// Frames of the binary batch body: u32 little-endian length, then the bytes.
+std::string Frames(const std::vector<Bytes>& items) {
+  std::string out;
+  for (const Bytes& b : items) {
+    const auto n = static_cast<uint32_t>(b.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    out.append(b.begin(), b.end());
+  }
+  return out;
+}
+
+TEST_F(HandlersTest, SubmitBatchJsonGivesOneResultPerTransaction) {
+  const SignedTransaction t0 = ledger_->f.Tx(0, ledger_->f.Issue(0, "B0001"));
+  const SignedTransaction t1 = ledger_->f.Tx(0, ledger_->f.Issue(0, "B0002"));
+  const SignedTransaction t2 = ledger_->f.Tx(1, ledger_->f.Issue(1, "B0003"));
+  const Json body{{"txs",
+                   {api::ToJson(t0), Json{{"encoded", ToHex(Encode(t1))}},
+                    Json{{"tx", {{"chain_id", 1}}}}, api::ToJson(t2)}}};
+  Response r = Call("POST", "/v1/txs", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json j = Json::parse(r.body);
+  ASSERT_EQ(j["results"].size(), 4u);
+  EXPECT_EQ(j["results"][0], (Json{{"tx_hash", TxHash(t0.tx).Hex()}, {"state", "pending"}}));
+  EXPECT_EQ(j["results"][1], (Json{{"tx_hash", TxHash(t1.tx).Hex()}, {"state", "pending"}}));
+  EXPECT_EQ(j["results"][2]["status"], 400);
+  EXPECT_EQ(j["results"][2]["error"]["code"], "bad-json");
+  EXPECT_NE(j["results"][2]["error"]["message"].get<std::string>().find("tx.chain_id"),
+            std::string::npos);
+  EXPECT_FALSE(j["results"][2].contains("tx_hash"));
+  EXPECT_EQ(j["results"][3]["tx_hash"], TxHash(t2.tx).Hex());
+  // The bad one is not submitted; the others are, in order.
+  ASSERT_EQ(node_.submitted.size(), 3u);
+  EXPECT_EQ(node_.submitted[0], t0);
+  EXPECT_EQ(node_.submitted[1], t1);
+  EXPECT_EQ(node_.submitted[2], t2);
+
+  // Refusals carry the single route's status and code, per transaction.
+  node_.submit_result.code = api::SubmitResult::Code::kBusy;
+  const Json busy =
+      Json::parse(Call("POST", "/v1/txs", Json{{"txs", {api::ToJson(t0)}}}.dump()).body);
+  EXPECT_EQ(busy["results"][0]["status"], 429);
+  EXPECT_EQ(busy["results"][0]["error"]["code"], "mempool-full");
+  EXPECT_EQ(busy["results"][0]["tx_hash"], TxHash(t0.tx).Hex());
+}
+
+TEST_F(HandlersTest, SubmitBatchBinaryFrames) {
+  const SignedTransaction t0 = ledger_->f.Tx(0, ledger_->f.Issue(0, "B0011"));
+  const SignedTransaction t1 = ledger_->f.Tx(0, ledger_->f.Issue(0, "B0012"));
+  Response r = Call("POST", "/v1/txs", Frames({Encode(t0), Bytes{1, 2, 3}, Encode(t1)}),
+                    "application/octet-stream");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json j = Json::parse(r.body);
+  ASSERT_EQ(j["results"].size(), 3u);
+  EXPECT_EQ(j["results"][0]["state"], "pending");
+  EXPECT_EQ(j["results"][1]["error"]["code"], "bad-encoding");
+  EXPECT_EQ(j["results"][2]["tx_hash"], TxHash(t1.tx).Hex());
+  ASSERT_EQ(node_.submitted.size(), 2u);
+  EXPECT_EQ(node_.submitted[1], t1);
+
+  // Framing errors refuse the whole request, before anything is submitted.
+  std::string truncated = Frames({Encode(t0)});
+  truncated.pop_back();
+  ExpectError(Call("POST", "/v1/txs", truncated, "application/octet-stream"), 400, "bad-encoding");
+  ExpectError(
+      Call("POST", "/v1/txs", Frames({Encode(t0)}) + "\x05\x00", "application/octet-stream"), 400,
+      "bad-encoding");
+  EXPECT_EQ(node_.submitted.size(), 2u);
+}
+
+TEST_F(HandlersTest, SubmitBatchInputErrors) {
+  ExpectError(Call("POST", "/v1/txs", "{not json"), 400, "bad-json");
+  ExpectError(Call("POST", "/v1/txs", Json{{"txs", 1}}.dump()), 400, "bad-json");
+  ExpectError(Call("POST", "/v1/txs", Json{{"txs", Json::array()}, {"x", 1}}.dump()), 400,
+              "bad-json");
+  ExpectError(Call("POST", "/v1/txs", Json{{"txs", Json::array()}}.dump()), 400, "bad-parameter");
+  ExpectError(Call("POST", "/v1/txs", "", "application/octet-stream"), 400, "bad-parameter");
+  // More than max_batch_txs (1000), in either form: refused before anything is decoded.
+  ExpectError(Call("POST", "/v1/txs", Json{{"txs", std::vector<int>(1001, 1)}}.dump()), 400,
+              "too-many-txs");
+  ExpectError(Call("POST", "/v1/txs", Frames(std::vector<Bytes>(1001)), "application/octet-stream"),
+              400, "too-many-txs");
+  ExpectError(Call("POST", "/v1/txs", std::string(64 * 1024 + 1, ' ')), 413, "body-too-large");
+  node_.status.syncing = true;
+  const SignedTransaction t = ledger_->f.Tx(0, ledger_->f.Issue(0, "B0021"));
+  ExpectError(Call("POST", "/v1/txs", Json{{"txs", {api::ToJson(t)}}}.dump()), 503, "not-synced");
+  EXPECT_TRUE(node_.submitted.empty());
+}
+
 TEST_F(HandlersTest, TxStates) {
   // Committed: from the store even when the node does not remember it.
   const SignedTransaction& stx = ledger_->blocks[1].block.txs[2];
