@@ -126,6 +126,19 @@ class VerifyTest : public ::testing::Test {
     o.max_age_ms = max_age_ms;
     return tools::CheckVerificationAnswer(answer, ledger_->f.genesis, o);
   }
+  // An answer about `hash` altered by someone other than its signer: refused for its
+  // attestation, and no evidence against the node.
+  static void ExpectRefusedAndNoEvidence(const Json& altered, const Hash256& hash) {
+    auto r = Check(altered, hash);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("attestation"), std::string::npos)
+        << r.status().ToString();
+    auto none = tools::CheckEvidence(
+        tools::MakeEvidence(ledger_->f.genesis, hash, {{"altered", altered}}, ledger_->now_ms()),
+        ledger_->f.genesis);
+    ASSERT_TRUE(none.ok()) << none.status().ToString();
+    EXPECT_TRUE(none->empty());
+  }
   static int64_t BlockTime(size_t height) {
     return ledger_->blocks[height - 1].block.header.time_ms;
   }
@@ -385,13 +398,7 @@ TEST_F(VerifyTest, SignedAnswersAndEvidence) {
   // Someone else's change breaks the signature: refused, and not evidence against the node.
   Json tampered = honest;
   tampered["status"] = "valid";
-  auto r = Check(tampered, l.c1);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("attestation"), std::string::npos) << r.status().ToString();
-  auto none = tools::CheckEvidence(
-      tools::MakeEvidence(l.f.genesis, l.c1, {{"tampered", tampered}}, l.now_ms()), l.f.genesis);
-  ASSERT_TRUE(none.ok()) << none.status().ToString();
-  EXPECT_TRUE(none->empty());
+  ExpectRefusedAndNoEvidence(tampered, l.c1);
 
   // The node itself signs the lie (a revoked permit answered "valid"): evidence.
   Json lie = honest;
@@ -454,13 +461,7 @@ TEST_F(VerifyTest, BatchSignedAnswersAndEvidence) {
   // A batch position altered by someone else: refused, and not evidence against the node.
   Json moved = honest;
   moved["attestation"]["batch"]["index"] = 3;
-  auto r = Check(moved, l.c1);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("attestation"), std::string::npos) << r.status().ToString();
-  auto none = tools::CheckEvidence(
-      tools::MakeEvidence(l.f.genesis, l.c1, {{"moved", moved}}, l.now_ms()), l.f.genesis);
-  ASSERT_TRUE(none.ok()) << none.status().ToString();
-  EXPECT_TRUE(none->empty());
+  ExpectRefusedAndNoEvidence(moved, l.c1);
 
   // The node signs a lie in a batch: evidence, checked offline through text.
   Json lie = honest;
