@@ -94,8 +94,8 @@ const char* HolderKindName(ledger::HolderKind v) { return NameOf(kHolderKinds, v
 
 // ---- records to JSON --------------------------------------------------------------------------
 
-// The summary's one form, written as canonical text (members in key order): verification
-// answers embed it at high rates; ToJson parses it back for the tree-building callers.
+// The summary as canonical text (members in key order), for verification answers served at
+// high rates.
 void WriteJson(JsonWriter& w, const ledger::Intake& v) {
   w.BeginObject();
   w.Key("aquifer").String(v.aquifer);
@@ -131,19 +131,40 @@ void WriteJson(JsonWriter& w, const ledger::CertSummary& v) {
   std::visit([&w](const auto& s) { WriteJson(w, s); }, v);
 }
 
-namespace {
-template <class T>
-Json ViaText(const T& v) {
-  std::string text;
-  JsonWriter w(&text);
-  WriteJson(w, v);
-  return Json::parse(text);
+// The tree form keeps strings as they are (a string that is not UTF-8, possible in the binary
+// forms only, then fails at dump() instead of being silently repaired); WriteJson above is the
+// same view as canonical text with the answers' repair (JsonTest.SummaryWriterMatchesTree pins
+// the two together).
+Json ToJson(const ledger::Intake& v) {
+  return Json{{"name", v.name},
+              {"longitude_e6", v.longitude_e6},
+              {"latitude_e6", v.latitude_e6},
+              {"source", WaterSourceName(v.source)},
+              {"state", IntakeStateName(v.state)},
+              {"aquifer", v.aquifer}};
 }
-}  // namespace
 
-Json ToJson(const ledger::Intake& v) { return ViaText(v); }
-Json ToJson(const ledger::WaterPermitSummary& v) { return ViaText(v); }
-Json ToJson(const ledger::CertSummary& v) { return ViaText(v); }
+Json ToJson(const ledger::WaterPermitSummary& v) {
+  Json intakes = Json::array();
+  for (const auto& i : v.intakes) intakes.push_back(ToJson(i));
+  return Json{{"type", CertTypeName(ledger::CertType::kWaterAbstractionPermit)},
+              {"permit_number", v.permit_number},
+              {"holder_kind", HolderKindName(v.holder_kind)},
+              {"holder_name", v.holder_name},
+              {"holder_credit_code", v.holder_credit_code},
+              {"source", WaterSourceName(v.source)},
+              {"annual_quantity_m3", v.annual_quantity_m3},
+              {"purpose", v.purpose},
+              {"location", v.location},
+              {"division", v.division},
+              {"method", v.method},
+              {"return_location", v.return_location},
+              {"intakes", std::move(intakes)}};
+}
+
+Json ToJson(const ledger::CertSummary& v) {
+  return std::visit([](const auto& s) { return ToJson(s); }, v);
+}
 
 namespace {
 

@@ -54,6 +54,27 @@ std::vector<Event> EveryEvent(ChainFixture& f) {
   return out;
 }
 
+// The summary's two forms agree: WriteJson (answers, canonical text) is ToJson's tree
+// serialised canonically, whatever the strings hold (Chinese, quotes, control characters, bytes
+// that are not UTF-8: both repair them the same way) and however many intakes.
+TEST(JsonTest, SummaryWriterMatchesTree) {
+  WaterPermitSummary s = ChainFixture::Summary("B320115S2026-0001");
+  std::vector<std::string> texts = {"", "南京 \"引号\" \\ 反斜杠", std::string("a\x01\x1f\tb\n"),
+                                    std::string("bad \xff\xfe utf-8"), "\x7f"};
+  for (const std::string& t : texts) {
+    s.holder_name = t;
+    s.purpose = t;
+    s.intakes.push_back({t, -118796877, 32060255, WaterSource::kGroundwater,
+                         IntakeState::kEmergencyBackup, t});
+    for (const CertSummary& summary : {CertSummary(s)}) {
+      std::string text;
+      api::JsonWriter w(&text);
+      api::WriteJson(w, summary);
+      EXPECT_EQ(text, ToJson(summary).dump(-1, ' ', false, Json::error_handler_t::replace)) << t;
+    }
+  }
+}
+
 // FORMAT.md §15: the worked example, and the canonical text the answer hash covers.
 TEST(AttestationTest, FormatExampleAndCanonicalText) {
   Json answer = Json::parse(R"({ "b" : "水", "a" : 1, "attestation": {"x": 2} })");
