@@ -956,7 +956,10 @@ TEST_F(TransportTest, PendingHandshakesAreCappedPerAddress) {
   // gets in once the silent ones time out.
   StartNode(b, Options(b, {PeerOf(a, pa)}));
   ASSERT_TRUE(RunUntil([&] { return a.rec.up.count(b.pub()) == 1; }));
-  EXPECT_GE(a.t().stats().handshake_failures.timeout, 3u);
+  // b needs one freed slot only; the three silent handshakes each time out in their turn (a
+  // slow, sanitized run can let b in before the last ones do): wait for them, bounded.
+  EXPECT_TRUE(RunUntil([&] { return a.t().stats().handshake_failures.timeout >= 3; }))
+      << a.t().stats().handshake_failures.timeout;
 }
 
 }  // namespace
