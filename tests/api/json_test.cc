@@ -64,8 +64,8 @@ TEST(JsonTest, SummaryWriterMatchesTree) {
   for (const std::string& t : texts) {
     s.holder_name = t;
     s.purpose = t;
-    s.intakes.push_back({t, -118796877, 32060255, WaterSource::kGroundwater,
-                         IntakeState::kEmergencyBackup, t});
+    s.intakes.push_back(
+        {t, -118796877, 32060255, WaterSource::kGroundwater, IntakeState::kEmergencyBackup, t});
     for (const CertSummary& summary : {CertSummary(s)}) {
       std::string text;
       api::JsonWriter w(&text);

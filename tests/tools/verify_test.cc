@@ -131,8 +131,7 @@ class VerifyTest : public ::testing::Test {
   static void ExpectRefusedAndNoEvidence(const Json& altered, const Hash256& hash) {
     auto r = Check(altered, hash);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.status().message().find("attestation"), std::string::npos)
-        << r.status().ToString();
+    EXPECT_NE(r.status().message().find("attestation"), std::string::npos) << r.status().ToString();
     auto none = tools::CheckEvidence(
         tools::MakeEvidence(ledger_->f.genesis, hash, {{"altered", altered}}, ledger_->now_ms()),
         ledger_->f.genesis);
