@@ -10,6 +10,7 @@
 #include "node/node.h"
 #include "node/testnet.h"
 #include "node/tool_commands.h"
+#include "node/version.h"
 #include "tools/loadgen.h"
 
 namespace certledger::node {
@@ -111,6 +112,20 @@ void RegisterTestnet(CLI::App& app) {
   });
 }
 
+void RegisterVersion(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "version", "Print the version, git commit, build type and library versions");
+  cmd->add_flag("--json", *json, "As one JSON object");
+  cmd->callback([json] {
+    if (*json) {
+      std::printf("%s\n", BuildInfoJson().c_str());
+    } else {
+      std::fputs(BuildInfoText().c_str(), stdout);
+    }
+  });
+}
+
 void RegisterNode(CLI::App& app) {
   auto home = std::make_shared<std::string>();
   CLI::App* cmd =
@@ -156,6 +171,7 @@ void RegisterCommands(CLI::App& app) {
   RegisterReencryptKey(app);
   RegisterTestnet(app);
   RegisterNode(app);
+  RegisterVersion(app);
   RegisterLoadgen(app);
   RegisterToolCommands(app, &g_exit_code);
 }

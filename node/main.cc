@@ -3,6 +3,7 @@
 //   certledger reencrypt-key --key FILE
 //   certledger testnet --validators N --out DIR
 //   certledger node --home DIR
+//   certledger version [--json]
 #include <CLI/CLI.hpp>
 
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 
 #include "ledger/crypto.h"
 #include "node/commands.h"
+#include "node/version.h"
 
 // Raises the soft limit on open files to the hard limit (at most 65,536): a node keeps the
 // store's table files, peer connections and API connections open at once. Best effort.
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
   RaiseOpenFileLimit();
   CLI::App app{"certledger: a BFT ledger of electronic water-abstraction permits"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "certledger 0.1.0");
+  app.set_version_flag("--version", [] { return certledger::node::BuildInfoText(); });
   certledger::node::RegisterCommands(app);
   try {
     app.parse(argc, argv);

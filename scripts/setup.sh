@@ -8,6 +8,7 @@ PACKAGES=(
   libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libcereal-dev
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libqrencode-dev libpng-dev libzbar0
+  prometheus-cpp-dev libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   clang libclang-rt-14-dev
