@@ -16,7 +16,9 @@
 #include <unordered_map>
 
 #include "api/attestation.h"
+#include "api/health.h"
 #include "api/json.h"
+#include "api/metrics.h"
 #include "api/staple.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -29,75 +31,43 @@ using ledger::Status;
 
 // ---- HttpMetrics ------------------------------------------------------------------------------
 
-namespace {
-constexpr std::array<double, 10> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05,
-                                             0.1,   0.25,  0.5,  1.0,   5.0};
-struct Histogram {
-  std::array<uint64_t, kBuckets.size()> counts{};  // non-cumulative; cumulated on render
-  double sum = 0;
-  uint64_t count = 0;
-};
-std::string FormatDouble(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
-}
-}  // namespace
-
 struct HttpMetrics::Impl {
-  mutable std::mutex mu;
-  std::map<std::pair<std::string, int>, uint64_t> requests;  // GUARDED_BY(mu)
-  std::map<std::string, Histogram> durations;                // GUARDED_BY(mu)
-  std::atomic<size_t> open{0};
+  explicit Impl(prometheus::Registry& r)
+      : requests(prometheus::BuildCounter()
+                     .Name("certledger_http_requests_total")
+                     .Help("HTTP requests answered, by route pattern and status code.")
+                     .Register(r)),
+        durations(prometheus::BuildHistogram()
+                      .Name("certledger_http_request_duration_seconds")
+                      .Help("Time from a request's arrival to its answer, by route pattern.")
+                      .Register(r)),
+        open(prometheus::BuildGauge()
+                 .Name("certledger_http_open_connections")
+                 .Help("Open HTTP connections on the public API.")
+                 .Register(r)
+                 .Add({})),
+        verification(prometheus::BuildHistogram()
+                         .Name("certledger_verification_seconds")
+                         .Help("Time to build one verification answer (proofs, signature).")
+                         .Register(r)
+                         .Add({}, LatencyBuckets())) {}
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& durations;
+  prometheus::Gauge& open;
+  prometheus::Histogram& verification;
 };
 
-HttpMetrics::HttpMetrics() : impl_(std::make_unique<Impl>()) {}
+HttpMetrics::HttpMetrics(Metrics& metrics) : impl_(std::make_unique<Impl>(metrics.registry())) {}
 HttpMetrics::~HttpMetrics() = default;
 
 void HttpMetrics::Record(const std::string& route, int status, double seconds) {
-  std::lock_guard lock(impl_->mu);
-  ++impl_->requests[{route, status}];
-  Histogram& h = impl_->durations[route];
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) {
-      ++h.counts[i];
-      break;
-    }
-  }
-  h.sum += seconds;
-  ++h.count;
+  impl_->requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+  impl_->durations.Add({{"route", route}}, LatencyBuckets()).Observe(seconds);
 }
 
-void HttpMetrics::SetOpenConnections(size_t open) { impl_->open.store(open); }
+void HttpMetrics::SetOpenConnections(size_t open) { impl_->open.Set(static_cast<double>(open)); }
 
-std::string HttpMetrics::Render() const {
-  std::string out;
-  std::lock_guard lock(impl_->mu);
-  out += "# HELP certledger_http_requests_total HTTP requests by route and status code.\n";
-  out += "# TYPE certledger_http_requests_total counter\n";
-  for (const auto& [key, n] : impl_->requests) {
-    out += "certledger_http_requests_total{route=\"" + key.first + "\",code=\"" +
-           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
-  }
-  out += "# HELP certledger_http_request_duration_seconds Time from request to response.\n";
-  out += "# TYPE certledger_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : impl_->durations) {
-    uint64_t cumulative = 0;
-    const std::string name = "certledger_http_request_duration_seconds";
-    for (size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative += h.counts[i];
-      out += name + "_bucket{route=\"" + route + "\",le=\"" + FormatDouble(kBuckets[i]) + "\"} " +
-             std::to_string(cumulative) + "\n";
-    }
-    out += name + "_bucket{route=\"" + route + "\",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-    out += name + "_sum{route=\"" + route + "\"} " + FormatDouble(h.sum) + "\n";
-    out += name + "_count{route=\"" + route + "\"} " + std::to_string(h.count) + "\n";
-  }
-  out += "# HELP certledger_http_open_connections Open HTTP connections.\n";
-  out += "# TYPE certledger_http_open_connections gauge\n";
-  out += "certledger_http_open_connections " + std::to_string(impl_->open.load()) + "\n";
-  return out;
-}
+void HttpMetrics::RecordVerification(double seconds) { impl_->verification.Observe(seconds); }
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -952,7 +922,8 @@ struct Api::Routes {
         {"GET", "/v1/status", &Routes::GetStatus},
         {"GET", "/v1/genesis", &Routes::GetGenesis},
         {"GET", "/v1/evidence", &Routes::GetEvidence},
-        {"GET", "/metrics", &Routes::GetMetrics},
+        {"GET", "/healthz", &Routes::GetHealthz},
+        {"GET", "/readyz", &Routes::GetReadyz},
         {"GET", "/v/{hash}", &Routes::VerifyPage},
     };
     return table;
@@ -1363,6 +1334,7 @@ struct Api::Routes {
   // ---- GET /v1/verify/{hash} and GET /v/{hash} ----
 
   void VerifyJson(Ctx& c) {
+    const auto started = std::chrono::steady_clock::now();
     auto h = HashParam(c, c.params[0], "document_hash");
     if (!h) return;
     const int64_t now = Now();
@@ -1381,6 +1353,8 @@ struct Api::Routes {
     // the attestation member is spliced in before the closing brace (member order does not
     // matter to a JSON reader; the verifier hashes the answer re-serialised without it).
     r.body = VerificationText(*v, now, node_->Status().syncing);
+    metrics->RecordVerification(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!v->tip) {
       r.body += '\n';
       return c.reply(std::move(r));
@@ -1784,14 +1758,8 @@ struct Api::Routes {
     c.reply(JsonResponse(Json{{"count", *count}, {"evidence", std::move(items)}}));
   }
 
-  void GetMetrics(Ctx& c) {
-    Response r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = node_->Metrics();
-    if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
-    r.body += metrics->Render();
-    c.reply(std::move(r));
-  }
+  void GetHealthz(Ctx& c) { c.reply(HealthResponse(node_->Status())); }
+  void GetReadyz(Ctx& c) { c.reply(ReadyResponse(node_->Status())); }
 
   NodeService* node_;
   const ApiOptions* options_;
@@ -1808,10 +1776,11 @@ struct Api::Routes {
   std::set<std::string> agency_ids_;  // GUARDED_BY(agencies_mu_)
 };
 
-Api::Api(NodeService* node, ApiOptions options)
+Api::Api(NodeService* node, ApiOptions options, std::shared_ptr<Metrics> metrics)
     : node_(node),
       options_(std::move(options)),
-      metrics_(std::make_shared<HttpMetrics>()),
+      registry_(metrics ? std::move(metrics) : std::make_shared<Metrics>()),
+      metrics_(std::make_shared<HttpMetrics>(*registry_)),
       routes_(std::make_unique<Routes>(node, &options_)) {
   routes_->metrics = metrics_;
 }

@@ -50,10 +50,12 @@ class Handler {
   virtual void OnServerResponse(int /*status*/) {}
 };
 
-// HTTP counters for /metrics, shared between the route table and the server. Thread-safe.
+class Metrics;
+
+// HTTP metrics (certledger_http_*), registered in the node's Metrics. Thread-safe.
 class HttpMetrics {
  public:
-  HttpMetrics();
+  explicit HttpMetrics(Metrics& metrics);
   ~HttpMetrics();
   HttpMetrics(const HttpMetrics&) = delete;
   HttpMetrics& operator=(const HttpMetrics&) = delete;
@@ -61,8 +63,8 @@ class HttpMetrics {
   // One finished request: `route` is the route pattern ("/v1/tx/{hash}"), not the raw path.
   void Record(const std::string& route, int status, double seconds);
   void SetOpenConnections(size_t open);
-  // Prometheus text exposition format.
-  [[nodiscard]] std::string Render() const;
+  // Time to build one /v1/verify answer (proofs and signature), apart from the HTTP layer.
+  void RecordVerification(double seconds);
 
  private:
   struct Impl;
@@ -88,20 +90,23 @@ struct ApiOptions {
 // The route table (docs/API.md).
 class Api : public Handler {
  public:
-  // REQUIRES: options.Validate().ok(); `node` outlives this object and every reply.
-  Api(NodeService* node, ApiOptions options);
+  // REQUIRES: options.Validate().ok(); `node` outlives this object and every reply. The HTTP
+  // metrics go to `metrics` (the node's; rendered on its metrics listener), or to a private
+  // registry when it is null.
+  Api(NodeService* node, ApiOptions options, std::shared_ptr<Metrics> metrics = nullptr);
   ~Api() override;
 
   void Handle(const Request& request, Reply reply) override;
   void OnConnectionsChanged(size_t open) override;
   void OnServerResponse(int status) override;
 
-  [[nodiscard]] HttpMetrics& metrics() { return *metrics_; }
+  [[nodiscard]] Metrics& metrics() { return *registry_; }
 
  private:
   struct Routes;
   NodeService* node_;
   ApiOptions options_;
+  std::shared_ptr<Metrics> registry_;
   std::shared_ptr<HttpMetrics> metrics_;  // shared with replies that outlive a call
   std::unique_ptr<Routes> routes_;
 };

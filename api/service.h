@@ -36,7 +36,13 @@ struct NodeStatus {
   uint64_t best_peer_height = 0;
   size_t mempool_txs = 0;
   uint64_t mempool_bytes = 0;
-  std::vector<PeerStatus> peers;
+  std::vector<PeerStatus> peers;  // every configured peer, connected or not
+  // Health and readiness (api/health.h). Storage: the data directory accepts writes and has
+  // room; otherwise the reason. published_mono_ms: when the node's event loop last published
+  // this status (steady clock, ms; 0: never): a loop that stops publishing is stuck.
+  bool storage_ok = true;
+  std::string storage_problem;
+  int64_t published_mono_ms = 0;
 };
 
 enum class TxState : uint8_t { kUnknown, kPending, kCommitted, kRejected };
@@ -112,9 +118,6 @@ class NodeService {
   // Calls `done` once `tx_hash` is committed or rejected, or with its state at the deadline.
   virtual void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
                       std::function<void(TxStatusInfo)> done) = 0;
-  // The node's own metrics in Prometheus text format (heights, rounds, commit latency,
-  // mempool, peers); the API appends its HTTP metrics.
-  [[nodiscard]] virtual std::string Metrics() const = 0;
   // A view of the store at the latest checkpoint (a committed height that is a multiple of
   // kCheckpointInterval, api/staple.h), kept by the node; nullptr if there is none yet.
   [[nodiscard]] virtual std::shared_ptr<const ledger::StoreView> CheckpointView() const {

@@ -101,8 +101,9 @@ void RegisterTestnet(CLI::App& app) {
   cmd->add_option("--out", o->out_dir, "Output directory (must be empty)")->required();
   cmd->add_option("--chain-id", o->chain_id, "Chain id")->default_val("certledger-testnet");
   cmd->add_option("--host", o->host, "Listen address for every node")->default_val("127.0.0.1");
-  cmd->add_option("--base-port", o->base_port,
-                  "P2P ports base+i, API ports base+100+i (0: pick free ports)")
+  cmd->add_option(
+         "--base-port", o->base_port,
+         "P2P ports base+i, API ports base+100+i, admin ports base+200+i (0: pick free ports)")
       ->default_val(0);
   cmd->callback([o] {
     ledger::Status st = GenerateTestnet(*o);
@@ -128,11 +129,17 @@ void RegisterVersion(CLI::App& app) {
 
 void RegisterNode(CLI::App& app) {
   auto home = std::make_shared<std::string>();
+  auto level = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>();
   CLI::App* cmd =
       app.add_subcommand("node", "Run a node (validator or observer) until SIGINT/SIGTERM");
-  cmd->add_option("--home", *home, "The node's home directory (config.json, keys, data)")
+  cmd->add_option("--home", *home,
+                  "The node's home directory (config.toml or config.json, keys, data)")
       ->required();
-  cmd->callback([home] { g_exit_code = RunNodeCommand(*home); });
+  cmd->add_option("--log-level", *level,
+                  "Log levels, overriding log.level: info, or p2p:debug,consensus:info,*:warn");
+  cmd->add_option("--log-format", *format, "Log format, overriding log.format: text or json");
+  cmd->callback([home, level, format] { g_exit_code = RunNodeCommand(*home, *level, *format); });
 }
 
 void RegisterLoadgen(CLI::App& app) {

@@ -1,9 +1,13 @@
-// Node configuration: one JSON file per node (`<home>/config.json`), every field documented
-// with its default in docs/CONFIG.md. Relative paths are relative to the home directory.
-// Only node/ reads configuration; components receive their own Options structs.
+// Node configuration: one file per node, `<home>/config.toml` (TOML, with comments; what
+// `certledger testnet` and `certledger init` write) or `<home>/config.json` (the earlier JSON
+// form, still read), every field documented with its default in docs/CONFIG.md. Every field can
+// be overridden by an environment variable CERTLEDGER_<SECTION>_<KEY> (CERTLEDGER_<KEY> for the
+// top-level fields), e.g. CERTLEDGER_API_LISTEN=0.0.0.0:8080. Relative paths are relative to the
+// home directory. Only node/ reads configuration; components receive their own Options structs.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +51,9 @@ struct NodeConfig {
   HostPort p2p_listen{"127.0.0.1", 26656};
   std::vector<PeerEntry> peers;
   HostPort api_listen{"127.0.0.1", 8080};
+  // The admin listener: /metrics, /healthz, /readyz, /admin/log-level (api/admin.h). Absent
+  // (an empty string in the file): none.
+  std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 26660};
   uint32_t api_threads = 2;
   uint32_t api_max_connections = 1024;
   // Open connections per client address (beyond: 429 and close); the deadline for a request
@@ -78,7 +85,9 @@ struct NodeConfig {
   uint32_t mempool_max_txs = 20000;
   uint64_t mempool_max_bytes = 64ull << 20;
 
-  std::string log_level = "info";  // trace, debug, info, warn, error
+  // A level for every module ("info"), or per module ("p2p:debug,*:info"): node/logging.h.
+  std::string log_level = "info";
+  std::string log_format = "text";  // text or json (JSON lines)
 
   // Absolute path of a file named in the config.
   [[nodiscard]] std::string Path(const std::string& relative) const;
@@ -97,8 +106,28 @@ struct ApiTlsPem {
 };
 ledger::Result<ApiTlsPem> ReadApiTlsFiles(const NodeConfig& c);
 
+// Reads <home>/config.toml, else <home>/config.json (both present: an error), then the
+// environment overrides. Errors name the file (or the environment variable) and the field.
 ledger::Result<NodeConfig> LoadConfig(const std::string& home);
-ledger::Result<NodeConfig> ParseConfig(const std::string& json_text, const std::string& home);
+
+// The environment as a lookup: the value of a variable, or nullopt.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+EnvLookup NoEnvironment();
+
+// JSON or TOML text, then the overrides of `env`. Errors name the field
+// ("config.api.threads: 1 to 64"), and the variable when it came from the environment.
+ledger::Result<NodeConfig> ParseConfig(const std::string& json_text, const std::string& home,
+                                       const EnvLookup& env = NoEnvironment());
+ledger::Result<NodeConfig> ParseConfigToml(const std::string& toml_text, const std::string& home,
+                                           const EnvLookup& env = NoEnvironment());
 std::string ConfigToJson(const NodeConfig& c);
+// TOML with a comment above every field (its meaning and default).
+std::string ConfigToToml(const NodeConfig& c);
+
+// The environment variable that overrides a field: "api.listen" -> CERTLEDGER_API_LISTEN.
+std::string EnvNameOf(const std::string& dotted_field);
+// Every field as "section.key" (or "key"), in file order: for docs and tests.
+std::vector<std::string> ConfigFieldNames();
 
 }  // namespace certledger::node

@@ -1,7 +1,11 @@
 #include "node/node.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,7 +23,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/admin.h"
 #include "api/handlers.h"
+#include "api/health.h"
+#include "api/metrics.h"
 #include "api/server.h"
 #include "api/staple.h"
 #include "consensus/engine.h"
@@ -32,10 +39,12 @@
 #include "network/transport.h"
 #include "node/guarded_signer.h"
 #include "node/keyfile.h"
+#include "node/logging.h"
 #include "node/mempool.h"
 #include "node/peer_messages.h"
 #include "node/sig_cache.h"
 #include "node/state_cache.h"
+#include "node/version.h"
 #include "node/wal.h"
 #include "node/worker_pool.h"
 
@@ -103,13 +112,17 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
         validator_key_(std::move(validator_key)),
         node_key_(std::move(node_key)),
         wal_(std::move(wal)),
-        mempool_(MempoolOptionsFrom(config_)) {
-    log_ = spdlog::stdout_color_mt("node-" + config_.moniker);
-    log_->set_level(spdlog::level::from_str(config_.log_level));
-    log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ " + config_.moniker + " %v");
+        mempool_(MempoolOptionsFrom(config_)),
+        logs_(config_.moniker, config_.log_format == "json" ? LogFormat::kJson : LogFormat::kText,
+              config_.log_level),
+        log_(&logs_.get("node")),
+        p2p_log_(&logs_.get("p2p")),
+        consensus_log_(&logs_.get("consensus")),
+        mempool_log_(&logs_.get("mempool")),
+        sync_log_(&logs_.get("sync")),
+        api_log_(&logs_.get("api")) {
+    RegisterMetrics();
   }
-
-  ~Impl() override { spdlog::drop("node-" + config_.moniker); }
 
   ledger::Status Run(NodeService* service);
   void Stop() {
@@ -168,7 +181,6 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   }
   api::TxStatusInfo GetTx(const Hash256& h) const;
   void WaitTx(const Hash256& h, uint32_t timeout_ms, std::function<void(api::TxStatusInfo)> done);
-  std::string Metrics() const;
   std::shared_ptr<const ledger::StoreView> CheckpointView() const {
     std::lock_guard lock(checkpoint_mu_);
     return checkpoint_view_;
@@ -246,7 +258,13 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
   // Every signature this node verified; used by admission, block building and validation.
   // Declared before the worker pool, whose tasks use it.
   SignatureCache sig_cache_{1u << 18};
-  std::shared_ptr<spdlog::logger> log_;
+  Logs logs_;
+  spdlog::logger* log_;  // module "node"
+  spdlog::logger* p2p_log_;
+  spdlog::logger* consensus_log_;
+  spdlog::logger* mempool_log_;
+  spdlog::logger* sync_log_;
+  spdlog::logger* api_log_;
 
   network::EventLoop loop_;
   // Declared after loop_: destroyed (drained and joined) before it.
@@ -330,16 +348,29 @@ class Node::Impl : public network::Handler, public consensus::ValueValidator {
     for (auto& w : ws) w.done(GetTx(h));
   }
 
-  // Metrics (loop thread writes; read under status_mu_ via snapshot strings).
+  // Metrics (api/metrics.h, docs/API.md "Metrics"). Counters kept on the loop thread are
+  // copied into metric_values_ when the status is published and read by the collector at
+  // scrape time; histograms are observed where the time is measured.
   uint64_t blocks_committed_ = 0, txs_committed_ = 0, rounds_total_ = 0;
   uint64_t synced_blocks_ = 0, evidence_seen_ = 0;
-  double last_commit_latency_ms_ = 0;
-  std::vector<double> commit_latency_buckets_ = std::vector<double>(12, 0);
-  double commit_latency_sum_ = 0;
+  uint64_t proposal_observed_height_ = 0;
+  std::shared_ptr<api::Metrics> metrics_ = std::make_shared<api::Metrics>();
+  prometheus::Histogram* commit_latency_ = nullptr;
+  prometheus::Histogram* proposal_latency_ = nullptr;
+  prometheus::Histogram* store_write_ = nullptr;
+  prometheus::Histogram* wal_write_ = nullptr;
+  void RegisterMetrics();
+  std::vector<prometheus::MetricFamily> CollectMetrics() const;
+  void NoteProposal(uint64_t height);
+  std::unique_ptr<api::AdminApi> admin_handler_;
+  std::unique_ptr<api::Server> admin_server_;
 
+  // Readiness fails below this much free space in the data directory.
+  static constexpr uint64_t kMinFreeDiskBytes = 64ull << 20;
   mutable std::mutex status_mu_;
   api::NodeStatus status_;
-  std::string metrics_;
+  // The loop's counters as of the last PublishStatus (GUARDED_BY(status_mu_)).
+  std::vector<std::pair<std::string, double>> metric_values_;
 };
 
 // ---- startup and shutdown ---------------------------------------------------------------------
@@ -362,16 +393,16 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   topt.log = [this](network::LogLevel level, const std::string& msg) {
     switch (level) {
       case network::LogLevel::kDebug:
-        log_->debug("p2p: {}", msg);
+        p2p_log_->debug("{}", msg);
         break;
       case network::LogLevel::kInfo:
-        log_->info("p2p: {}", msg);
+        p2p_log_->info("{}", msg);
         break;
       case network::LogLevel::kWarning:
-        log_->warn("p2p: {}", msg);
+        p2p_log_->warn("{}", msg);
         break;
       case network::LogLevel::kError:
-        log_->error("p2p: {}", msg);
+        p2p_log_->error("{}", msg);
         break;
     }
   };
@@ -380,7 +411,7 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   if (ledger::Status st = transport_->Start(); !st.ok()) return st;
 
   // HTTP API.
-  handlers_ = std::make_unique<api::Api>(service, api::ApiOptions{});
+  handlers_ = std::make_unique<api::Api>(service, api::ApiOptions{}, metrics_);
   api::ServerOptions aopt;
   aopt.host = config_.api_listen.host;
   aopt.port = config_.api_listen.port;
@@ -406,8 +437,39 @@ ledger::Status Node::Impl::Run(NodeService* service) {
     transport_->Stop();
     return st;
   }
-  log_->info("API: {} on {}", config_.ApiTls() ? "https" : "http",
-             HostPort{config_.api_listen.host, api_server_->port()}.ToString());
+  api_log_->info("API: {} on {}", config_.ApiTls() ? "https" : "http",
+                 HostPort{config_.api_listen.host, api_server_->port()}.ToString());
+
+  // Admin listener: metrics, health, log levels (api/admin.h). Not rate limited; few
+  // connections.
+  if (config_.admin_listen) {
+    api::AdminOptions admin;
+    admin.metrics = metrics_;
+    admin.log_levels = [this] { return logs_.Levels(); };
+    admin.set_log_level = [this](const std::string& module, const std::string& level) {
+      ledger::Status st = logs_.SetLevel(module, level);
+      if (st.ok()) log_->info("log level of {} set to {}", module, level);
+      return st;
+    };
+    admin_handler_ = std::make_unique<api::AdminApi>(service, std::move(admin));
+    api::ServerOptions mopt;
+    mopt.host = config_.admin_listen->host;
+    mopt.port = config_.admin_listen->port;
+    mopt.threads = 1;
+    mopt.max_connections = 64;
+    mopt.max_connections_per_ip = 16;
+    mopt.rate_limit_per_second = 0;
+    mopt.max_body_bytes = 4096;
+    admin_server_ = std::make_unique<api::Server>(mopt, *admin_handler_);
+    if (ledger::Status st = admin_server_->Start(); !st.ok()) {
+      api_server_->Stop();
+      transport_->Stop();
+      return ledger::Status::IOError("admin.listen " + config_.admin_listen->ToString() + ": " +
+                                     st.message());
+    }
+    api_log_->info("admin (metrics, health, log levels): http on {}",
+                   HostPort{config_.admin_listen->host, admin_server_->port()}.ToString());
+  }
 
   // Consensus (validators only; observers follow through block sync).
   if (validator_key_) {
@@ -433,6 +495,7 @@ ledger::Status Node::Impl::Run(NodeService* service) {
   });
   loop_.Run();
   if (api_server_) api_server_->Stop();
+  if (admin_server_) admin_server_->Stop();
   return exit_status_;
 }
 
@@ -598,12 +661,13 @@ void Node::Impl::StartHeight() {
     if (ledger::Status st = wal_->Reset(); !st.ok()) return Fatal("reset consensus record", st);
   }
   if (!start.signed_record.empty()) {
-    log_->info("resuming height {} with {} signed message(s) from the record", height,
-               start.signed_record.size());
+    consensus_log_->info("resuming height {} with {} signed message(s) from the record", height,
+                         start.signed_record.size());
   }
   auto result = engine_->Step(start);
   if (result.rejection) {
-    log_->error("engine refused height {}: {}", height, consensus::RejectCode(*result.rejection));
+    consensus_log_->error("engine refused height {}: {}", height,
+                          consensus::RejectCode(*result.rejection));
     return;
   }
   Execute(std::move(result));
@@ -614,9 +678,12 @@ void Node::Impl::Execute(consensus::StepResult result) {
     if (shutting_down_) return;
     if (auto* p = std::get_if<consensus::PersistSigned>(&action)) {
       // Durable before anything that follows (in particular the broadcast of this message).
+      const auto started = std::chrono::steady_clock::now();
       if (ledger::Status st = wal_->Append(consensus::EncodeMessage(p->message)); !st.ok()) {
         return Fatal("persist signed message", st);
       }
+      wal_write_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } else if (auto* b = std::get_if<consensus::Broadcast>(&action)) {
       transport_->Broadcast(kMsgConsensus, consensus::EncodeMessage(b->message));
     } else if (auto* t = std::get_if<consensus::ScheduleTimeout>(&action)) {
@@ -630,9 +697,9 @@ void Node::Impl::Execute(consensus::StepResult result) {
       OnCommit(*c);
     } else if (auto* e = std::get_if<consensus::ReportEvidence>(&action)) {
       ++evidence_seen_;
-      log_->warn("evidence of a double vote by validator {} at height {} round {}; submitting it",
-                 Short(e->evidence.first.validator), e->evidence.first.height,
-                 e->evidence.first.round);
+      consensus_log_->warn(
+          "evidence of a double vote by validator {} at height {} round {}; submitting it",
+          Short(e->evidence.first.validator), e->evidence.first.height, e->evidence.first.round);
       SubmitEvidence(e->evidence);
     }
   }
@@ -681,8 +748,9 @@ void Node::Impl::Propose(uint64_t height, uint32_t round) {
   const Hash256 id = ledger::BlockHash(built->block.header);
   consensus::Value value{id, ledger::Encode(built->block)};
   validated_[id] = {built->block, std::move(built->effects)};
-  log_->debug("proposing height {} round {}: {} txs, block {}", height, round,
-              built->block.txs.size(), Short(id));
+  NoteProposal(height);
+  consensus_log_->debug("proposing height {} round {}: {} txs, block {}", height, round,
+                        built->block.txs.size(), Short(id));
   Step(consensus::ProposalReady{height, round, std::move(value)});
 }
 
@@ -724,22 +792,23 @@ bool Node::Impl::IsValid(uint64_t height, const consensus::Value& value) {
   if (value.payload.size() > params->max_block_bytes) return false;
   auto block = ledger::Decode<ledger::Block>(value.payload);
   if (!block.ok()) {
-    log_->warn("proposal for height {} does not decode: {}", height, block.status().message());
+    consensus_log_->warn("proposal for height {} does not decode: {}", height,
+                         block.status().message());
     return false;
   }
   if (ledger::BlockHash(block->header) != value.id) return false;
   if (auto why = CheckHeader(block->header, height, nullptr)) {
-    log_->warn("invalid proposal for height {}: {}", height, *why);
+    consensus_log_->warn("invalid proposal for height {}: {}", height, *why);
     return false;
   }
   if (ledger::Status st = ledger::PrecheckBlock(*params, *block, value.payload.size()); !st.ok()) {
-    log_->warn("invalid proposal for height {}: {}", height, st.message());
+    consensus_log_->warn("invalid proposal for height {}: {}", height, st.message());
     return false;
   }
   auto effects = ledger::ValidateBlock(state_, *store_, tip, store_->Log(), *block, sig_cache_);
   if (!effects.ok()) {
     if (!effects.status().IsInvalidArgument()) Fatal("validate block", effects.status());
-    log_->warn("invalid proposal for height {}: {}", height, effects.status().message());
+    consensus_log_->warn("invalid proposal for height {}: {}", height, effects.status().message());
     invalid_ids_.insert(value.id);
     return false;
   }
@@ -798,7 +867,8 @@ void Node::Impl::OnProposalMessage(const PublicKey& peer, consensus::Proposal p)
     // The header is signed through the id: the value itself is invalid.
     invalid_ids_.insert(id);
     ++invalid_proposals_;
-    log_->warn("invalid proposal {} for height {} round {}: {}", Short(id), height, p.round, *why);
+    consensus_log_->warn("invalid proposal {} for height {} round {}: {}", Short(id), height,
+                         p.round, *why);
     return;
   }
   // The signatures: those this node verified already (gossip, admission) are found in the cache
@@ -862,11 +932,12 @@ void Node::Impl::FinishProposal(const PublicKey& peer, uint64_t height, const Ha
     if (!effects.status().IsInvalidArgument()) return Fatal("validate block", effects.status());
     invalid_ids_.insert(id);
     ++invalid_proposals_;
-    log_->warn("invalid proposal {} for height {}: {}", Short(id), height,
-               effects.status().message());
+    consensus_log_->warn("invalid proposal {} for height {}: {}", Short(id), height,
+                         effects.status().message());
     return;
   }
   validated_[id] = {std::move(*block), std::move(*effects)};
+  NoteProposal(height);
   for (auto& p : proposals) {
     if (shutting_down_ || store_->Height() + 1 != height) return;
     Step(consensus::Receive{std::move(p)});
@@ -879,8 +950,8 @@ void Node::Impl::Penalise(const PublicKey& peer, const std::string& why) {
   const bool was_banned = Banned(peer);
   banned_until_[peer] = now + kPenaltyMs;
   if (!was_banned) {
-    log_->warn("peer {} misbehaved ({}); disconnected and refused for 30 s",
-               peer_names_.count(peer) ? peer_names_[peer] : Short(peer), why);
+    p2p_log_->warn("peer {} misbehaved ({}); disconnected and refused for 30 s",
+                   peer_names_.count(peer) ? peer_names_[peer] : Short(peer), why);
   }
   peer_heights_.erase(peer);
   if (sync_peer_ == peer) sync_peer_.reset();
@@ -903,8 +974,8 @@ void Node::Impl::SubmitEvidence(const consensus::DuplicateVoteEvidence& e) {
   stx.tx.event = ledger::DuplicateVoteEvent{mirror(e.first), mirror(e.second)};
   api::SubmitResult r = Admit(stx, ledger::TxHash(stx.tx), "self", /*from_client=*/true);
   if (r.code != api::SubmitResult::Code::kAccepted) {
-    log_->info("evidence transaction {} not admitted: {} {}", Short(r.tx_hash), r.reason,
-               r.message);
+    mempool_log_->info("evidence transaction {} not admitted: {} {}", Short(r.tx_hash), r.reason,
+                       r.message);
   }
 }
 
@@ -938,10 +1009,13 @@ void Node::Impl::OnCommit(const consensus::Commit& c) {
 
 void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::CommitCertificate& cert,
                                 const ledger::BlockEffects& effects, bool start_next) {
+  const int64_t write_started = network::EventLoop::MonotonicMs();
   if (ledger::Status st = store_->AppendBlock(block, cert, effects); !st.ok()) {
     state_.Clear();
     return Fatal("store block " + std::to_string(block.header.height), st);
   }
+  store_write_->Observe(static_cast<double>(network::EventLoop::MonotonicMs() - write_started) /
+                        1000.0);
   state_.Committed(effects.changes);
   if (block.header.height % api::kCheckpointInterval == 0) {
     // Staples for large validator sets rest on this checkpoint (api/staple.h).
@@ -954,13 +1028,9 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
   ++blocks_committed_;
   txs_committed_ += block.txs.size();
   if (engine_) rounds_total_ += engine_->round();
-  last_commit_latency_ms_ = static_cast<double>(now_mono - height_started_ms_);
-  commit_latency_sum_ += last_commit_latency_ms_;
-  static constexpr double kBounds[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
-  for (size_t i = 0; i < 11; ++i) {
-    if (last_commit_latency_ms_ <= kBounds[i]) ++commit_latency_buckets_[i];
+  if (start_next) {
+    commit_latency_->Observe(static_cast<double>(now_mono - height_started_ms_) / 1000.0);
   }
-  ++commit_latency_buckets_[11];
   mempool_.Committed(block, state_);
   validated_.clear();
   {
@@ -975,8 +1045,8 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
     AnswerWaiters(h);
   }
   if (block.header.height % 100 == 0 || !block.txs.empty()) {
-    log_->info("committed height {} ({} txs, block {})", block.header.height, block.txs.size(),
-               Short(ledger::BlockHash(block.header)));
+    consensus_log_->info("committed height {} ({} txs, block {})", block.header.height,
+                         block.txs.size(), Short(ledger::BlockHash(block.header)));
   }
   if (!start_next) return;
   StartHeight();
@@ -987,7 +1057,7 @@ void Node::Impl::ApplyCommitted(const ledger::Block& block, const ledger::Commit
 
 void Node::Impl::OnPeerConnected(const PublicKey& peer) {
   connected_.insert(peer);
-  log_->info("peer {} connected", peer_names_.count(peer) ? peer_names_[peer] : Short(peer));
+  p2p_log_->info("peer {} connected", peer_names_.count(peer) ? peer_names_[peer] : Short(peer));
   transport_->Send(peer, kMsgStatus, OwnStatus());
   PublishStatus();
 }
@@ -996,8 +1066,8 @@ void Node::Impl::OnPeerDisconnected(const PublicKey& peer, const std::string& re
   connected_.erase(peer);
   peer_heights_.erase(peer);
   if (sync_peer_ == peer) sync_peer_.reset();
-  log_->info("peer {} disconnected: {}", peer_names_.count(peer) ? peer_names_[peer] : Short(peer),
-             reason);
+  p2p_log_->info("peer {} disconnected: {}",
+                 peer_names_.count(peer) ? peer_names_[peer] : Short(peer), reason);
   PublishStatus();
 }
 
@@ -1066,14 +1136,14 @@ void Node::Impl::OnMessage(const PublicKey& peer, uint8_t type, ledger::ByteSpan
     case kMsgBlockResponse: {
       auto resp = DecodeBlockResponse(payload);
       if (!resp.ok()) {
-        log_->warn("bad block response from {}: {}", Short(peer), resp.status().message());
+        sync_log_->warn("bad block response from {}: {}", Short(peer), resp.status().message());
         return;
       }
       ApplySyncedBlocks(peer, *resp);
       return;
     }
     default:
-      log_->debug("unknown message type {} from {}", type, Short(peer));
+      p2p_log_->debug("unknown message type {} from {}", type, Short(peer));
   }
 }
 
@@ -1210,7 +1280,8 @@ void Node::Impl::ApplySyncedBlocks(const PublicKey& peer, const BlockResponse& r
   }
   if (applied > 0) {
     synced_blocks_ += applied;
-    log_->info("synced {} block(s) from {}; height {}", applied, Short(peer), store_->Height());
+    sync_log_->info("synced {} block(s) from {}; height {}", applied, Short(peer),
+                    store_->Height());
     StartHeight();
     transport_->Broadcast(kMsgStatus, OwnStatus());
   }
@@ -1254,81 +1325,166 @@ void Node::Impl::PublishStatus() {
   for (const auto& p : config_.peers) {
     s.peers.push_back({p.name, p.key, connected_.count(p.key) > 0});
   }
-  std::ostringstream m;
-  m << "# TYPE certledger_height gauge\ncertledger_height " << s.height << "\n";
-  m << "# TYPE certledger_round gauge\ncertledger_round " << s.round << "\n";
-  m << "# TYPE certledger_blocks_committed_total counter\ncertledger_blocks_committed_total "
-    << blocks_committed_ << "\n";
-  m << "# TYPE certledger_txs_committed_total counter\ncertledger_txs_committed_total "
-    << txs_committed_ << "\n";
-  m << "# TYPE certledger_rounds_skipped_total counter\ncertledger_rounds_skipped_total "
-    << rounds_total_ << "\n";
-  m << "# TYPE certledger_blocks_synced_total counter\ncertledger_blocks_synced_total "
-    << synced_blocks_ << "\n";
-  m << "# TYPE certledger_evidence_total counter\ncertledger_evidence_total " << evidence_seen_
-    << "\n";
-  m << "# TYPE certledger_mempool_txs gauge\ncertledger_mempool_txs " << s.mempool_txs << "\n";
-  m << "# TYPE certledger_peer_penalties_total counter\ncertledger_peer_penalties_total "
-    << peer_penalties_ << "\n";
-  m << "# TYPE certledger_invalid_proposals_total counter\ncertledger_invalid_proposals_total "
-    << invalid_proposals_ << "\n";
-  m << "# TYPE certledger_signer_refusals_total counter\ncertledger_signer_refusals_total "
-    << (signer_ ? signer_->refusals() : 0) << "\n";
-  m << "# TYPE certledger_p2p_dropped_messages_total counter\n"
-       "certledger_p2p_dropped_messages_total "
-    << dropped_gossip_ << "\n";
+  s.published_mono_ms = api::SteadyNowMs();
+  {
+    // Storage: the data directory must accept writes and keep room for blocks.
+    const std::string dir = config_.Path(config_.data_dir);
+    struct statvfs fs {};
+    if (::access(dir.c_str(), W_OK) != 0) {
+      s.storage_ok = false;
+      s.storage_problem = dir + " is not writable";
+    } else if (::statvfs(dir.c_str(), &fs) == 0 &&
+               static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < kMinFreeDiskBytes) {
+      s.storage_ok = false;
+      s.storage_problem =
+          "less than " + std::to_string(kMinFreeDiskBytes >> 20) + " MiB free in " + dir;
+    }
+  }
+  std::vector<std::pair<std::string, double>> v;
+  auto put = [&v](const char* name, uint64_t value) {
+    v.emplace_back(name, static_cast<double>(value));
+  };
+  put("height", s.height);
+  put("round", s.round);
+  put("sync_lag", s.best_peer_height > s.height ? s.best_peer_height - s.height : 0);
+  put("blocks_committed", blocks_committed_);
+  put("txs_committed", txs_committed_);
+  put("rounds_skipped", rounds_total_);
+  put("blocks_synced", synced_blocks_);
+  put("evidence", evidence_seen_);
+  put("mempool_txs", s.mempool_txs);
+  put("mempool_bytes", s.mempool_bytes);
+  put("peer_penalties", peer_penalties_);
+  put("invalid_proposals", invalid_proposals_);
+  put("signer_refusals", signer_ ? signer_->refusals() : 0);
+  put("dropped_gossip", dropped_gossip_);
+  put("peers_connected", connected_.size());
+  put("peers_configured", config_.peers.size());
   {
     auto cs = sig_cache_.stats();
-    m << "# TYPE certledger_signature_cache_hits_total counter\n"
-         "certledger_signature_cache_hits_total "
-      << cs.hits << "\n# TYPE certledger_signature_verifications_total counter\n"
-      << "certledger_signature_verifications_total " << cs.misses << "\n";
+    put("sig_hits", cs.hits);
+    put("sig_verifications", cs.misses);
   }
-  m << "# TYPE certledger_mempool_bytes gauge\ncertledger_mempool_bytes " << s.mempool_bytes
-    << "\n";
-  m << "# TYPE certledger_peers_connected gauge\ncertledger_peers_connected " << connected_.size()
-    << "\n";
-  m << "# TYPE certledger_commit_latency_ms histogram\n";
-  static constexpr const char* kLe[] = {"5",   "10",   "25",   "50",   "100",  "250",
-                                        "500", "1000", "2500", "5000", "10000"};
-  for (size_t i = 0; i < 11; ++i) {
-    m << "certledger_commit_latency_ms_bucket{le=\"" << kLe[i] << "\"} "
-      << commit_latency_buckets_[i] << "\n";
-  }
-  m << "certledger_commit_latency_ms_bucket{le=\"+Inf\"} " << commit_latency_buckets_[11] << "\n";
-  m << "certledger_commit_latency_ms_sum " << commit_latency_sum_ << "\n";
-  m << "certledger_commit_latency_ms_count " << commit_latency_buckets_[11] << "\n";
   if (transport_) {
     auto ts = transport_->stats();
-    m << "# TYPE certledger_p2p_bytes_in_total counter\ncertledger_p2p_bytes_in_total "
-      << ts.bytes_in << "\n";
-    m << "# TYPE certledger_p2p_bytes_out_total counter\ncertledger_p2p_bytes_out_total "
-      << ts.bytes_out << "\n";
-    m << "# TYPE certledger_p2p_handshake_failures_total counter\n";
+    put("p2p_bytes_in", ts.bytes_in);
+    put("p2p_bytes_out", ts.bytes_out);
     const auto& f = ts.handshake_failures;
-    m << "certledger_p2p_handshake_failures_total{reason=\"unknown_key\"} " << f.unknown_key
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"wrong_chain\"} " << f.wrong_chain
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"bad_auth\"} " << f.bad_auth
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"protocol\"} " << f.protocol
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"timeout\"} " << f.timeout
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"over_limit\"} " << f.over_limit
-      << "\ncertledger_p2p_handshake_failures_total{reason=\"banned\"} " << f.banned << "\n";
-    m << "# TYPE certledger_p2p_unauthentic_frames_total counter\n"
-         "certledger_p2p_unauthentic_frames_total "
-      << ts.unauthentic_frames << "\n";
-    m << "# TYPE certledger_p2p_bans_total counter\ncertledger_p2p_bans_total " << ts.bans << "\n";
-    m << "# TYPE certledger_p2p_protocol_errors_total "
-         "counter\ncertledger_p2p_protocol_errors_total "
-      << ts.protocol_errors << "\n";
+    put("hs_unknown_key", f.unknown_key);
+    put("hs_wrong_chain", f.wrong_chain);
+    put("hs_bad_auth", f.bad_auth);
+    put("hs_protocol", f.protocol);
+    put("hs_timeout", f.timeout);
+    put("hs_over_limit", f.over_limit);
+    put("hs_banned", f.banned);
+    put("p2p_unauthentic_frames", ts.unauthentic_frames);
+    put("p2p_bans", ts.bans);
+    put("p2p_protocol_errors", ts.protocol_errors);
   }
   std::lock_guard lock(status_mu_);
   status_ = std::move(s);
-  metrics_ = m.str();
+  metric_values_ = std::move(v);
 }
 
-std::string Node::Impl::Metrics() const {
-  std::lock_guard lock(status_mu_);
-  return metrics_;
+void Node::Impl::RegisterMetrics() {
+  prometheus::Registry& r = metrics_->registry();
+  auto histogram = [&r](const char* name, const char* help) {
+    return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add(
+        {}, api::LatencyBuckets());
+  };
+  commit_latency_ = histogram("certledger_commit_latency_seconds",
+                              "Time from the start of a height to its commit on this node.");
+  proposal_latency_ =
+      histogram("certledger_proposal_latency_seconds",
+                "Time from the start of a height to the first valid proposal this node has.");
+  store_write_ = histogram("certledger_store_write_seconds",
+                           "Time to write one committed block to the store (synced).");
+  wal_write_ = histogram("certledger_wal_write_seconds",
+                         "Time to append one signed consensus message to the write-ahead record "
+                         "(synced).");
+  const BuildInfo& b = GetBuildInfo();
+  prometheus::BuildGauge()
+      .Name("certledger_build_info")
+      .Help("The running binary: version, git commit and build type (value 1).")
+      .Register(r)
+      .Add({{"version", b.version}, {"commit", b.commit}, {"build_type", b.build_type}})
+      .Set(1);
+  metrics_->AddCollector([this] { return CollectMetrics(); });
+}
+
+std::vector<prometheus::MetricFamily> Node::Impl::CollectMetrics() const {
+  std::map<std::string, double> v;
+  {
+    std::lock_guard lock(status_mu_);
+    v.insert(metric_values_.begin(), metric_values_.end());
+  }
+  auto get = [&v](const char* key) {
+    auto it = v.find(key);
+    return it == v.end() ? 0.0 : it->second;
+  };
+  std::vector<prometheus::MetricFamily> out;
+  auto gauge = [&](const char* name, const char* help, const char* key) {
+    out.push_back(api::GaugeFamily(name, help, get(key)));
+  };
+  auto counter = [&](const char* name, const char* help, const char* key) {
+    out.push_back(api::CounterFamily(name, help, get(key)));
+  };
+  gauge("certledger_height", "Height of the last block committed on this node.", "height");
+  gauge("certledger_round", "Consensus round of the height being decided.", "round");
+  gauge("certledger_sync_lag_blocks",
+        "Blocks between this node and the highest height its peers proved.", "sync_lag");
+  counter("certledger_blocks_committed_total", "Blocks committed by consensus on this node.",
+          "blocks_committed");
+  counter("certledger_txs_committed_total", "Transactions in blocks committed by consensus.",
+          "txs_committed");
+  counter("certledger_rounds_skipped_total", "Rounds beyond the first needed to commit a height.",
+          "rounds_skipped");
+  counter("certledger_blocks_synced_total", "Blocks applied by block sync.", "blocks_synced");
+  counter("certledger_evidence_total", "Double votes seen (submitted as evidence).", "evidence");
+  gauge("certledger_mempool_txs", "Transactions waiting in the mempool.", "mempool_txs");
+  gauge("certledger_mempool_bytes", "Bytes of the transactions waiting in the mempool.",
+        "mempool_bytes");
+  counter("certledger_peer_penalties_total", "Peers ignored for sending provably bad data.",
+          "peer_penalties");
+  counter("certledger_invalid_proposals_total", "Proposals found invalid.", "invalid_proposals");
+  counter("certledger_signer_refusals_total", "Signatures the double-sign guard refused to make.",
+          "signer_refusals");
+  counter("certledger_p2p_dropped_messages_total",
+          "Gossip messages dropped (queues full, penalised peers).", "dropped_gossip");
+  gauge("certledger_peers_connected", "Configured peers connected now.", "peers_connected");
+  gauge("certledger_peers_configured", "Peers in the configuration.", "peers_configured");
+  counter("certledger_signature_cache_hits_total",
+          "Signature checks answered by the verified-signature cache.", "sig_hits");
+  counter("certledger_signature_verifications_total",
+          "Signatures verified (BIP-340), each at most once per node.", "sig_verifications");
+  if (v.count("p2p_bytes_in") != 0) {
+    counter("certledger_p2p_received_bytes_total", "Bytes received from peers.", "p2p_bytes_in");
+    counter("certledger_p2p_sent_bytes_total", "Bytes sent to peers.", "p2p_bytes_out");
+    auto f = api::CounterFamily("certledger_p2p_handshake_failures_total",
+                                "Peer handshakes that failed, by reason.", get("hs_unknown_key"),
+                                {{"reason", "unknown_key"}});
+    for (auto [reason, key] :
+         {std::pair{"wrong_chain", "hs_wrong_chain"}, std::pair{"bad_auth", "hs_bad_auth"},
+          std::pair{"protocol", "hs_protocol"}, std::pair{"timeout", "hs_timeout"},
+          std::pair{"over_limit", "hs_over_limit"}, std::pair{"banned", "hs_banned"}}) {
+      api::AddSample(f, get(key), {{"reason", reason}});
+    }
+    out.push_back(std::move(f));
+    counter("certledger_p2p_unauthentic_frames_total",
+            "Peer frames that failed authentication (dropped with the connection).",
+            "p2p_unauthentic_frames");
+    counter("certledger_p2p_bans_total", "Peer addresses banned for a while.", "p2p_bans");
+    counter("certledger_p2p_protocol_errors_total", "Peer connections closed for protocol errors.",
+            "p2p_protocol_errors");
+  }
+  return out;
+}
+
+void Node::Impl::NoteProposal(uint64_t height) {
+  if (proposal_observed_height_ == height) return;
+  proposal_observed_height_ = height;
+  proposal_latency_->Observe(
+      static_cast<double>(network::EventLoop::MonotonicMs() - height_started_ms_) / 1000.0);
 }
 
 // ---- Node -------------------------------------------------------------------------------------
@@ -1433,7 +1589,6 @@ void Node::WaitTx(const Hash256& h, uint32_t timeout_ms,
                   std::function<void(api::TxStatusInfo)> done) {
   impl_->WaitTx(h, timeout_ms, std::move(done));
 }
-std::string Node::Metrics() const { return impl_->Metrics(); }
 std::shared_ptr<const ledger::StoreView> Node::CheckpointView() const {
   return impl_->CheckpointView();
 }
@@ -1444,12 +1599,21 @@ std::optional<std::pair<ledger::PublicKey, ledger::Signature>> Node::SignAnswer(
 
 // ---- the node command -------------------------------------------------------------------------
 
-int RunNodeCommand(const std::string& home) {
+int RunNodeCommand(const std::string& home, const std::string& log_level,
+                   const std::string& log_format) {
   auto config = LoadConfig(home);
+  if (config.ok()) {
+    // The command line wins over the file and the environment.
+    if (!log_level.empty()) config->log_level = log_level;
+    if (!log_format.empty()) config->log_format = log_format;
+    if (ledger::Status st = config->Validate(); !st.ok()) config = st;
+  }
   if (!config.ok()) {
     std::fprintf(stderr, "certledger node: %s\n", config.status().ToString().c_str());
     return 2;
   }
+  ConfigureDefaultLogger(config->moniker,
+                         config->log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   auto node = Node::Create(*config);
   if (!node.ok()) {
     std::fprintf(stderr, "certledger node: %s\n", node.status().ToString().c_str());

@@ -39,7 +39,6 @@ class Node : public api::NodeService {
   [[nodiscard]] api::TxStatusInfo GetTx(const ledger::Hash256& tx_hash) const override;
   void WaitTx(const ledger::Hash256& tx_hash, uint32_t timeout_ms,
               std::function<void(api::TxStatusInfo)> done) override;
-  [[nodiscard]] std::string Metrics() const override;
   [[nodiscard]] std::shared_ptr<const ledger::StoreView> CheckpointView() const override;
   [[nodiscard]] std::optional<std::pair<ledger::PublicKey, ledger::Signature>> SignAnswer(
       const ledger::Hash256& digest) const override;
@@ -51,6 +50,8 @@ class Node : public api::NodeService {
 };
 
 // `certledger node --home DIR`: runs a node until SIGINT/SIGTERM. Returns the exit code.
-int RunNodeCommand(const std::string& home);
+// `log_level` / `log_format`: when not empty, override the configuration's.
+int RunNodeCommand(const std::string& home, const std::string& log_level = "",
+                   const std::string& log_format = "");
 
 }  // namespace certledger::node

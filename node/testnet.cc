@@ -214,17 +214,22 @@ Status GenerateTestnet(const TestnetOptions& o) {
   std::vector<ledger::PrivateKey> node_keys;
   std::vector<int> free_ports;
   if (!o.base_port) {
-    free_ports = FindFreePorts(o.host, 2 * nodes);
+    free_ports = FindFreePorts(o.host, 3 * nodes);
     if (free_ports.empty()) return Status::IOError("no free ports on " + o.host);
   }
   for (int i = 0; i < nodes; ++i) {
     NodeConfig& c = configs[static_cast<size_t>(i)];
     c.moniker = "node" + std::to_string(i);
-    const int p2p = o.base_port ? o.base_port + i : free_ports[static_cast<size_t>(2 * i)];
+    const int p2p = o.base_port ? o.base_port + i : free_ports[static_cast<size_t>(3 * i)];
     const int api =
-        o.base_port ? o.base_port + 100 + i : free_ports[static_cast<size_t>(2 * i + 1)];
+        o.base_port ? o.base_port + 100 + i : free_ports[static_cast<size_t>(3 * i + 1)];
+    const int admin =
+        o.base_port ? o.base_port + 200 + i : free_ports[static_cast<size_t>(3 * i + 2)];
     c.p2p_listen = {o.host, static_cast<uint16_t>(p2p)};
     c.api_listen = {o.host, static_cast<uint16_t>(api)};
+    // The admin listener stays on loopback whatever --host is (it changes log levels).
+    c.admin_listen = HostPort{o.host == "::" || o.host == "::1" ? "::1" : "127.0.0.1",
+                              static_cast<uint16_t>(admin)};
     c.api_rate_limit_per_second = 0;  // a local network: the load generator must not be throttled
     // Every node has a node identity (the peer network); validators also a consensus key.
     c.node_key_file = "node_key.json";
@@ -257,7 +262,7 @@ Status GenerateTestnet(const TestnetOptions& o) {
     fs::path home = out / c.moniker;
     fs::create_directories(home / "data", ec);
     if (ec) return Status::IOError("cannot create " + home.string());
-    if (Status st = WriteText(home / "config.json", ConfigToJson(c)); !st.ok()) return st;
+    if (Status st = WriteText(home / "config.toml", ConfigToToml(c)); !st.ok()) return st;
     if (Status st = WriteText(home / "genesis.json", genesis_json); !st.ok()) return st;
     if (Status st =
             WriteKeyFile((home / "node_key.json").string(), node_keys[static_cast<size_t>(i)]);
@@ -280,7 +285,8 @@ Status GenerateTestnet(const TestnetOptions& o) {
                                ? validator_keys[static_cast<size_t>(i)].public_key().Hex()
                                : std::string()},
          {"p2p", c.p2p_listen.ToString()},
-         {"api", "http://" + c.api_listen.ToString()}});
+         {"api", "http://" + c.api_listen.ToString()},
+         {"admin", "http://" + c.admin_listen->ToString()}});
   }
   return WriteText(out / "network.json", network.dump(2) + "\n");
 }

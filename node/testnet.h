@@ -15,7 +15,9 @@ struct TestnetOptions {
   std::string out_dir;  // must not exist or be empty
   std::string chain_id = "certledger-testnet";
   std::string host = "127.0.0.1";
-  int base_port = 0;  // p2p ports base_port + i, API ports base_port + 100 + i; 0 = free ports
+  // p2p ports base_port + i, API ports base_port + 100 + i, admin ports base_port + 200 + i
+  // (on loopback); 0 = free ports.
+  int base_port = 0;
   int64_t genesis_time_ms = 0;  // 0 = now
   ledger::Status Validate() const;
 };

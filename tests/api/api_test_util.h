@@ -75,9 +75,6 @@ class FakeNode : public api::NodeService {
     }
     done(GetTx(tx_hash));
   }
-  [[nodiscard]] std::string Metrics() const override {
-    return "# TYPE certledger_height gauge\ncertledger_height 3\n";
-  }
   [[nodiscard]] std::shared_ptr<const StoreView> CheckpointView() const override {
     return checkpoint_view;
   }

@@ -27,9 +27,11 @@
 #include "ledger/identifier.h"
 #include "node/keyfile.h"
 #include "node/testnet.h"
+#include "node/version.h"
 #include "tests/testing/chain_fixture.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/tls_certs.h"
 #include "tools/http_client.h"
 
@@ -165,14 +167,16 @@ TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
   fs::path rogue = c.dir() / "rogue";
   fs::create_directories(rogue / "data");
   fs::copy_file(fs::path(c.node(3).home) / "genesis.json", rogue / "genesis.json");
-  std::ifstream cin(fs::path(c.node(3).home) / "config.json");
-  Json cfg = Json::parse(cin);
-  cfg["moniker"] = "rogue";
-  const std::vector<int> ports = node::FindFreePorts("127.0.0.1", 2);
-  ASSERT_EQ(ports.size(), 2u);
-  cfg["p2p"]["listen"] = "127.0.0.1:" + std::to_string(ports[0]);
-  cfg["api"]["listen"] = "127.0.0.1:" + std::to_string(ports[1]);
-  std::ofstream(rogue / "config.json") << cfg.dump(2);
+  auto cfg = node::LoadConfig(c.node(3).home);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  cfg->moniker = "rogue";
+  const std::vector<int> ports = node::FindFreePorts("127.0.0.1", 3);
+  ASSERT_EQ(ports.size(), 3u);
+  cfg->p2p_listen.port = static_cast<uint16_t>(ports[0]);
+  cfg->api_listen.port = static_cast<uint16_t>(ports[1]);
+  cfg->admin_listen->port = static_cast<uint16_t>(ports[2]);
+  // The earlier JSON form of the configuration is still read.
+  std::ofstream(rogue / "config.json") << node::ConfigToJson(*cfg);
   ASSERT_TRUE(
       node::WriteKeyFile((rogue / "validator_key.json").string(), PrivateKey::Generate()).ok());
   ASSERT_TRUE(node::WriteKeyFile((rogue / "node_key.json").string(), PrivateKey::Generate()).ok());
@@ -271,10 +275,7 @@ TEST(ClusterTest, ValidatorWithEncryptedKeyFile) {
     ASSERT_TRUE(node::IsEncryptedKeyFile(file).value());
   }
   auto set_passphrase_file = [&](const std::string& file) {
-    const fs::path cfg = home / "config.json";
-    Json j = Json::parse(std::ifstream(cfg));
-    j["key_passphrase_file"] = file;
-    std::ofstream(cfg) << j.dump(2);
+    c.EditConfig(3, [&](node::NodeConfig& cfg) { cfg.key_passphrase_file = file; });
   };
   // A node identity other than the one the validator set names: the node refuses to start.
   {
@@ -341,13 +342,10 @@ TEST(ClusterTest, ValidatorServesHttpsWithTheConfiguredCertificate) {
   ASSERT_TRUE(testing::WriteTestFile((home / "api-cert.pem").string(), id.certificate_pem, 0644));
   ASSERT_TRUE(testing::WriteTestFile((home / "api-key.pem").string(), id.private_key_pem, 0600));
   ASSERT_TRUE(testing::WriteTestFile((c.dir() / "ca.pem").string(), ca.certificate_pem(), 0644));
-  {
-    const fs::path cfg = home / "config.json";
-    Json j = Json::parse(std::ifstream(cfg));
-    j["api"]["tls_certificate_file"] = "api-cert.pem";
-    j["api"]["tls_key_file"] = "api-key.pem";
-    std::ofstream(cfg) << j.dump(2);
-  }
+  c.EditConfig(0, [](node::NodeConfig& cfg) {
+    cfg.api_tls_certificate_file = "api-cert.pem";
+    cfg.api_tls_key_file = "api-key.pem";
+  });
   c.Start(0);
   auto url = tools::ParseUrl(c.node(0).api);
   ASSERT_TRUE(url.ok());
@@ -382,15 +380,10 @@ TEST(ClusterTest, ValidatorServesHttpsWithTheConfiguredCertificate) {
 TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
   Cluster c(4);
   // node3 gets a tight rate limit, to see 429.
-  {
-    const fs::path cfg = fs::path(c.node(3).home) / "config.json";
-    std::ifstream in(cfg);
-    Json j = Json::parse(in);
-    in.close();
-    j["api"]["rate_limit_per_second"] = 1;
-    j["api"]["rate_limit_burst"] = 2;
-    std::ofstream(cfg) << j.dump(2);
-  }
+  c.EditConfig(3, [](node::NodeConfig& cfg) {
+    cfg.api_rate_limit_per_second = 1;
+    cfg.api_rate_limit_burst = 2;
+  });
   c.StartAll();
   for (size_t i = 0; i < 3; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
   auto code_of = [](const tools::HttpResponse& r) {
@@ -454,6 +447,72 @@ TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
     }
   }
   EXPECT_GT(too_many, 0);
+}
+
+}  // namespace
+}  // namespace certledger::testing
+
+namespace certledger::testing {
+namespace {
+
+// The admin listener of a real node: metrics that pass the strict exposition reader, health
+// and readiness that follow the node's state, log levels changed at runtime; the public API
+// answers /healthz and /readyz too but not /metrics.
+TEST(ClusterTest, AdminListenerServesMetricsHealthAndLogLevels) {
+  Cluster c(4);
+  c.StartAll();
+  for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(c.WaitHeight(i, 2, 30000));
+  tools::HttpClient admin(*tools::ParseUrl(c.node(0).admin), 3000);
+  auto m = admin.Get("/metrics");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->status, 200);
+  PromParse p = ParsePrometheusText(m->body);
+  ASSERT_TRUE(p.ok()) << p.error << "\n" << m->body;
+  EXPECT_GE(p.Value("certledger_height").value_or(0), 2);
+  EXPECT_GE(p.Value("certledger_commit_latency_seconds_count").value_or(0), 1);
+  EXPECT_GE(p.Value("certledger_store_write_seconds_count").value_or(0), 1);
+  EXPECT_GE(p.Value("certledger_wal_write_seconds_count").value_or(0), 1);
+  EXPECT_EQ(p.Value("certledger_peers_connected"), 3.0);
+  ASSERT_TRUE(p.families.count("certledger_build_info"));
+  EXPECT_EQ(p.families.at("certledger_build_info").samples.at(0).labels.at("version"),
+            node::GetBuildInfo().version);
+  EXPECT_TRUE(p.families.count("process_resident_memory_bytes"));
+  auto pub = c.Client(0)->Get("/metrics");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(pub->status, 404) << "metrics must not be on the public API";
+  for (const char* path : {"/healthz", "/readyz"}) {
+    auto a = admin.Get(path);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->status, 200) << path << " " << a->body;
+    auto b = c.Client(0)->Get(path);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b->status, 200) << path << " " << b->body;
+  }
+  // Log levels: p2p to debug at runtime; the node says so in its log.
+  const std::string body = R"({"module":"p2p","level":"debug"})";
+  auto put = admin.Raw(
+      "PUT /admin/log-level HTTP/1.1\r\nHost: t\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->status, 200) << put->body;
+  EXPECT_EQ(nlohmann::json::parse(put->body)["levels"]["p2p"], "debug");
+  // Every peer gone: alive, but not ready, and the reason says why.
+  for (size_t i = 1; i < 4; ++i) ASSERT_TRUE(c.proc(i).Stop(10000));
+  EXPECT_TRUE(WaitFor(10000, [&] {
+    auto r = admin.Get("/readyz");
+    return r.ok() && r->status == 503 &&
+           r->body.find("peers: none of 3 connected") != std::string::npos;
+  }));
+  auto h = admin.Get("/healthz");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->status, 200) << h->body;
+  ASSERT_TRUE(c.proc(0).Stop(10000));
+  std::ifstream log(c.dir() / (c.node(0).name + ".log"));
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("log level of p2p set to debug"), std::string::npos);
+  EXPECT_NE(text.str().find(" node0 p2p: "), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -55,7 +57,11 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
          "config.p2p.peers[0].adress: unknown field");
   expect(R"({"consensus": {"timeout_commit_ms": 1}})", "config.consensus.timeout_commit_ms");
   expect(R"({"mempool": {"max_tx": 1}})", "config.mempool.max_tx: unknown field");
-  expect(R"({"log": {"format": "json"}})", "config.log.format: unknown field");
+  expect(R"({"log": {"fromat": "json"}})", "config.log.fromat: unknown field");
+  expect(R"({"log": {"format": "xml"}})", "config.log.format: log format 'xml'");
+  expect(R"({"log": {"level": "p2p:debug,disk:info"}})", "config.log.level: log module 'disk'");
+  expect(R"({"admin": {"listen": "127.0.0.1:8080"}})", "config.admin.listen: same address as api");
+  expect(R"({"admin": {"port": 1}})", "config.admin.port: unknown field");
   expect(R"({"api": []})", "config.api: expected an object");
   expect(R"({"p2p": {"listen": "localhost"}})", "config.p2p.listen");
   expect(R"({"p2p": {"listen": "127.0.0.1:70000"}})", "config.p2p.listen");
@@ -69,6 +75,184 @@ TEST(ConfigTest, RoundTripAndErrorsNameTheField) {
   expect(R"({"log": {"level": "loud"}})", "config.log.level");
   expect(R"({"p2p": {"peers": [{"name": "a", "key": "00"}]}})", "config.p2p.peers[0].key");
   expect(R"({"node_key_file": ""})", "config.node_key_file");
+}
+
+// The TOML form: what testnet and init write (with comments), read back to the same
+// configuration; TOML syntax errors name the line; the same field checks as JSON.
+TEST(ConfigTest, TomlRoundTripCommentsAndErrors) {
+  NodeConfig c;
+  c.home = "/h";
+  c.moniker = "node \"7\" \\ of 9";
+  c.peers.push_back({"node1", ledger::PrivateKey::Generate().public_key(), HostPort{"::1", 26657}});
+  c.peers.push_back({"obs", ledger::PrivateKey::Generate().public_key(), std::nullopt});
+  c.admin_listen = std::nullopt;
+  c.log_level = "p2p:debug,*:warn";
+  c.log_format = "json";
+  c.api_threads = 7;
+  c.mempool_max_bytes = 5ull << 30;
+  const std::string toml = ConfigToToml(c);
+  auto parsed = ParseConfigToml(toml, "/h");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << toml;
+  EXPECT_EQ(ConfigToJson(*parsed), ConfigToJson(c));
+  EXPECT_FALSE(parsed->admin_listen.has_value());
+  // Every field is written (unset TLS files as a commented-out line), with its meaning and
+  // default in a comment above it.
+  for (const std::string& field : ConfigFieldNames()) {
+    const std::string key = field.substr(field.rfind('.') + 1);
+    if (field == "p2p.peers") continue;
+    const bool found = toml.find("\n" + key + " = ") != std::string::npos ||
+                       toml.find("\n# " + key + " = \"\"\n") != std::string::npos;
+    EXPECT_TRUE(found) << field << "\n" << toml;
+  }
+  EXPECT_NE(toml.find("# default: \"127.0.0.1:8080\"\nlisten = "), std::string::npos);
+  EXPECT_NE(toml.find("[[p2p.peers]]\nname = \"obs\""), std::string::npos);
+  // The default configuration (no peers) round-trips too.
+  NodeConfig d;
+  auto dp = ParseConfigToml(ConfigToToml(d), "/h");
+  ASSERT_TRUE(dp.ok()) << dp.status().ToString();
+  EXPECT_EQ(ConfigToJson(*dp), ConfigToJson(d));
+
+  auto expect = [](const std::string& text, const std::string& needle) {
+    auto r = ParseConfigToml(text, "/h");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+  };
+  expect("moniker = \"a\"\n[api\nthreads = 2\n", "line 2");
+  expect("moniker = \"a\"\nmoniker = \"b\"\n", "line 2");
+  expect("[api]\nthreads = 0\n", "config.api.threads: 1 to 64");
+  expect("[api]\nthreads = -1\n", "config.api.threads");
+  expect("[api]\nthreads = 1.5\n", "config.api.threads");
+  expect("[api]\nthread = 2\n", "config.api.thread: unknown field");
+  expect("[api]\nlisten = 8080\n", "config.api.listen: expected a \"host:port\" string");
+  expect("when = 1979-05-27\n", "config.when: dates and times are not used");
+  expect("[[p2p.peers]]\nname = \"a\"\nkey = \"zz\"\n", "config.p2p.peers[0].key");
+}
+
+// CERTLEDGER_<SECTION>_<KEY> overrides every field, through the same checks, and an error
+// names the variable.
+TEST(ConfigTest, EnvironmentOverridesEveryField) {
+  std::map<std::string, std::string> env;
+  auto lookup = [&env](const std::string& name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  EXPECT_EQ(EnvNameOf("api.listen"), "CERTLEDGER_API_LISTEN");
+  EXPECT_EQ(EnvNameOf("moniker"), "CERTLEDGER_MONIKER");
+  EXPECT_EQ(EnvNameOf("consensus.timeout_propose_ms"), "CERTLEDGER_CONSENSUS_TIMEOUT_PROPOSE_MS");
+  const std::string base = ConfigToToml(NodeConfig{});
+  // Each field alone: a value other than the default, seen in the result.
+  const ledger::PublicKey peer = ledger::PrivateKey::Generate().public_key();
+  const std::map<std::string, std::string> values = {
+      {"moniker", "env-node"},
+      {"genesis_file", "g.json"},
+      {"data_dir", "/var/lib/x"},
+      {"validator_key_file", ""},
+      {"node_key_file", "nk.json"},
+      {"key_passphrase_file", "pass"},
+      {"p2p.listen", "0.0.0.0:1234"},
+      {"p2p.peers", R"([{"name":"p","key":")" + peer.Hex() + R"(","address":"10.0.0.2:26656"}])"},
+      {"api.listen", "[::]:9000"},
+      {"api.threads", "5"},
+      {"api.max_connections", "77"},
+      {"api.max_connections_per_ip", "3"},
+      {"api.header_timeout_ms", "1234"},
+      {"api.busy_idle_timeout_ms", "4321"},
+      {"api.rate_limit_per_second", "0"},
+      {"api.rate_limit_burst", "9"},
+      {"api.tls_certificate_file", "c.pem"},
+      {"api.tls_key_file", "k.pem"},
+      {"admin.listen", ""},
+      {"consensus.timeout_propose_ms", "3001"},
+      {"consensus.timeout_propose_delta_ms", "3002"},
+      {"consensus.timeout_prevote_ms", "3003"},
+      {"consensus.timeout_prevote_delta_ms", "3004"},
+      {"consensus.timeout_precommit_ms", "3005"},
+      {"consensus.timeout_precommit_delta_ms", "3006"},
+      {"consensus.empty_block_interval_ms", "3007"},
+      {"consensus.max_block_txs", "17"},
+      {"mempool.max_txs", "18"},
+      {"mempool.max_bytes", "2000000"},
+      {"log.level", "consensus:debug,*:info"},
+      {"log.format", "json"},
+  };
+  ASSERT_EQ(values.size(), ConfigFieldNames().size()) << "a field without an override test";
+  const std::string defaults = ConfigToJson(*ParseConfigToml(base, "/h"));
+  for (const auto& [field, value] : values) {
+    env.clear();
+    env[EnvNameOf(field)] = value;
+    if (field == "api.tls_certificate_file") env[EnvNameOf("api.tls_key_file")] = "k.pem";
+    if (field == "api.tls_key_file") env[EnvNameOf("api.tls_certificate_file")] = "c.pem";
+    auto c = ParseConfigToml(base, "/h", lookup);
+    ASSERT_TRUE(c.ok()) << field << ": " << c.status().ToString();
+    auto j = nlohmann::json::parse(ConfigToJson(*c));
+    const size_t dot = field.find('.');
+    const nlohmann::json& got =
+        dot == std::string::npos ? j[field] : j[field.substr(0, dot)][field.substr(dot + 1)];
+    if (field == "p2p.peers") {
+      EXPECT_EQ(got, nlohmann::json::parse(value));
+    } else if (got.is_string()) {
+      EXPECT_EQ(got.get<std::string>(), value) << field;
+    } else {
+      EXPECT_EQ(got.dump(), value) << field;
+    }
+    EXPECT_NE(ConfigToJson(*c), defaults) << field;
+  }
+  // The JSON form takes the same overrides.
+  env = {{"CERTLEDGER_API_THREADS", "9"}};
+  auto fromjson = ParseConfig("{}", "/h", lookup);
+  ASSERT_TRUE(fromjson.ok());
+  EXPECT_EQ(fromjson->api_threads, 9u);
+  // Errors name the variable.
+  auto expect = [&](const std::map<std::string, std::string>& e, const std::string& needle) {
+    env = e;
+    auto r = ParseConfigToml(base, "/h", lookup);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+  };
+  expect({{"CERTLEDGER_API_THREADS", "two"}},
+         "environment variable CERTLEDGER_API_THREADS: config.api.threads: expected an unsigned "
+         "integer, got 'two'");
+  expect({{"CERTLEDGER_API_THREADS", "0"}},
+         "config.api.threads: 1 to 64 (from the environment variable CERTLEDGER_API_THREADS)");
+  expect({{"CERTLEDGER_API_LISTEN", "nowhere"}},
+         "(from the environment variable CERTLEDGER_API_LISTEN)");
+  expect({{"CERTLEDGER_P2P_PEERS", "[{"}}, "environment variable CERTLEDGER_P2P_PEERS");
+  expect({{"CERTLEDGER_P2P_PEERS", R"([{"name":"a","key":"00"}])"}},
+         "config.p2p.peers[0].key: not a public key (from the environment variable "
+         "CERTLEDGER_P2P_PEERS)");
+}
+
+// LoadConfig: config.toml, else config.json; both is an error; errors name the file.
+TEST(ConfigTest, LoadConfigReadsTomlOrJsonAndNamesTheFile) {
+  const auto dir = TempDir();
+  std::filesystem::create_directories(dir);
+  auto missing = LoadConfig(dir.string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("config.toml"), std::string::npos);
+  NodeConfig c;
+  c.moniker = "from-json";
+  std::ofstream(dir / "config.json") << ConfigToJson(c);
+  auto j = LoadConfig(dir.string());
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_EQ(j->moniker, "from-json");
+  EXPECT_EQ(j->home, dir.string());
+  c.moniker = "from-toml";
+  std::ofstream(dir / "config.toml") << ConfigToToml(c);
+  auto both = LoadConfig(dir.string());
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("keep one"), std::string::npos);
+  std::filesystem::remove(dir / "config.json");
+  auto t = LoadConfig(dir.string());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->moniker, "from-toml");
+  std::ofstream(dir / "config.toml") << "[api]\nthreads = 0\n";
+  auto bad = LoadConfig(dir.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(
+      bad.status().message().rfind((dir / "config.toml").string() + ": config.api.threads", 0), 0u)
+      << bad.status().message();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ConfigTest, ApiTlsFilesGoTogether) {

@@ -13,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -24,6 +25,7 @@
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
+#include "node/config.h"
 #include "node/keyfile.h"
 #include "tests/testing/chain_fixture.h"
 #include "tests/testing/process.h"
@@ -53,7 +55,7 @@ inline bool WaitFor(int timeout_ms, Pred pred) {
 }
 
 struct NodeInfo {
-  std::string name, home, api, p2p;
+  std::string name, home, api, p2p, admin;
   bool validator = false;
 };
 
@@ -75,7 +77,7 @@ class Cluster {
     std::ifstream in(dir_ / "network.json");
     Json net = Json::parse(in);
     for (const auto& n : net["nodes"]) {
-      nodes_.push_back({n["name"], n["home"], n["api"], n["p2p"], n["validator"]});
+      nodes_.push_back({n["name"], n["home"], n["api"], n["p2p"], n["admin"], n["validator"]});
     }
     std::ifstream gin(dir_ / "genesis.json");
     std::stringstream gs;
@@ -107,6 +109,14 @@ class Cluster {
     }
     std::error_code ec;
     fs::remove_all(dir_, ec);
+  }
+
+  // Changes node `i`'s configuration (its config.toml, read and written back).
+  void EditConfig(size_t i, const std::function<void(node::NodeConfig&)>& edit) {
+    auto cfg = node::LoadConfig(nodes_[i].home);
+    ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+    edit(*cfg);
+    std::ofstream(fs::path(nodes_[i].home) / "config.toml") << node::ConfigToToml(*cfg);
   }
 
   void Start(size_t i) {
@@ -161,9 +171,10 @@ class Cluster {
     if (!j) return "";
     return (*j)["header"]["hash"].get<std::string>();
   }
+  // A metric's value from node `i`'s admin listener (-1 if it does not answer or lacks it).
   double Metric(size_t i, const std::string& name) {
-    auto c = Client(i);
-    auto r = c->Get("/metrics");
+    tools::HttpClient c(*tools::ParseUrl(nodes_[i].admin), 3000);
+    auto r = c.Get("/metrics");
     if (!r.ok()) return -1;
     std::istringstream in(r->body);
     std::string line;
