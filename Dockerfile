@@ -15,8 +15,12 @@ WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
 RUN bash scripts/setup.sh && rm -rf /var/lib/apt/lists/*
 
+# Warnings are not errors here: at -O3 (Release) GCC 12 reports warnings inside inlined standard
+# library code that -O2 does not (-Warray-bounds in network/wire.cc EncodeFrame, -Wrestrict in
+# tools/tx.cc BuildTx, -Wnull-dereference via node/wal.cc and tools/qr.cc). CI still builds
+# with -Werror at -O2 (RelWithDebInfo) and in Debug (scripts/test.sh).
 COPY . .
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCERTLEDGER_WERROR=OFF \
       -DCERTLEDGER_BENCH=OFF -DCERTLEDGER_TESTS=OFF -DCERTLEDGER_FUZZ=OFF \
     && cmake --build /build --target certledger \
     && DESTDIR=/out cmake --install /build --prefix /usr --strip
