@@ -19,6 +19,10 @@ RUN bash scripts/setup.sh && rm -rf /var/lib/apt/lists/*
 # library code that -O2 does not (-Warray-bounds in network/wire.cc EncodeFrame, -Wrestrict in
 # tools/tx.cc BuildTx, -Wnull-dereference via node/wal.cc and tools/qr.cc). CI still builds
 # with -Werror at -O2 (RelWithDebInfo) and in Debug (scripts/test.sh).
+# The git commit that `certledger version` reports (.git is not in the build context):
+#   docker build --build-arg CERTLEDGER_GIT_COMMIT=$(git rev-parse --short=12 HEAD) .
+# node/git_commit.cmake reads it from the environment; "unknown" without it.
+ARG CERTLEDGER_GIT_COMMIT=unknown
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCERTLEDGER_WERROR=OFF \
       -DCERTLEDGER_BENCH=OFF -DCERTLEDGER_TESTS=OFF -DCERTLEDGER_FUZZ=OFF \
