@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs every test of certledger:
-#   1. installs the Debian packages (scripts/setup.sh),
+#   1. installs the Debian packages (scripts/setup.sh), then lints the Dockerfile and
+#      deploy/compose.yaml (scripts/lint-docker.sh: pinned npm linters, a few seconds),
 #   2. builds and runs the whole suite (ctest) in a release-with-debug-info build,
 #   3. builds the libFuzzer targets with clang (build-fuzz/), replays their corpora and runs each
 #      for FUZZ_SECONDS (default here 10; scripts/fuzz.sh smoke),
@@ -10,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+
+echo "== container files lint =="
+bash scripts/lint-docker.sh
 
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
