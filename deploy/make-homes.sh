@@ -5,9 +5,10 @@
 #   bash deploy/make-homes.sh OUT_DIR [more `certledger testnet` flags, e.g. --chain-id NAME]
 #
 # It runs `certledger testnet --validators 4 --observers 1 --out OUT_DIR --host 0.0.0.0 ...`
-# (node/testnet.cc), then rewrites each home's config for the containers:
-#   - p2p.listen 0.0.0.0:26656 and api.listen 0.0.0.0:8080 in every container (testnet gives
-#     each node its own ports, as they share one host there);
+# (node/testnet.cc), then rewrites each home's config.toml for the containers:
+#   - p2p.listen 0.0.0.0:26656, api.listen 0.0.0.0:8080 and admin.listen 127.0.0.1:26660 (where
+#     the image's HEALTHCHECK asks) in every container (testnet gives each node its own ports,
+#     as they share one host there);
 #   - each peer address "<service name>:26656" (the transport resolves host names), the service
 #     name being the node's moniker (node0..node4);
 #   - the observer, whose API is published on the host, gets the default per-client rate limit
@@ -53,43 +54,55 @@ out=$(cd "$out" && pwd)
   --base-port 26656 "$@"
 
 python3 - "$out" <<'PY'
-import json, os, sys
+import json, os, re, sys
 
 out = sys.argv[1]
-P2P_PORT, API_PORT = 26656, 8080
+P2P_PORT, API_PORT, ADMIN_PORT = 26656, 8080, 26660
 
 with open(os.path.join(out, "network.json"), encoding="utf-8") as f:
     network = json.load(f)
 
+# config.toml as `certledger testnet` writes it (node/config.cc ConfigToToml): one `key = value`
+# per line under [section] or [[p2p.peers]] headers. Only values are replaced, so the comments
+# stay. (Every field can also be overridden by CERTLEDGER_* environment variables instead.)
+def rewrite(text, validator):
+    lines, section, peer_name = [], "", None
+    for line in text.splitlines():
+        header = re.match(r"^\[\[?([a-z0-9_.]+)\]\]?$", line)
+        if header:
+            section, peer_name = header.group(1), None
+        m = re.match(r"^([a-z_]+) = (.*)$", line)
+        if m:
+            key = m.group(1)
+            if section == "p2p" and key == "listen":
+                line = f'listen = "0.0.0.0:{P2P_PORT}"'
+            elif section == "api" and key == "listen":
+                line = f'listen = "0.0.0.0:{API_PORT}"'
+            elif section == "admin" and key == "listen":
+                line = f'listen = "127.0.0.1:{ADMIN_PORT}"'  # the image's HEALTHCHECK asks here
+            elif section == "p2p.peers" and key == "name":
+                peer_name = json.loads(m.group(2))
+            elif section == "p2p.peers" and key == "address":
+                line = f'address = "{peer_name}:{P2P_PORT}"'
+            elif section == "api" and key == "rate_limit_per_second" and not validator:
+                line = "rate_limit_per_second = 200"
+            elif section == "api" and key == "rate_limit_burst" and not validator:
+                line = "rate_limit_burst = 400"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
 for node in network["nodes"]:
     name = node["name"]
-    home = os.path.join(out, name)
-    # TODO(config.toml): the node's configuration is becoming TOML (<home>/config.toml, issue 14),
-    # with config.json still read. When `certledger testnet` writes config.toml, rewrite the same
-    # fields there (p2p.listen, api.listen, p2p.peers[].address, api.rate_limit_*): tomllib reads
-    # it, but the standard library cannot write TOML, so either edit the lines in place or have
-    # testnet take the addresses as flags. Until then a config.toml stops this script rather than
-    # leaving a home half-rewritten.
-    if os.path.exists(os.path.join(home, "config.toml")):
-        sys.exit(f"make-homes: {home}/config.toml: TOML configs are not rewritten yet (TODO)")
-    path = os.path.join(home, "config.json")
+    path = os.path.join(out, name, "config.toml")
     with open(path, encoding="utf-8") as f:
-        config = json.load(f)
-    config["p2p"]["listen"] = f"0.0.0.0:{P2P_PORT}"
-    config["api"]["listen"] = f"0.0.0.0:{API_PORT}"
-    for peer in config["p2p"].get("peers", []):
-        if "address" in peer:  # validators are dialled; observers are accepted only
-            peer["address"] = f"{peer['name']}:{P2P_PORT}"
-    if not node["validator"]:
-        config["api"]["rate_limit_per_second"] = 200
-        config["api"]["rate_limit_burst"] = 400
+        text = f.read()
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+        f.write(rewrite(text, node["validator"]))
     os.replace(tmp, path)
     node["p2p"] = f"{name}:{P2P_PORT}"
     node["api"] = f"http://{name}:{API_PORT}"
+    node["admin"] = f"http://127.0.0.1:{ADMIN_PORT} (inside the container)"
 
 with open(os.path.join(out, "network.json"), "w", encoding="utf-8") as f:
     json.dump(network, f, indent=2, ensure_ascii=False)

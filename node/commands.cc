@@ -1,11 +1,13 @@
 #include "node/commands.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
+#include "node/init.h"
 #include "node/keyfile.h"
 #include "node/node.h"
 #include "node/testnet.h"
@@ -113,6 +115,77 @@ void RegisterTestnet(CLI::App& app) {
   });
 }
 
+void RegisterInit(CLI::App& app) {
+  auto o = std::make_shared<InitOptions>();
+  auto p2p = std::make_shared<std::string>("0.0.0.0:26656");
+  auto api = std::make_shared<std::string>("0.0.0.0:8080");
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand(
+      "init",
+      "Make one node's home for a multi-machine network: keys, genesis, config.toml "
+      "(docs/OPERATIONS.md)");
+  cmd->add_option("--home", o->home, "The new home directory (refused if it holds a config or key)")
+      ->required();
+  cmd->add_option("--moniker", o->moniker, "This node's name in logs and /v1/status")
+      ->default_val("node");
+  cmd->add_option("--genesis", o->genesis_file,
+                  "The network's genesis.json (checked and copied; omit to add it later)");
+  cmd->add_flag("--validator", o->validator, "Also make a validator (consensus) key");
+  cmd->add_option("--node-key", o->node_key_file,
+                  "Import this node key file (from certledger keygen) instead of generating");
+  cmd->add_option("--validator-key", o->validator_key_file,
+                  "Import this validator key file instead of generating (implies --validator)");
+  cmd->add_flag("--encrypt", o->encrypt, "Encrypt generated keys (FORMAT.md §14)");
+  cmd->add_option("--passphrase-file", o->passphrase_file,
+                  "With --encrypt: the passphrase file (first line, mode 0600); the config "
+                  "names it for the node");
+  cmd->add_option("--p2p-listen", *p2p, "Peer address host:port")->default_val("0.0.0.0:26656");
+  cmd->add_option("--api-listen", *api, "Public API address host:port")
+      ->default_val("0.0.0.0:8080");
+  cmd->add_option("--admin-listen", o->admin_listen,
+                  "Metrics/health/log-level address (\"\": none)")
+      ->default_val("127.0.0.1:26660");
+  cmd->add_option("--peer", o->peers,
+                  "A peer: name@publickeyhex@host:port (dialled) or name@publickeyhex (accepted "
+                  "only); repeatable");
+  cmd->add_option("--peers-file", o->peers_file,
+                  "JSON array of {\"name\", \"key\", \"address\"} peers");
+  cmd->add_flag("--json", *json, "Print the result as JSON");
+  cmd->callback([o, p2p, api, json] {
+    auto p = ParseHostPort(*p2p);
+    auto a = ParseHostPort(*api);
+    if (!p)
+      return Fail("init", ledger::Status::InvalidArgument("--p2p-listen: expected host:port"));
+    if (!a)
+      return Fail("init", ledger::Status::InvalidArgument("--api-listen: expected host:port"));
+    o->p2p_listen = *p;
+    o->api_listen = *a;
+    auto r = InitHome(*o);
+    if (!r.ok()) return Fail("init", r.status());
+    if (*json) {
+      nlohmann::ordered_json j = {
+          {"home", o->home},
+          {"config", r->config_path},
+          {"node_key", r->node_key.Hex()},
+          {"validator_key", r->validator_key ? r->validator_key->Hex() : ""},
+          {"genesis_hash", r->genesis_hash_hex}};
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
+    std::printf("wrote %s\nnode key (peer identity): %s\n", r->config_path.c_str(),
+                r->node_key.Hex().c_str());
+    if (r->validator_key) {
+      std::printf("validator key: %s\n", r->validator_key->Hex().c_str());
+    }
+    std::printf("%s\n", r->genesis_hash_hex.empty()
+                            ? "no genesis yet: copy the network's genesis.json into the home"
+                            : ("genesis hash: " + r->genesis_hash_hex).c_str());
+    std::printf(
+        "Give the public keys above to the network's governance (a validator's entry names both\n"
+        "keys) and to the operators of your peers; keys never leave this directory.\n");
+  });
+}
+
 void RegisterVersion(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
@@ -179,6 +252,7 @@ void RegisterCommands(CLI::App& app) {
   RegisterTestnet(app);
   RegisterNode(app);
   RegisterVersion(app);
+  RegisterInit(app);
   RegisterLoadgen(app);
   RegisterToolCommands(app, &g_exit_code);
 }

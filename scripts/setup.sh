@@ -12,7 +12,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   clang libclang-rt-14-dev
-  chromium wrk nginx
+  chromium wrk nginx iproute2
 )
 
 missing=()
