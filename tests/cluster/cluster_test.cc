@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -477,6 +478,26 @@ TEST(ClusterTest, AdminListenerServesMetricsHealthAndLogLevels) {
   EXPECT_EQ(p.families.at("certledger_build_info").samples.at(0).labels.at("version"),
             node::GetBuildInfo().version);
   EXPECT_TRUE(p.families.count("process_resident_memory_bytes"));
+  // Every metric the sample Grafana dashboard queries is one this node exposes.
+  {
+    std::ifstream in(std::string(CERTLEDGER_SOURCE_DIR) + "/docs/grafana-dashboard.json");
+    std::stringstream dash;
+    dash << in.rdbuf();
+    std::set<std::string> exposed;
+    for (const auto& [name, f] : p.families) {
+      for (const auto& s : f.samples) exposed.insert(s.name);
+    }
+    const std::string text = dash.str();
+    const std::regex metric("\\b((certledger|process)_[a-z0-9_]+)");
+    size_t queried = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), metric);
+         it != std::sregex_iterator(); ++it) {
+      ++queried;
+      const std::string name = (*it)[1].str();  // a sample, or a histogram's family
+      EXPECT_TRUE(exposed.count(name) || p.families.count(name)) << "dashboard queries " << name;
+    }
+    EXPECT_GT(queried, 15u);
+  }
   auto pub = c.Client(0)->Get("/metrics");
   ASSERT_TRUE(pub.ok());
   EXPECT_EQ(pub->status, 404) << "metrics must not be on the public API";
