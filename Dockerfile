@@ -9,11 +9,11 @@
 FROM debian:bookworm AS build
 
 # Only setup.sh first, so that the package layer is rebuilt only when the package list changes.
-# setup.sh installs everything the build, tests and tools need (compilers, libraries, also the
+# `setup.sh --build-only` installs what building the binary needs (compilers, libraries; not the
 # test-only tools); none of it reaches the runtime stage.
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
-RUN bash scripts/setup.sh && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/setup.sh --build-only && rm -rf /var/lib/apt/lists/*
 
 # Warnings are not errors here: at -O3 (Release) GCC 12 reports warnings inside inlined standard
 # library code that -O2 does not (-Warray-bounds in network/wire.cc EncodeFrame, -Wrestrict in
