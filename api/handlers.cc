@@ -896,6 +896,9 @@ struct Api::Routes {
     const char* method;
     const char* pattern;  // also the metrics label
     Fn fn;
+    // Every status the route itself may answer (docs/openapi.yaml documents each; a test
+    // checks both ways). Besides these, any route may answer 500 `internal`.
+    std::vector<int> statuses;
   };
 
   Routes(NodeService* node, const ApiOptions* options) : node_(node), options_(options) {}
@@ -907,24 +910,24 @@ struct Api::Routes {
 
   static const std::vector<Route>& Table() {
     static const std::vector<Route> table = {
-        {"POST", "/v1/tx", &Routes::SubmitTx},
-        {"POST", "/v1/txs", &Routes::SubmitTxs},
-        {"GET", "/v1/tx/{hash}", &Routes::GetTx},
-        {"GET", "/v1/certificates/{id}", &Routes::GetCertificate},
-        {"GET", "/v1/verify/{hash}", &Routes::VerifyJson},
-        {"GET", "/v1/staple/{hash}", &Routes::GetStaple},
-        {"GET", "/v1/checkpoint", &Routes::GetCheckpoint},
-        {"GET", "/v1/blocks/{height}", &Routes::GetBlock},
-        {"GET", "/v1/blocks", &Routes::GetBlocks},
-        {"GET", "/v1/proofs/consistency", &Routes::ConsistencyProof},
-        {"GET", "/v1/proofs/inclusion", &Routes::InclusionProof},
-        {"GET", "/v1/agencies", &Routes::GetAgencies},
-        {"GET", "/v1/status", &Routes::GetStatus},
-        {"GET", "/v1/genesis", &Routes::GetGenesis},
-        {"GET", "/v1/evidence", &Routes::GetEvidence},
-        {"GET", "/healthz", &Routes::GetHealthz},
-        {"GET", "/readyz", &Routes::GetReadyz},
-        {"GET", "/v/{hash}", &Routes::VerifyPage},
+        {"POST", "/v1/tx", &Routes::SubmitTx, {200, 202, 400, 409, 413, 422, 429, 503}},
+        {"POST", "/v1/txs", &Routes::SubmitTxs, {200, 400, 413, 503}},
+        {"GET", "/v1/tx/{hash}", &Routes::GetTx, {200, 400, 404}},
+        {"GET", "/v1/certificates/{id}", &Routes::GetCertificate, {200, 400, 404}},
+        {"GET", "/v1/verify/{hash}", &Routes::VerifyJson, {200, 400, 404, 503}},
+        {"GET", "/v1/staple/{hash}", &Routes::GetStaple, {200, 400, 404, 503}},
+        {"GET", "/v1/checkpoint", &Routes::GetCheckpoint, {200, 404}},
+        {"GET", "/v1/blocks/{height}", &Routes::GetBlock, {200, 400, 404}},
+        {"GET", "/v1/blocks", &Routes::GetBlocks, {200, 400, 404}},
+        {"GET", "/v1/proofs/consistency", &Routes::ConsistencyProof, {200, 400}},
+        {"GET", "/v1/proofs/inclusion", &Routes::InclusionProof, {200, 400}},
+        {"GET", "/v1/agencies", &Routes::GetAgencies, {200}},
+        {"GET", "/v1/status", &Routes::GetStatus, {200}},
+        {"GET", "/v1/genesis", &Routes::GetGenesis, {200}},
+        {"GET", "/v1/evidence", &Routes::GetEvidence, {200, 400}},
+        {"GET", "/healthz", &Routes::GetHealthz, {200, 503}},
+        {"GET", "/readyz", &Routes::GetReadyz, {200, 503}},
+        {"GET", "/v/{hash}", &Routes::VerifyPage, {200, 400, 404, 503}},
     };
     return table;
   }
@@ -1787,6 +1790,17 @@ Api::Api(NodeService* node, ApiOptions options, std::shared_ptr<Metrics> metrics
 
 Api::~Api() = default;
 
+std::vector<RouteInfo> RouteTable() {
+  std::vector<RouteInfo> out;
+  for (const auto& r : Api::Routes::Table()) out.push_back({r.method, r.pattern, r.statuses});
+  return out;
+}
+
+std::set<std::string> Api::UndeclaredAnswers() const {
+  std::lock_guard lock(undeclared_->mu);
+  return undeclared_->seen;
+}
+
 void Api::OnConnectionsChanged(size_t open) { metrics_->SetOpenConnections(open); }
 void Api::OnServerResponse(int status) { metrics_->Record("(server)", status, 0.0); }
 
@@ -1826,6 +1840,15 @@ void Api::Handle(const Request& request, Reply reply) {
       continue;
     }
     Reply r = make_reply(route.pattern);
+    r = [r, &route, undeclared = undeclared_](Response resp) {
+      if (resp.status != 500 && std::find(route.statuses.begin(), route.statuses.end(),
+                                          resp.status) == route.statuses.end()) {
+        std::lock_guard lock(undeclared->mu);
+        undeclared->seen.insert(std::string(route.method) + " " + route.pattern + " " +
+                                std::to_string(resp.status));
+      }
+      r(std::move(resp));
+    };
     Routes::Ctx ctx{request, *target, std::move(*params), r};
     try {
       (routes_.get()->*route.fn)(ctx);

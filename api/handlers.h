@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +89,17 @@ struct ApiOptions {
   [[nodiscard]] ledger::Status Validate() const;
 };
 
+// The public API's routes (docs/API.md, docs/openapi.yaml): method, pattern, and every status
+// the route itself may answer. Any route may also answer 500 `internal`; the server answers
+// 400, 413, 429, 431 and 503 on its own (server.h); unknown paths get 404, known paths with
+// another method 405.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  std::vector<int> statuses;
+};
+std::vector<RouteInfo> RouteTable();
+
 // The route table (docs/API.md).
 class Api : public Handler {
  public:
@@ -101,14 +114,23 @@ class Api : public Handler {
   void OnServerResponse(int status) override;
 
   [[nodiscard]] Metrics& metrics() { return *registry_; }
+  // Answers given with a status their route does not declare ("GET /v1/tx/{hash} 409"):
+  // tests require none, so that docs/openapi.yaml (checked against RouteTable) stays complete.
+  [[nodiscard]] std::set<std::string> UndeclaredAnswers() const;
+
+  struct Routes;
 
  private:
-  struct Routes;
+  struct Undeclared {
+    mutable std::mutex mu;
+    std::set<std::string> seen;  // GUARDED_BY(mu)
+  };
   NodeService* node_;
   ApiOptions options_;
   std::shared_ptr<Metrics> registry_;
   std::shared_ptr<HttpMetrics> metrics_;  // shared with replies that outlive a call
   std::unique_ptr<Routes> routes_;
+  std::shared_ptr<Undeclared> undeclared_ = std::make_shared<Undeclared>();
 };
 
 }  // namespace certledger::api

@@ -330,6 +330,8 @@ void Config() {
   p.p2p_listen = {"::", 26656};
   p.validator_key_file.clear();
   Write("config_json", "observer-with-peers.json", node::ConfigToJson(p));
+  Write("config_json", "default.toml", node::ConfigToToml(c));
+  Write("config_json", "observer-with-peers.toml", node::ConfigToToml(p));
   Write("config_json", "minimal.json", std::string(R"({"node_key_file": "node_key.json"})") + "\n");
   Write("config_json", "regress-7478ca6-float-timeout.json",
         R"({"node_key_file": "k", "consensus": {"timeout_propose_ms": 1e300}})"

@@ -42,6 +42,12 @@ class HandlersTest : public ::testing::Test {
     now_ms_ = ledger_->now_ms();
   }
 
+  // Every answer's status is one its route declares (and docs/openapi.yaml documents:
+  // OpenApiTest).
+  void TearDown() override {
+    for (const auto& a : api_->UndeclaredAnswers()) ADD_FAILURE() << "undeclared answer: " << a;
+  }
+
   Response Call(const std::string& method, const std::string& target, std::string body = "",
                 std::string content_type = "application/json") {
     Request r{method,           target,          std::move(content_type),
