@@ -1248,30 +1248,31 @@ struct Api::Routes {
   void GetTx(Ctx& c) {
     auto h = HashParam(c, c.params[0], "hash");
     if (!h) return;
-    TxStatusInfo info = node_->GetTx(*h);
-    info.tx_hash = *h;
-    if (info.state == TxState::kUnknown || info.state == TxState::kCommitted) {
-      auto loc = store().GetTxLocation(*h);
-      if (loc.ok()) {
-        info.state = TxState::kCommitted;
-        info.height = loc->height;
-        info.index = loc->index;
-        info.log_index = loc->log_index;
-      } else if (!loc.status().IsNotFound()) {
-        c.reply(StorageError(loc.status()));
-        return;
-      }
-    }
-    Response r = TxStateResponse(info, false);
-    if (info.state == TxState::kCommitted) {
+    // Committed: answered from the store on this thread, with the transaction.
+    auto loc = store().GetTxLocation(*h);
+    if (loc.ok()) {
+      TxStatusInfo info;
+      info.tx_hash = *h;
+      info.state = TxState::kCommitted;
+      info.height = loc->height;
+      info.index = loc->index;
+      info.log_index = loc->log_index;
+      Response r = TxStateResponse(info, false);
       auto block = store().GetBlock(info.height);
       if (block.ok() && info.index < block->txs.size()) {
         Json j = Json::parse(r.body);
         j["tx"] = ToJson(block->txs[info.index]);
         r = JsonResponse(j);
       }
+      return c.reply(std::move(r));
     }
-    c.reply(std::move(r));
+    if (!loc.status().IsNotFound()) return c.reply(StorageError(loc.status()));
+    // Otherwise the mempool's view, which lives on the node's loop: asked without blocking this
+    // thread (and the other connections it serves); the reply is sent from the loop.
+    node_->WaitTx(*h, 0, [reply = c.reply, hash = *h](TxStatusInfo info) {
+      info.tx_hash = hash;
+      reply(TxStateResponse(info, false));
+    });
   }
 
   // ---- GET /v1/certificates/{id} ----
