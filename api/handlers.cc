@@ -18,6 +18,7 @@
 #include "api/attestation.h"
 #include "api/json.h"
 #include "api/staple.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 
@@ -1096,25 +1097,23 @@ struct Api::Routes {
     };
     if (IsBinary(c.request.content_type)) {
       // Frames: u32 little-endian length, then that many bytes of one canonical encoding.
-      const ledger::ByteSpan body = ledger::AsBytes(c.request.body);
-      size_t at = 0;
-      while (at < body.size()) {
+      ledger::ByteReader frames(ledger::AsBytes(c.request.body));
+      while (!frames.done()) {
         if (items.size() == max) return too_many();
-        if (body.size() - at < 4) {
+        uint32_t len = 0;
+        if (!frames.GetFixed32(&len)) {
           return c.reply(Error(400, "bad-encoding",
                                "frame " + std::to_string(items.size()) + ": truncated length"));
         }
-        const uint32_t len = uint32_t{body[at]} | (uint32_t{body[at + 1]} << 8) |
-                             (uint32_t{body[at + 2]} << 16) | (uint32_t{body[at + 3]} << 24);
-        at += 4;
-        if (len > body.size() - at) {
+        ledger::ByteSpan frame;
+        if (!frames.GetBytes(len, &frame)) {
           return c.reply(Error(400, "bad-encoding",
                                "frame " + std::to_string(items.size()) + ": " +
                                    std::to_string(len) + " bytes declared, " +
-                                   std::to_string(body.size() - at) + " left"));
+                                   std::to_string(frames.remaining()) + " left"));
         }
         DecodedTx item;
-        auto d = DecodeBinaryTx(body.subspan(at, len));
+        auto d = DecodeBinaryTx(frame);
         if (d.ok()) {
           item.tx = std::move(d).value();
         } else {
@@ -1122,7 +1121,6 @@ struct Api::Routes {
           item.message = d.status().message();
         }
         items.push_back(std::move(item));
-        at += len;
       }
     } else {
       auto j = ParseJson(c.request.body);

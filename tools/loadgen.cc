@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "ledger/chain.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 #include "tools/http_client.h"
@@ -184,9 +185,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
     if (o.batch == 1) {
       bodies[i] = Json{{"encoded", ledger::ToHex(encoded)}}.dump();
     } else {  // one frame of a POST /v1/txs body: u32 little-endian length, then the bytes
-      const auto len = static_cast<uint32_t>(encoded.size());
-      for (int b = 0; b < 4; ++b) bodies[i].push_back(static_cast<char>((len >> (8 * b)) & 0xff));
-      bodies[i].append(encoded.begin(), encoded.end());
+      ledger::PutLengthPrefixed(&bodies[i], encoded);
     }
   }
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "api/attestation.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "node/keyfile.h"
 #include "tests/testing/cluster.h"
@@ -528,7 +529,7 @@ TEST(ToolsClusterTest, AuditReplaysAStoppedNodeAndNamesATamperedHeight) {
     std::unique_ptr<leveldb::DB> db(raw);
     for (uint64_t h = 1; h <= static_cast<uint64_t>(top) && tampered == 0; ++h) {
       std::string key = "b/";
-      for (int s = 56; s >= 0; s -= 8) key += static_cast<char>((h >> s) & 0xff);
+      ledger::PutFixed64BE(&key, h);
       std::string value;
       ASSERT_TRUE(db->Get(leveldb::ReadOptions(), key, &value).ok()) << h;
       auto block = Decode<Block>(AsBytes(value));
