@@ -24,6 +24,7 @@
 #include "consensus/proposer.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
+#include "ledger/host_port.h"
 #include "ledger/identifier.h"
 #include "node/keyfile.h"
 #include "node/testnet.h"
@@ -189,7 +190,7 @@ TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
   // Garbage on node0's peer port: a huge length prefix, then random bytes.
   const double protocol_before =
       c.Metric(0, "certledger_p2p_handshake_failures_total{reason=\"protocol\"}");
-  auto p2p = *tools::ParseUrl("http://" + c.node(0).p2p);
+  auto p2p = *ledger::ParseHostPort(c.node(0).p2p);
   for (int round = 0; round < 3; ++round) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
