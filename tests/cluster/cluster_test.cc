@@ -433,7 +433,7 @@ TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
       Json::parse(std::ifstream(c.dir() / "network.json"))["agencies"][1]["issuing_key_file"]
           .get<std::string>());
   ASSERT_TRUE(key.ok());
-  ChainFixture::SignWith(&clash, *key, GenesisHash(c.genesis()));
+  sample::AddSignature(&clash, *key, GenesisHash(c.genesis()));
   r = client->Post("/v1/tx", Json{{"encoded", ToHex(Encode(clash))}}.dump());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 409) << r->body;

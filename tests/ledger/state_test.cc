@@ -145,7 +145,7 @@ class StateTest : public ::testing::Test {
     ChangeEvent e;
     e.identifier = f.CertId(agency, serial, version);
     e.document_hash = Sha256(AsBytes("change/" + f.id(agency) + serial + std::to_string(version)));
-    auto s = ChainFixture::Summary("B320115S2026-" + serial.substr(0, 4));
+    auto s = sample::PermitSummary("B320115S2026-" + serial.substr(0, 4));
     s.annual_quantity_m3 = quantity;
     e.summary = s;
     e.changed_fields = {"annual_quantity_m3"};

@@ -456,7 +456,7 @@ TEST(ToolsClusterTest, TransferThenVerifyAcrossAValidatorSetChange) {
   for (size_t i = 0; i < 3; ++i) {
     auto key = node::ReadKeyFile((fs::path(c.node(i).home) / "validator_key.json").string());
     ASSERT_TRUE(key.ok());
-    ChainFixture::SignWith(&gov, *key, GenesisHash(c.genesis()));
+    sample::AddSignature(&gov, *key, GenesisHash(c.genesis()));
   }
   ASSERT_TRUE(c.Submit(0, gov));
   ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(gov.tx)); }));
@@ -615,7 +615,7 @@ TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
   const int64_t expires_s = NowS() + 10;
   std::get<IssueEvent>(expiring.tx.event).not_after = expires_s;
   expiring.signatures.clear();
-  ChainFixture::SignWith(&expiring, c.agency(2).key, GenesisHash(c.genesis()));
+  sample::AddSignature(&expiring, c.agency(2).key, GenesisHash(c.genesis()));
   ASSERT_TRUE(c.Submit(2, expiring));
   ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(2, TxHash(expiring.tx)); }));
   const std::string h_expired = std::get<IssueEvent>(expiring.tx.event).document_hash.Hex();
