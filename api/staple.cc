@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "api/verify_status.h"
 #include "ledger/coding.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
@@ -210,23 +211,8 @@ Result<StapleFacts> VerifyStaple(const Staple& staple, const ledger::ChainDomain
   }
   if (version == nullptr) return Refuse("the certificate does not list this document");
   f.version = version->version;
-  f.status = VerifierStatus(f.cert, f.version, now_ms);
+  f.status = VerifyStatusName(DecideStatus(f.cert, f.version, now_ms));
   return f;
-}
-
-std::string VerifierStatus(const ledger::CertificateState& c, uint32_t version, int64_t now_ms) {
-  const bool old = version < c.version;
-  switch (ledger::EffectiveStatusAt(c, now_ms)) {
-    case ledger::EffectiveStatus::kRevoked:
-      return "revoked";
-    case ledger::EffectiveStatus::kExpired:
-      return old ? "superseded" : "expired";
-    case ledger::EffectiveStatus::kSuspended:
-      return old ? "superseded" : "suspended";
-    case ledger::EffectiveStatus::kValid:
-      break;
-  }
-  return old ? "superseded" : "valid";
 }
 
 namespace {
