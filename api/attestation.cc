@@ -6,6 +6,7 @@
 #include <bit>
 #include <optional>
 
+#include "ledger/coding.h"
 #include "ledger/merkle.h"
 
 namespace certledger::api {
@@ -29,10 +30,8 @@ ledger::Hash256 AnswerSigningDigest(const ledger::ChainDomain& domain, std::stri
   ledger::Bytes p;
   p.reserve(1 + 4 + request.size() + 8 + 32);
   p.push_back(1);
-  const auto len = static_cast<uint32_t>(request.size());
-  for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(len >> (8 * i)));
-  p.insert(p.end(), request.begin(), request.end());
-  for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(height >> (8 * i)));
+  ledger::PutLengthPrefixed(&p, ledger::AsBytes(request));
+  ledger::PutFixed64(&p, height);
   p.insert(p.end(), answer_hash.bytes.begin(), answer_hash.bytes.end());
   return ledger::SigningDigest(kTagAnswer, domain, p);
 }
@@ -49,7 +48,7 @@ ledger::Hash256 AnswerBatchSigningDigest(const ledger::ChainDomain& domain, uint
   ledger::Bytes p;
   p.reserve(1 + 8 + 32);
   p.push_back(1);
-  for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(size >> (8 * i)));
+  ledger::PutFixed64(&p, size);
   p.insert(p.end(), root.bytes.begin(), root.bytes.end());
   return ledger::SigningDigest(kTagAnswerBatch, domain, p);
 }

@@ -24,6 +24,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "ledger/host_port.h"
+
 namespace certledger::api {
 
 namespace asio = boost::asio;
@@ -50,26 +52,11 @@ Result<Url> ParseUrl(const std::string& url) {
   std::string hostport = rest.substr(0, slash);
   if (slash != std::string::npos) u.base_path = rest.substr(slash);
   while (!u.base_path.empty() && u.base_path.back() == '/') u.base_path.pop_back();
-  size_t colon = hostport.rfind(':');
-  if (!hostport.empty() && hostport[0] == '[') {
-    size_t close = hostport.find(']');
-    if (close == std::string::npos) return Status::InvalidArgument("bad IPv6 host in " + url);
-    u.host = hostport.substr(1, close - 1);
-    colon = hostport.find(':', close);
-  } else {
-    u.host = hostport.substr(0, colon);
-  }
-  if (colon != std::string::npos) {
-    const std::string port = hostport.substr(colon + 1);
-    if (port.empty() || port.size() > 5 ||
-        port.find_first_not_of("0123456789") != std::string::npos) {
-      return Status::InvalidArgument("bad port in " + url);
-    }
-    const unsigned long p = std::stoul(port);
-    if (p == 0 || p > 65535) return Status::InvalidArgument("bad port in " + url);
-    u.port = static_cast<uint16_t>(p);
-  }
-  if (u.host.empty()) return Status::InvalidArgument("no host in " + url);
+  auto hp = ledger::ParseHostPort(hostport, u.port);
+  if (!hp.ok()) return Status::InvalidArgument(hp.status().message() + " in " + url);
+  if (hp->port == 0) return Status::InvalidArgument("bad port in " + url);
+  u.host = hp->host;
+  u.port = hp->port;
   return u;
 }
 
@@ -111,9 +98,7 @@ struct HttpClient::Impl {
   }
   // "host:port", brackets around an IPv6 address (messages and the Host header).
   [[nodiscard]] std::string Where() const {
-    const std::string host =
-        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    return host + ":" + std::to_string(url.port);
+    return ledger::HostPort{url.host, url.port}.ToString();
   }
   [[nodiscard]] bool Open() const { return plain || tls; }
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }

@@ -20,6 +20,8 @@
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/staple.h"
+#include "api/verify_status.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 
@@ -278,26 +280,6 @@ std::optional<Target> ParseTarget(std::string_view target, std::string* why) {
 
 // ---- the verification answer (shared by /v1/verify and the HTML page) ---------------------------
 
-enum class VerifyStatus { kValid, kSuperseded, kSuspended, kRevoked, kExpired, kUnknown };
-
-const char* VerifyStatusName(VerifyStatus s) {
-  switch (s) {
-    case VerifyStatus::kValid:
-      return "valid";
-    case VerifyStatus::kSuperseded:
-      return "superseded";
-    case VerifyStatus::kSuspended:
-      return "suspended";
-    case VerifyStatus::kRevoked:
-      return "revoked";
-    case VerifyStatus::kExpired:
-      return "expired";
-    case VerifyStatus::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
 // One event-log leaf that decides the answer, with its inclusion proof.
 struct ProvenEvent {
   std::string role;  // "document", "latest-version", "latest-status"
@@ -314,18 +296,6 @@ struct StateEntryProof {
   std::optional<ledger::Bytes> value;
   ledger::SmtProof proof;
 };
-
-// The status a verifier sees for one document version. Precedence (docs/API.md):
-// revoked (terminal, applies to every version) > superseded > expired > suspended > valid.
-VerifyStatus Decide(const ledger::CertificateState& c, uint32_t version, int64_t now_ms,
-                    ledger::EffectiveStatus* effective) {
-  *effective = ledger::EffectiveStatusAt(c, now_ms);
-  if (*effective == ledger::EffectiveStatus::kRevoked) return VerifyStatus::kRevoked;
-  if (version < c.version) return VerifyStatus::kSuperseded;
-  if (*effective == ledger::EffectiveStatus::kExpired) return VerifyStatus::kExpired;
-  if (*effective == ledger::EffectiveStatus::kSuspended) return VerifyStatus::kSuspended;
-  return VerifyStatus::kValid;
-}
 
 bool IsVersionEvent(ledger::EventType t) {
   return t == ledger::EventType::kIssue || t == ledger::EventType::kChange ||
@@ -539,7 +509,8 @@ Result<Verification> Verify(const ledger::Store& store, const ledger::StoreView&
       v.issuer_name = AgencyName(view, v.cert->issuer);
       v.controller_name = AgencyName(view, v.cert->controller);
     }
-    v.status = Decide(*v.cert, v.doc->version, now_ms, &v.effective);
+    v.effective = ledger::EffectiveStatusAt(*v.cert, now_ms);
+    v.status = DecideStatus(v.effective, v.doc->version < v.cert->version);
   }
   if (!v.tip || !with_proofs) return v;
 
@@ -683,28 +654,29 @@ struct StatusLook {
   const char* colour;
 };
 
-StatusLook LookOf(const Verification& v) {
-  switch (v.status) {
+const char* ColourOf(VerifyStatus s) {
+  switch (s) {
     case VerifyStatus::kValid:
-      return {"有效", "Valid", "#1a7f37"};
+      return "#1a7f37";
     case VerifyStatus::kSuperseded:
-      return {"已被新版本取代", "Superseded", "#9a6700"};
+      return "#9a6700";
     case VerifyStatus::kSuspended:
-      return {"暂扣", "Suspended", "#bc4c00"};
+      return "#bc4c00";
     case VerifyStatus::kExpired:
-      return {"已过期", "Expired", "#656d76"};
+      return "#656d76";
     case VerifyStatus::kRevoked:
-      if (v.cert && v.cert->status == ledger::CertStatus::kCancelled) {
-        return {"已注销", "Revoked (cancelled)", "#cf222e"};
-      }
-      if (v.cert && v.cert->status == ledger::CertStatus::kWithdrawn) {
-        return {"已撤销", "Revoked (withdrawn)", "#cf222e"};
-      }
-      return {"已吊销", "Revoked", "#cf222e"};
+      return "#cf222e";
     case VerifyStatus::kUnknown:
       break;
   }
-  return {"未找到", "Unknown", "#424a53"};
+  return "#424a53";
+}
+
+// The label (api/verify_status.h) in its colour.
+StatusLook LookOf(const Verification& v) {
+  const StatusLabel label =
+      StatusLabelOf(v.status, v.cert ? std::optional(v.cert->status) : std::nullopt);
+  return {label.zh, label.en, ColourOf(v.status)};
 }
 
 // Dates and times in China Standard Time (UTC+8), as printed on the permits.
@@ -1070,25 +1042,23 @@ struct Api::Routes {
     };
     if (IsBinary(c.request.content_type)) {
       // Frames: u32 little-endian length, then that many bytes of one canonical encoding.
-      const ledger::ByteSpan body = ledger::AsBytes(c.request.body);
-      size_t at = 0;
-      while (at < body.size()) {
+      ledger::ByteReader frames(ledger::AsBytes(c.request.body));
+      while (!frames.done()) {
         if (items.size() == max) return too_many();
-        if (body.size() - at < 4) {
+        uint32_t len = 0;
+        if (!frames.GetFixed32(&len)) {
           return c.reply(Error(400, "bad-encoding",
                                "frame " + std::to_string(items.size()) + ": truncated length"));
         }
-        const uint32_t len = uint32_t{body[at]} | (uint32_t{body[at + 1]} << 8) |
-                             (uint32_t{body[at + 2]} << 16) | (uint32_t{body[at + 3]} << 24);
-        at += 4;
-        if (len > body.size() - at) {
+        ledger::ByteSpan frame;
+        if (!frames.GetBytes(len, &frame)) {
           return c.reply(Error(400, "bad-encoding",
                                "frame " + std::to_string(items.size()) + ": " +
                                    std::to_string(len) + " bytes declared, " +
-                                   std::to_string(body.size() - at) + " left"));
+                                   std::to_string(frames.remaining()) + " left"));
         }
         DecodedTx item;
-        auto d = DecodeBinaryTx(body.subspan(at, len));
+        auto d = DecodeBinaryTx(frame);
         if (d.ok()) {
           item.tx = std::move(d).value();
         } else {
@@ -1096,7 +1066,6 @@ struct Api::Routes {
           item.message = d.status().message();
         }
         items.push_back(std::move(item));
-        at += len;
       }
     } else {
       auto j = ParseJson(c.request.body);

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "api/verify_status.h"
+#include "ledger/coding.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/smt.h"
@@ -23,66 +25,13 @@ constexpr size_t kMaxValue = 64 * 1024;
 constexpr size_t kMaxProof = 2 + 32 + 256 * 32 + 1 + 64;
 constexpr size_t kMaxValidators = 1024;
 
-class Writer {
- public:
-  void U8(uint8_t v) { out.push_back(v); }
-  void U32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  void U64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  void Raw(ByteSpan b) { out.insert(out.end(), b.begin(), b.end()); }
-  void Blob(ByteSpan b) {
-    U32(static_cast<uint32_t>(b.size()));
-    Raw(b);
-  }
-  Bytes out;
-};
-
-class Reader {
- public:
-  explicit Reader(ByteSpan in) : in_(in) {}
-  bool U8(uint8_t* v) {
-    if (pos_ + 1 > in_.size()) return false;
-    *v = in_[pos_++];
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    if (pos_ + 4 > in_.size()) return false;
-    *v = 0;
-    for (size_t i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(in_[pos_ + i]) << (8 * i);
-    pos_ += 4;
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    if (pos_ + 8 > in_.size()) return false;
-    *v = 0;
-    for (size_t i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(in_[pos_ + i]) << (8 * i);
-    pos_ += 8;
-    return true;
-  }
-  bool Raw(size_t n, uint8_t* out) {
-    if (pos_ + n > in_.size()) return false;
-    std::copy(in_.begin() + static_cast<ptrdiff_t>(pos_),
-              in_.begin() + static_cast<ptrdiff_t>(pos_ + n), out);
-    pos_ += n;
-    return true;
-  }
-  bool Blob(size_t max, Bytes* out) {
-    uint32_t n = 0;
-    if (!U32(&n) || n > max || pos_ + n > in_.size()) return false;
-    out->assign(in_.begin() + static_cast<ptrdiff_t>(pos_),
-                in_.begin() + static_cast<ptrdiff_t>(pos_ + n));
-    pos_ += n;
-    return true;
-  }
-  [[nodiscard]] bool done() const { return pos_ == in_.size(); }
-
- private:
-  ByteSpan in_;
-  size_t pos_ = 0;
-};
+// A u32 length of at most `max`, then that many bytes.
+bool GetBlob(ledger::ByteReader& r, size_t max, Bytes* out) {
+  ByteSpan b;
+  if (!r.GetLengthPrefixed(&b) || b.size() > max) return false;
+  out->assign(b.begin(), b.end());
+  return true;
+}
 
 Status Bad(const std::string& why) { return Status::InvalidArgument("decode staple: " + why); }
 Status Refuse(const std::string& why) { return Status::InvalidArgument("staple: " + why); }
@@ -96,41 +45,44 @@ size_t PopCount(const std::vector<uint8_t>& bitmap) {
 }  // namespace
 
 Bytes Staple::Encode() const {
-  Writer w;
-  w.U8(kStapleVersion);
-  w.Raw(document_hash.span());
-  w.U64(static_cast<uint64_t>(expires_ms));
-  w.Blob(cert_value);
-  w.Blob(cert_proof);
-  w.U8(static_cast<uint8_t>(anchor));
+  Bytes out;
+  auto raw = [&out](ByteSpan b) { out.insert(out.end(), b.begin(), b.end()); };
+  out.push_back(kStapleVersion);
+  raw(document_hash.span());
+  ledger::PutFixed64(&out, static_cast<uint64_t>(expires_ms));
+  ledger::PutLengthPrefixed(&out, cert_value);
+  ledger::PutLengthPrefixed(&out, cert_proof);
+  out.push_back(static_cast<uint8_t>(anchor));
   if (anchor == Anchor::kEmbedded) {
-    w.Blob(ledger::Encode(header));
-    w.U32(round);
-    w.Blob(signers);
-    for (const auto& s : signatures) w.Raw(s.span());
+    ledger::PutLengthPrefixed(&out, ledger::Encode(header));
+    ledger::PutFixed32(&out, round);
+    ledger::PutLengthPrefixed(&out, signers);
+    for (const auto& s : signatures) raw(s.span());
   } else {
-    w.U64(checkpoint_height);
-    w.Raw(checkpoint_block_id.span());
+    ledger::PutFixed64(&out, checkpoint_height);
+    raw(checkpoint_block_id.span());
   }
-  return std::move(w.out);
+  return out;
 }
 
 Result<Staple> Staple::Decode(ByteSpan in) {
-  Reader r(in);
+  ledger::ByteReader r(in);
   Staple s;
   uint8_t version = 0, anchor = 0;
   uint64_t expires = 0;
-  if (!r.U8(&version)) return Bad("empty");
+  if (!r.GetU8(&version)) return Bad("empty");
   if (version != kStapleVersion) return Bad("unknown version " + std::to_string(version));
-  if (!r.Raw(32, s.document_hash.bytes.data()) || !r.U64(&expires) ||
-      !r.Blob(kMaxValue, &s.cert_value) || !r.Blob(kMaxProof, &s.cert_proof) || !r.U8(&anchor)) {
+  if (!r.GetFixedBytes(&s.document_hash) || !r.GetFixed64(&expires) ||
+      !GetBlob(r, kMaxValue, &s.cert_value) || !GetBlob(r, kMaxProof, &s.cert_proof) ||
+      !r.GetU8(&anchor)) {
     return Bad("truncated or oversized");
   }
   s.expires_ms = static_cast<int64_t>(expires);
   if (anchor == static_cast<uint8_t>(Anchor::kEmbedded)) {
     s.anchor = Anchor::kEmbedded;
     Bytes header;
-    if (!r.Blob(4096, &header) || !r.U32(&s.round) || !r.Blob(kMaxValidators / 8, &s.signers)) {
+    if (!GetBlob(r, 4096, &header) || !r.GetFixed32(&s.round) ||
+        !GetBlob(r, kMaxValidators / 8, &s.signers)) {
       return Bad("truncated embedded commit");
     }
     auto h = ledger::Decode<ledger::BlockHeader>(header);
@@ -139,12 +91,12 @@ Result<Staple> Staple::Decode(ByteSpan in) {
     const size_t n = PopCount(s.signers);
     for (size_t i = 0; i < n; ++i) {
       ledger::Signature sig;
-      if (!r.Raw(64, sig.bytes.data())) return Bad("truncated signatures");
+      if (!r.GetFixedBytes(&sig)) return Bad("truncated signatures");
       s.signatures.push_back(sig);
     }
   } else if (anchor == static_cast<uint8_t>(Anchor::kCheckpoint)) {
     s.anchor = Anchor::kCheckpoint;
-    if (!r.U64(&s.checkpoint_height) || !r.Raw(32, s.checkpoint_block_id.bytes.data())) {
+    if (!r.GetFixed64(&s.checkpoint_height) || !r.GetFixedBytes(&s.checkpoint_block_id)) {
       return Bad("truncated checkpoint reference");
     }
   } else {
@@ -259,23 +211,8 @@ Result<StapleFacts> VerifyStaple(const Staple& staple, const ledger::ChainDomain
   }
   if (version == nullptr) return Refuse("the certificate does not list this document");
   f.version = version->version;
-  f.status = VerifierStatus(f.cert, f.version, now_ms);
+  f.status = VerifyStatusName(DecideStatus(f.cert, f.version, now_ms));
   return f;
-}
-
-std::string VerifierStatus(const ledger::CertificateState& c, uint32_t version, int64_t now_ms) {
-  const bool old = version < c.version;
-  switch (ledger::EffectiveStatusAt(c, now_ms)) {
-    case ledger::EffectiveStatus::kRevoked:
-      return "revoked";
-    case ledger::EffectiveStatus::kExpired:
-      return old ? "superseded" : "expired";
-    case ledger::EffectiveStatus::kSuspended:
-      return old ? "superseded" : "suspended";
-    case ledger::EffectiveStatus::kValid:
-      break;
-  }
-  return old ? "superseded" : "valid";
 }
 
 namespace {
@@ -287,7 +224,7 @@ std::string Base45Encode(ByteSpan in) {
   out.reserve(in.size() / 2 * 3 + 2);
   size_t i = 0;
   for (; i + 1 < in.size(); i += 2) {
-    uint32_t n = in[i] * 256u + in[i + 1];
+    uint32_t n = ledger::DecodeFixed16BE(&in[i]);
     out.push_back(kB45[n % 45]);
     n /= 45;
     out.push_back(kB45[n % 45]);
@@ -319,8 +256,7 @@ std::optional<Bytes> Base45Decode(std::string_view in) {
     }
     if (k == 3) {
       if (n > 0xffff) return std::nullopt;
-      out.push_back(static_cast<uint8_t>(n >> 8));
-      out.push_back(static_cast<uint8_t>(n & 0xff));
+      ledger::PutFixed16BE(&out, static_cast<uint16_t>(n));
     } else {
       if (n > 0xff) return std::nullopt;
       out.push_back(static_cast<uint8_t>(n));

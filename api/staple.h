@@ -76,10 +76,6 @@ ledger::Result<StapleFacts> VerifyStaple(const Staple& staple, const ledger::Cha
                                          const std::vector<ledger::BlockHeader>& checkpoints,
                                          int64_t now_ms, int64_t max_age_ms);
 
-// The status a verifier derives for `version` of `c` at `now_ms` (docs/API.md precedence:
-// revoked > superseded > expired > suspended > valid).
-std::string VerifierStatus(const ledger::CertificateState& c, uint32_t version, int64_t now_ms);
-
 // Base45 (RFC 9285), the QR alphanumeric alphabet: 2 bytes -> 3 characters.
 std::string Base45Encode(ledger::ByteSpan in);
 std::optional<ledger::Bytes> Base45Decode(std::string_view in);

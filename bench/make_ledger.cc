@@ -15,8 +15,8 @@
 #include "bench/accept_all_verifier.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
-#include "ledger/identifier.h"
 #include "ledger/leveldb_store.h"
+#include "ledger/testing/sample_permit.h"
 #include "node/keyfile.h"
 
 using namespace certledger;  // NOLINT(google-build-using-namespace): a small tool
@@ -58,30 +58,12 @@ int main(int argc, char** argv) {
   for (uint64_t done = 0; done < events; done += per_block) {
     std::vector<ledger::SignedTransaction> txs;
     for (uint64_t i = done; i < std::min(events, done + per_block); ++i) {
-      ledger::IssueEvent e;
       const std::string serial = "VB" + std::to_string(1000000 + i);
-      e.identifier =
-          ledger::CertificateId{genesis->params.water_permit_type_code, agency, serial, 1}.Full();
-      e.document_hash = ledger::Sha256(ledger::AsBytes("verify-bench/" + serial));
-      e.holder_commitment = ledger::Sha256(ledger::AsBytes("holder/" + serial));
-      e.not_before = now_s - 3600;
-      e.not_after = now_s + 5LL * 365 * 86400;
-      ledger::WaterPermitSummary s;
-      s.permit_number = "B320115S2026-" + std::to_string(i % 10000);
-      s.holder_name = "基准测试水务有限公司";
-      s.holder_credit_code = "91320100MA1XXXXX0A";
-      s.annual_quantity_m3 = 100000 + i;
-      s.purpose = "工业用水";
-      s.location = "基准测试取水口";
-      s.division = "320115";
-      e.summary = s;
-      ledger::SignedTransaction stx;
-      stx.tx.chain_id = genesis->params.chain_id;
-      stx.tx.agency = agency;
-      stx.tx.sequence = sequence++;
-      stx.tx.event = std::move(e);
-      stx.signatures.push_back({issuer->public_key(), issuer->Sign(ledger::TxSigningDigest(
-                                                          stx.tx, domain.genesis_hash))});
+      ledger::IssueEvent e = ledger::sample::Issue(genesis->params.water_permit_type_code, agency,
+                                                   serial, "verify-bench/" + serial, now_s);
+      e.summary = ledger::sample::LoadPermitSummary(i);
+      ledger::SignedTransaction stx =
+          ledger::sample::SignedTx(domain, agency, sequence++, std::move(e), *issuer);
       hashes << std::get<ledger::IssueEvent>(stx.tx.event).document_hash.Hex() << "\n";
       txs.push_back(std::move(stx));
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "ledger/codec.h"
+#include "ledger/coding.h"
 
 namespace certledger::consensus {
 
@@ -21,13 +22,6 @@ inline constexpr uint8_t kFormatV1 = 1;
 enum class MessageKind : uint8_t { kProposal = 1, kVote = 2 };
 constexpr bool IsKnown(MessageKind k) {
   return k == MessageKind::kProposal || k == MessageKind::kVote;
-}
-
-void PutU32(Bytes& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void PutU64(Bytes& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
 }  // namespace
@@ -86,10 +80,10 @@ Hash256 ProposalSigningDigest(const ledger::ChainDomain& domain, uint64_t height
                               std::optional<uint32_t> valid_round, const Hash256& block_id) {
   Bytes p;
   p.reserve(8 + 4 + 1 + 4 + 32);
-  PutU64(p, height);
-  PutU32(p, round);
+  ledger::PutFixed64(&p, height);
+  ledger::PutFixed32(&p, round);
   p.push_back(valid_round ? 1 : 0);
-  if (valid_round) PutU32(p, *valid_round);
+  if (valid_round) ledger::PutFixed32(&p, *valid_round);
   p.insert(p.end(), block_id.bytes.begin(), block_id.bytes.end());
   return ledger::SigningDigest(ledger::kTagProposal, domain, p);
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ledger/bytes.h"
+#include "ledger/coding.h"
 #include "ledger/status.h"
 
 namespace certledger::ledger::codec {
@@ -69,8 +70,7 @@ class Reader : public cereal::InputArchive<Reader, cereal::AllowEmptyClassElisio
 inline uint32_t Reader::ReadCount(size_t min_item_size) {
   uint8_t b[4];
   ReadRaw(b, 4);
-  uint32_t n = static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) |
-               (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
+  const uint32_t n = DecodeFixed32(b);
   if (min_item_size > 0 && static_cast<uint64_t>(n) * min_item_size > remaining()) {
     throw DecodeError("length " + std::to_string(n) + " at offset " +
                       std::to_string(position() - 4) + " exceeds the " +
@@ -88,10 +88,8 @@ void CEREAL_SAVE_FUNCTION_NAME(Writer& w, const T& v) {
     uint8_t b = v ? 1 : 0;
     w.WriteRaw(&b, 1);
   } else {
-    using U = std::make_unsigned_t<T>;
-    U u = static_cast<U>(v);
     uint8_t b[sizeof(T)];
-    for (size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<uint8_t>(u >> (8 * i));
+    EncodeFixed(b, static_cast<std::make_unsigned_t<T>>(v));
     w.WriteRaw(b, sizeof(T));
   }
 }
@@ -108,13 +106,9 @@ void CEREAL_LOAD_FUNCTION_NAME(Reader& r, T& v) {
     }
     v = b == 1;
   } else {
-    using U = std::make_unsigned_t<T>;
     uint8_t b[sizeof(T)];
     r.ReadRaw(b, sizeof(T));
-    U u = 0;
-    for (size_t i = 0; i < sizeof(T); ++i)
-      u = static_cast<U>(u | (static_cast<U>(b[i]) << (8 * i)));
-    v = static_cast<T>(u);
+    v = static_cast<T>(DecodeFixed<std::make_unsigned_t<T>>(b));
   }
 }
 

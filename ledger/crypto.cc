@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ledger/coding.h"
+
 namespace certledger::ledger {
 
 static_assert(sizeof(SHA256_CTX) <= 128, "Sha256Hasher storage too small");
@@ -73,8 +75,8 @@ Hash256 TaggedHash(std::string_view tag, ByteSpan msg) {
 
 Hash256 SigningDigest(std::string_view tag, const ChainDomain& domain, ByteSpan payload) {
   Hash256 tag_hash = Sha256(AsBytes(tag));
-  uint16_t len = static_cast<uint16_t>(domain.chain_id.size());
-  uint8_t len_le[2] = {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>(len >> 8)};
+  uint8_t len_le[2];
+  EncodeFixed16(len_le, static_cast<uint16_t>(domain.chain_id.size()));
   Sha256Hasher h;
   h.Update(tag_hash.span()).Update(tag_hash.span()).Update(len_le);
   h.Update(AsBytes(domain.chain_id)).Update(domain.genesis_hash.span());

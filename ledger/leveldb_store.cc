@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 
 namespace certledger::ledger {
@@ -43,20 +44,17 @@ namespace {
 constexpr char kMetaKey[] = "m";
 constexpr char kGenesisKey[] = "g";
 
-void PutBE64(std::string* s, uint64_t v) {
-  for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 std::string HeightKey(char prefix, uint64_t height) {
   std::string k(1, prefix);
   k.push_back('/');
-  PutBE64(&k, height);
+  PutFixed64BE(&k, height);
   return k;
 }
 std::string StateKey(std::string_view key) { return "s/" + std::string(key); }
 std::string NodeKey(uint32_t level, uint64_t index) {
   std::string k = "n/";
   k.push_back(static_cast<char>(level));
-  PutBE64(&k, index);
+  PutFixed64BE(&k, index);
   return k;
 }
 std::string StateNodeKey(const Hash256& h) {
@@ -67,7 +65,7 @@ std::string TxKey(const Hash256& h) {
 }
 std::string AgencyTxKey(const std::string& agency, uint64_t sequence) {
   std::string k = "a/" + agency + "/";
-  PutBE64(&k, sequence);
+  PutFixed64BE(&k, sequence);
   return k;
 }
 
@@ -80,22 +78,18 @@ ByteSpan AsSpan(const std::string& s) {
 
 Bytes EncodeLocation(const TxLocation& l) {
   Bytes b;
-  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(l.height >> (8 * i)));
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(l.index >> (8 * i)));
-  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(l.log_index >> (8 * i)));
+  PutFixed64(&b, l.height);
+  PutFixed32(&b, l.index);
+  PutFixed64(&b, l.log_index);
   return b;
 }
 std::optional<TxLocation> DecodeLocation(const std::string& s) {
   if (s.size() != 20) return std::nullopt;
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   TxLocation l;
-  for (int i = 0; i < 8; ++i)
-    l.height |= static_cast<uint64_t>(static_cast<uint8_t>(s[static_cast<size_t>(i)])) << (8 * i);
-  for (int i = 0; i < 4; ++i)
-    l.index |= static_cast<uint32_t>(static_cast<uint8_t>(s[static_cast<size_t>(8 + i)]))
-               << (8 * i);
-  for (int i = 0; i < 8; ++i)
-    l.log_index |= static_cast<uint64_t>(static_cast<uint8_t>(s[static_cast<size_t>(12 + i)]))
-                   << (8 * i);
+  l.height = DecodeFixed64(p);
+  l.index = DecodeFixed32(p + 8);
+  l.log_index = DecodeFixed64(p + 12);
   return l;
 }
 
@@ -107,46 +101,28 @@ struct Meta {
 Bytes EncodeMeta(const Meta& m) {
   // genesis hash || header-derived tip fields; the chain id follows as raw bytes.
   Bytes b(m.genesis_hash.bytes.begin(), m.genesis_hash.bytes.end());
-  auto put64 = [&](uint64_t v) {
-    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-  };
   auto put_hash = [&](const Hash256& h) { b.insert(b.end(), h.bytes.begin(), h.bytes.end()); };
-  put64(m.tip.height);
+  PutFixed64(&b, m.tip.height);
   put_hash(m.tip.block_hash);
-  put64(static_cast<uint64_t>(m.tip.time_ms));
+  PutFixed64(&b, static_cast<uint64_t>(m.tip.time_ms));
   put_hash(m.tip.state_root);
-  put64(m.tip.log_size);
+  PutFixed64(&b, m.tip.log_size);
   put_hash(m.tip.log_root);
   b.insert(b.end(), m.tip.chain_id.begin(), m.tip.chain_id.end());
   return b;
 }
 std::optional<Meta> DecodeMeta(const std::string& s) {
-  constexpr size_t kFixed = 32 + 8 + 32 + 8 + 32 + 8 + 32;
-  if (s.size() < kFixed) return std::nullopt;
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  size_t pos = 0;
-  auto get64 = [&] {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= static_cast<uint64_t>(p[pos + static_cast<size_t>(i)]) << (8 * i);
-    pos += 8;
-    return v;
-  };
-  auto get_hash = [&] {
-    Hash256 h;
-    std::copy(p + pos, p + pos + 32, h.bytes.begin());
-    pos += 32;
-    return h;
-  };
+  ByteReader r(AsBytes(s));
   Meta m;
-  m.genesis_hash = get_hash();
-  m.tip.height = get64();
-  m.tip.block_hash = get_hash();
-  m.tip.time_ms = static_cast<int64_t>(get64());
-  m.tip.state_root = get_hash();
-  m.tip.log_size = get64();
-  m.tip.log_root = get_hash();
-  m.tip.chain_id = s.substr(pos);
+  uint64_t time_ms = 0;
+  if (!r.GetFixedBytes(&m.genesis_hash) || !r.GetFixed64(&m.tip.height) ||
+      !r.GetFixedBytes(&m.tip.block_hash) || !r.GetFixed64(&time_ms) ||
+      !r.GetFixedBytes(&m.tip.state_root) || !r.GetFixed64(&m.tip.log_size) ||
+      !r.GetFixedBytes(&m.tip.log_root)) {
+    return std::nullopt;
+  }
+  m.tip.time_ms = static_cast<int64_t>(time_ms);
+  m.tip.chain_id = s.substr(r.position());
   return m;
 }
 

@@ -6,6 +6,8 @@
 #include <span>
 #include <string>
 
+#include "ledger/coding.h"
+
 namespace certledger::ledger {
 
 namespace {
@@ -229,28 +231,12 @@ Hash256 NaiveSubtree(const EntryList& entries, unsigned depth) {
 
 // ---- proof decoding ----
 
-class ProofReader {
- public:
-  explicit ProofReader(ByteSpan in) : in_(in) {}
-  [[nodiscard]] size_t position() const { return pos_; }
-  [[nodiscard]] size_t remaining() const { return in_.size() - pos_; }
-  Status Need(size_t n) const {
-    if (n <= remaining()) return Status::Ok();
-    return Status::InvalidArgument("decode SmtProof: truncated input at offset " +
-                                   std::to_string(pos_) + ": need " + std::to_string(n) +
-                                   " bytes, " + std::to_string(remaining()) + " left");
-  }
-  // REQUIRES: Need(n).ok()
-  ByteSpan Take(size_t n) {
-    ByteSpan s = in_.subspan(pos_, n);
-    pos_ += n;
-    return s;
-  }
-
- private:
-  ByteSpan in_;
-  size_t pos_ = 0;
-};
+// A read of `n` bytes that `r` could not serve.
+Status Truncated(const ByteReader& r, size_t n) {
+  return Status::InvalidArgument("decode SmtProof: truncated input at offset " +
+                                 std::to_string(r.position()) + ": need " + std::to_string(n) +
+                                 " bytes, " + std::to_string(r.remaining()) + " left");
+}
 
 Status ProofError(std::string msg) { return Status::InvalidArgument("smt proof: " + msg); }
 
@@ -331,14 +317,15 @@ Status PageError(size_t offset, const std::string& what) {
 }
 
 // Parses the node at `rel` levels below the page's top (rel < kSmtPageLevels); returns its hash.
-Result<Hash256> ParsePageNode(ProofReader& r, unsigned rel,
+Result<Hash256> ParsePageNode(ByteReader& r, unsigned rel,
                               std::vector<std::pair<Hash256, SmtNode>>* nodes) {
   const size_t at = r.position();
-  if (r.remaining() < 1) return PageError(at, "truncated input");
-  const uint8_t tag = r.Take(1)[0];
+  uint8_t tag = 0;
+  if (!r.GetU8(&tag)) return PageError(at, "truncated input");
   if (tag == kSmtPageLeafTag) {
-    if (r.remaining() < 64) return PageError(at, "truncated leaf");
-    const SmtLeaf leaf{*Hash256::FromSpan(r.Take(32)), *Hash256::FromSpan(r.Take(32))};
+    ByteSpan kv;
+    if (!r.GetBytes(64, &kv)) return PageError(at, "truncated leaf");
+    const SmtLeaf leaf{*Hash256::FromSpan(kv.first(32)), *Hash256::FromSpan(kv.subspan(32))};
     const Hash256 hash = SmtLeafHash(leaf.key, leaf.value);
     nodes->emplace_back(hash, leaf);
     return hash;
@@ -353,8 +340,7 @@ Result<Hash256> ParsePageNode(ProofReader& r, unsigned rel,
   for (int side = 0; side < 2; ++side) {
     if ((tag & (side == 0 ? 2 : 1)) == 0) continue;
     if (rel + 1 == kSmtPageLevels) {
-      if (r.remaining() < 32) return PageError(r.position(), "truncated reference");
-      child[side] = *Hash256::FromSpan(r.Take(32));
+      if (!r.GetFixedBytes(&child[side])) return PageError(r.position(), "truncated reference");
       if (IsEmpty(child[side])) return PageError(r.position() - 32, "empty reference");
     } else {
       Result<Hash256> h = ParsePageNode(r, rel + 1, nodes);
@@ -529,7 +515,7 @@ class PageWriter {
 }  // namespace
 
 Status DecodeSmtPage(ByteSpan in, std::vector<std::pair<Hash256, SmtNode>>* nodes) {
-  ProofReader r(in);
+  ByteReader r(in);
   Result<Hash256> top = ParsePageNode(r, 0, nodes);
   if (!top.ok()) return top.status();
   if (r.remaining() != 0) {
@@ -615,8 +601,7 @@ Result<SmtProof> SmtProve(const SmtNodeReader& nodes, const Hash256& root, const
 Bytes SmtProof::Encode() const {
   const size_t d = siblings.size();
   Bytes out;
-  out.push_back(static_cast<uint8_t>(d & 0xff));
-  out.push_back(static_cast<uint8_t>(d >> 8));
+  PutFixed16(&out, static_cast<uint16_t>(d));
   Bytes bitmap((d + 7) / 8, 0);
   for (size_t j = 0; j < d; ++j) {
     if (!IsEmpty(siblings[j])) bitmap[j / 8] |= static_cast<uint8_t>(0x80u >> (j % 8));
@@ -634,17 +619,17 @@ Bytes SmtProof::Encode() const {
 }
 
 Result<SmtProof> SmtProof::Decode(ByteSpan in) {
-  ProofReader r(in);
-  if (Status s = r.Need(2); !s.ok()) return s;
-  ByteSpan depth_le = r.Take(2);
-  const size_t d = size_t{depth_le[0]} | (size_t{depth_le[1]} << 8);
+  ByteReader r(in);
+  uint16_t depth = 0;
+  if (!r.GetFixed16(&depth)) return Truncated(r, 2);
+  const size_t d = depth;
   if (d > kMaxDepth) {
     return Status::InvalidArgument("decode SmtProof: depth " + std::to_string(d) +
                                    " at offset 0 exceeds " + std::to_string(kMaxDepth));
   }
   const size_t bitmap_offset = r.position();
-  if (Status s = r.Need((d + 7) / 8); !s.ok()) return s;
-  ByteSpan bitmap = r.Take((d + 7) / 8);
+  ByteSpan bitmap;
+  if (!r.GetBytes((d + 7) / 8, &bitmap)) return Truncated(r, (d + 7) / 8);
   for (size_t j = d; j < bitmap.size() * 8; ++j) {
     if ((bitmap[j / 8] >> (7 - j % 8)) & 1) {
       return Status::InvalidArgument("decode SmtProof: bitmap padding bit " + std::to_string(j) +
@@ -658,8 +643,9 @@ Result<SmtProof> SmtProof::Decode(ByteSpan in) {
       proof.siblings.push_back(SmtEmptyHash());
       continue;
     }
-    if (Status s = r.Need(32); !s.ok()) return s;
-    proof.siblings.push_back(*Hash256::FromSpan(r.Take(32)));
+    Hash256 sibling;
+    if (!r.GetFixedBytes(&sibling)) return Truncated(r, 32);
+    proof.siblings.push_back(sibling);
   }
   // A listed sibling must not be E either: it would be a second encoding of an empty sibling.
   for (size_t j = 0; j < d; ++j) {
@@ -673,23 +659,24 @@ Result<SmtProof> SmtProof::Decode(ByteSpan in) {
                                    std::to_string(d - 1) + ") is empty");
   }
   const size_t kind_offset = r.position();
-  if (Status s = r.Need(1); !s.ok()) return s;
-  const uint8_t kind = r.Take(1)[0];
+  uint8_t kind = 0;
+  if (!r.GetU8(&kind)) return Truncated(r, 1);
   switch (kind) {
     case 0:
       proof.terminal = Terminal::kEmpty;
       break;
     case 1:
       proof.terminal = Terminal::kLeaf;
-      if (Status s = r.Need(32); !s.ok()) return s;
-      proof.value = *Hash256::FromSpan(r.Take(32));
+      if (!r.GetFixedBytes(&proof.value)) return Truncated(r, 32);
       break;
-    case 2:
+    case 2: {
       proof.terminal = Terminal::kOtherLeaf;
-      if (Status s = r.Need(64); !s.ok()) return s;
-      proof.other_key = *Hash256::FromSpan(r.Take(32));
-      proof.value = *Hash256::FromSpan(r.Take(32));
+      ByteSpan kv;
+      if (!r.GetBytes(64, &kv)) return Truncated(r, 64);
+      proof.other_key = *Hash256::FromSpan(kv.first(32));
+      proof.value = *Hash256::FromSpan(kv.subspan(32));
       break;
+    }
     default:
       return Status::InvalidArgument("decode SmtProof: unknown terminal kind " +
                                      std::to_string(kind) + " at offset " +

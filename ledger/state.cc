@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "ledger/coding.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -36,8 +37,8 @@ Result<std::optional<T>> ReadRecord(const StateReader& s, std::string_view key) 
 }
 
 Bytes EncodeU64(uint64_t v) {
-  Bytes b(8);
-  for (size_t i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+  Bytes b;
+  PutFixed64(&b, v);
   return b;
 }
 
@@ -60,9 +61,7 @@ Result<uint64_t> ReadSequence(const StateReader& s, std::string_view agency_id) 
   if (st.IsNotFound()) return uint64_t{0};
   if (!st.ok()) return st;
   if (raw.size() != 8) return Status::Corruption("sequence record of " + std::string(agency_id));
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v |= static_cast<uint64_t>(raw[i]) << (8 * i);
-  return v;
+  return DecodeFixed64(raw.data());
 }
 std::string EvidenceKey(uint64_t n) {
   std::string digits = std::to_string(n);
@@ -79,9 +78,7 @@ Result<uint64_t> ReadEvidenceCount(const StateReader& s) {
   if (st.IsNotFound()) return uint64_t{0};
   if (!st.ok()) return st;
   if (raw.size() != 8) return Status::Corruption("evidence count record");
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v |= static_cast<uint64_t>(raw[i]) << (8 * i);
-  return v;
+  return DecodeFixed64(raw.data());
 }
 Result<std::optional<EvidenceRecord>> ReadEvidence(const StateReader& s, uint64_t n) {
   return ReadRecord<EvidenceRecord>(s, EvidenceKey(n));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 
 namespace certledger::ledger {
@@ -84,8 +85,8 @@ Hash256 VoteSigningDigest(const ChainDomain& domain, VoteType type, uint64_t hei
   Bytes p;
   p.reserve(1 + 8 + 4 + 1 + 32);
   p.push_back(static_cast<uint8_t>(type));
-  for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(height >> (8 * i)));
-  for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(round >> (8 * i)));
+  PutFixed64(&p, height);
+  PutFixed32(&p, round);
   p.push_back(block_id ? 1 : 0);
   if (block_id) p.insert(p.end(), block_id->bytes.begin(), block_id->bytes.end());
   return SigningDigest(kTagVote, domain, p);

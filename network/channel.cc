@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "ledger/coding.h"
+
 namespace certledger::network::channel {
 
 using ledger::Bytes;
@@ -33,10 +35,6 @@ struct CipherCtxFree {
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-
-void PutU32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>((v >> (8 * i)) & 0xff);
-}
 
 // One AEAD operation (enc = 1 seals, 0 opens) on a reusable context. For sealing, `out` receives
 // the ciphertext of the concatenation of `parts` and `tag` the tag; for opening, `tag` is the
@@ -137,8 +135,7 @@ ledger::Hash256 TranscriptHash(const ledger::ChainDomain& domain, uint16_t versi
                                const X25519Key& responder_ephemeral) {
   Bytes m;
   m.reserve(2 + 4 * 32);
-  m.push_back(static_cast<uint8_t>(version & 0xff));
-  m.push_back(static_cast<uint8_t>(version >> 8));
+  ledger::PutFixed16(&m, version);
   for (ByteSpan part : {initiator_identity.span(), initiator_ephemeral.span(),
                         responder_identity.span(), responder_ephemeral.span()}) {
     m.insert(m.end(), part.begin(), part.end());
@@ -195,8 +192,7 @@ Result<SessionKeys> DeriveKeys(const X25519Key& shared, const ledger::Hash256& t
 
 AeadNonce FrameNonce(uint64_t counter) {
   AeadNonce n;
-  for (int i = 0; i < 8; ++i)
-    n.bytes[4 + static_cast<size_t>(i)] = static_cast<uint8_t>(counter >> (8 * i));
+  ledger::EncodeFixed64(n.bytes.data() + 4, counter);
   return n;
 }
 
@@ -246,7 +242,7 @@ Result<Bytes> FrameCipher::Seal(uint8_t type, ByteSpan payload) {
   if (!ctx_->ctx) return Status::IOError("cipher context");
   const auto length = static_cast<uint32_t>(1 + payload.size() + kAeadTagBytes);
   Bytes frame(4 + static_cast<size_t>(length));
-  PutU32(frame.data(), length);
+  ledger::EncodeFixed32(frame.data(), length);
   const uint8_t type_byte[1] = {type};
   if (!AeadRun(ctx_->ctx.get(), 1, ctx_->key, FrameNonce(counter_), ByteSpan(frame.data(), 4),
                {{ByteSpan(type_byte, 1), frame.data() + 4}, {payload, frame.data() + 5}},
@@ -264,7 +260,7 @@ bool FrameCipher::Open(uint32_t length, ByteSpan body, uint8_t* type, Bytes* pay
     return false;
   }
   uint8_t aad[4];
-  PutU32(aad, length);
+  ledger::EncodeFixed32(aad, length);
   const size_t n = length - kAeadTagBytes;  // ciphertext bytes: type + payload
   payload->resize(n - 1);
   uint8_t tag[kAeadTagBytes];

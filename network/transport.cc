@@ -23,6 +23,7 @@
 #include <set>
 #include <utility>
 
+#include "ledger/coding.h"
 #include "network/channel.h"
 #include "network/wire.h"
 
@@ -168,9 +169,7 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
         acceptor_(io) {
     std::array<uint8_t, 8> seed{};
     ledger::RandomBytes(seed);
-    uint64_t s = 0;
-    for (uint8_t b : seed) s = (s << 8) | b;
-    rng_.seed(s);
+    rng_.seed(ledger::DecodeFixed64BE(seed.data()));
     for (const PeerConfig& p : options_.peers) {
       if (p.key == own_key_) continue;
       Peer& peer = peers_[p.key];
@@ -405,12 +404,9 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
       Close(c, "idle timeout", true);
       return;
     }
-    uint64_t v = ++c->ping_counter;
-    Bytes payload(wire::kPingPayloadBytes);
-    for (uint8_t& b : payload) {
-      b = static_cast<uint8_t>(v & 0xff);
-      v >>= 8;
-    }
+    static_assert(wire::kPingPayloadBytes == 8, "a ping carries the u64 counter");
+    Bytes payload;
+    ledger::PutFixed64(&payload, ++c->ping_counter);
     Enqueue(c, wire::kTypePing, std::make_shared<const Bytes>(std::move(payload)));
     ArmPingTimer(c);
   }

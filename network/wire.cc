@@ -2,25 +2,15 @@
 
 #include <algorithm>
 
+#include "ledger/coding.h"
+
 namespace certledger::network::wire {
 
-namespace {
-
-void PutU16(ledger::Bytes& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v & 0xff));
-  out.push_back(static_cast<uint8_t>(v >> 8));
-}
-
-void PutU32(ledger::Bytes& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>((v >> (8 * i)) & 0xff));
-}
-
-}  // namespace
-
 std::array<uint8_t, kHeaderBytes> EncodeHeader(uint8_t type, size_t payload_size) {
-  const auto len = static_cast<uint32_t>(payload_size + 1);
-  return {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>((len >> 8) & 0xff),
-          static_cast<uint8_t>((len >> 16) & 0xff), static_cast<uint8_t>((len >> 24) & 0xff), type};
+  std::array<uint8_t, kHeaderBytes> header{};
+  ledger::EncodeFixed32(header.data(), static_cast<uint32_t>(payload_size + 1));
+  header[4] = type;
+  return header;
 }
 
 ledger::Bytes EncodeFrame(uint8_t type, ledger::ByteSpan payload) {
@@ -30,15 +20,12 @@ ledger::Bytes EncodeFrame(uint8_t type, ledger::ByteSpan payload) {
   return out;
 }
 
-uint32_t DecodeLength(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
+uint32_t DecodeLength(const uint8_t* p) { return ledger::DecodeFixed32(p); }
 
 ledger::Bytes EncodeHello(const Hello& hello) {
   ledger::Bytes out(kMagic.begin(), kMagic.end());
-  PutU16(out, hello.version);
-  PutU32(out, static_cast<uint32_t>(hello.chain_id.size()));
+  ledger::PutFixed16(&out, hello.version);
+  ledger::PutFixed32(&out, static_cast<uint32_t>(hello.chain_id.size()));
   const ledger::ByteSpan chain = ledger::AsBytes(hello.chain_id);
   out.insert(out.end(), chain.begin(), chain.end());
   out.insert(out.end(), hello.key.bytes.begin(), hello.key.bytes.end());
@@ -52,7 +39,7 @@ ledger::Result<Hello> DecodeHello(ledger::ByteSpan p) {
     return ledger::Status::Corruption("hello: bad magic");
   }
   Hello h;
-  h.version = static_cast<uint16_t>(p[4] | (p[5] << 8));
+  h.version = ledger::DecodeFixed16(p.data() + 4);
   const uint32_t chain_len = DecodeLength(p.data() + 6);
   if (chain_len > kMaxChainIdBytes) return ledger::Status::Corruption("hello: chain id too long");
   if (p.size() != kMinHelloPayloadBytes + chain_len) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <variant>
 
+#include "ledger/host_port.h"
 #include "ledger/json_int.h"
 #include "node/keyfile.h"
 #include "node/logging.h"
@@ -31,33 +32,9 @@ std::string HostPort::ToString() const {
 }
 
 std::optional<HostPort> ParseHostPort(const std::string& s) {
-  HostPort hp;
-  size_t colon;
-  if (!s.empty() && s[0] == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return std::nullopt;
-    }
-    hp.host = s.substr(1, close - 1);
-    colon = close + 1;
-  } else {
-    colon = s.rfind(':');
-    if (colon == std::string::npos) return std::nullopt;
-    hp.host = s.substr(0, colon);
-  }
-  std::string port = s.substr(colon + 1);
-  if (hp.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
-  // No host has brackets in it: "x]:y:1" (host "x]:y") would be written back by ToString as
-  // "[x]:y]:1", which reads differently (found by fuzz/config_json_fuzzer.cc).
-  if (hp.host.find_first_of("[]") != std::string::npos) return std::nullopt;
-  unsigned long v = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (v > 65535) return std::nullopt;
-  hp.port = static_cast<uint16_t>(v);
-  return hp;
+  auto hp = ledger::ParseHostPort(s);
+  if (!hp.ok()) return std::nullopt;
+  return HostPort{hp->host, hp->port};
 }
 
 std::string NodeConfig::Path(const std::string& relative) const {

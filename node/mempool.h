@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ledger/coding.h"
 #include "ledger/state.h"
 #include "ledger/types.h"
 
@@ -125,9 +126,7 @@ class Mempool {
   };
   struct HashKey {
     size_t operator()(const ledger::Hash256& h) const {
-      size_t v = 0;
-      for (size_t i = 0; i < sizeof(size_t); ++i) v = (v << 8) | h.bytes[i];
-      return v;
+      return ledger::DecodeFixedBE<size_t>(h.data());  // the key is a hash already
     }
   };
   void Erase(const std::string& agency, uint64_t sequence);

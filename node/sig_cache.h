@@ -14,6 +14,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "ledger/coding.h"
 #include "ledger/crypto.h"
 
 namespace certledger::node {
@@ -40,9 +41,7 @@ class SignatureCache final : public ledger::SignatureVerifier {
  private:
   struct KeyHash {
     size_t operator()(const ledger::Hash256& h) const {
-      size_t v = 0;
-      for (size_t i = 0; i < sizeof(size_t); ++i) v = (v << 8) | h.bytes[i];
-      return v;
+      return ledger::DecodeFixedBE<size_t>(h.data());  // the key is a hash already
     }
   };
   const size_t capacity_;

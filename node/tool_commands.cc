@@ -71,33 +71,15 @@ constexpr char kCaFileHelp[] =
     "PEM file of the CA certificates trusted for an https --node (default: $CERTLEDGER_CA_FILE, "
     "else the system's trust store)";
 
+// The values of one `tx` subcommand's flags (registered from tools::TxActions()).
 struct TxFlags {
   std::string node, key, cosign_key, doc, out, json, agency, cacert;
   uint64_t sequence = 0;
   int wait_ms = 20000;
-  std::map<std::string, std::string> fields;
-  std::vector<std::string> intakes;
-  std::map<std::string, CLI::Option*> options;
+  std::map<std::string, std::string> fields;              // TxFlag::Kind::kField
+  std::map<std::string, std::vector<std::string>> lists;  // TxFlag::Kind::kList
+  std::map<std::string, CLI::Option*> options;            // of fields and lists
   CLI::Option* sequence_opt = nullptr;
-  CLI::Option* intake_opt = nullptr;
-};
-
-struct FieldFlag {
-  const char* name;
-  const char* help;
-};
-constexpr FieldFlag kSummaryFlags[] = {
-    {"permit-number", "Permit number, e.g. B320115S2026-0001"},
-    {"holder-kind", "organisation | individual"},
-    {"holder-name", "Holder name (an individual's stays off the ledger)"},
-    {"holder-id", "Holder's credit code (organisation) or citizen ID number (individual)"},
-    {"source", "surface | groundwater"},
-    {"annual-quantity", "Permitted annual quantity, m3"},
-    {"purpose", "Purpose, e.g. 城镇公共供水"},
-    {"location", "Abstraction location"},
-    {"division", "GB/T 2260 division code of the location"},
-    {"method", "Abstraction method"},
-    {"return-location", "Return-flow location"},
 };
 
 int RunTx(const std::string& action, const TxFlags& f) {
@@ -111,9 +93,13 @@ int RunTx(const std::string& action, const TxFlags& f) {
       return Fail(cmd.c_str(), "--json: " + f.json + " is not a JSON object");
   }
   for (const auto& [name, opt] : f.options) {
-    if (opt->count() > 0) request[name] = f.fields.at(name);
+    if (opt->count() == 0) continue;
+    if (auto list = f.lists.find(name); list != f.lists.end()) {
+      request[name] = list->second;
+    } else {
+      request[name] = f.fields.at(name);
+    }
   }
-  if (f.intake_opt != nullptr && f.intake_opt->count() > 0) request["intake"] = f.intakes;
 
   auto key = ReadKeyFile(f.key);
   if (!key.ok()) return Fail(cmd.c_str(), "--key: " + key.status().message());
@@ -191,20 +177,7 @@ int RunTx(const std::string& action, const TxFlags& f) {
 void RegisterTx(CLI::App& app, int* exit_code) {
   CLI::App* tx = app.add_subcommand("tx", "Build, sign and submit a certificate event");
   tx->require_subcommand(1);
-  struct Action {
-    const char* name;
-    const char* help;
-  };
-  constexpr Action kActions[] = {
-      {"issue", "Issue a new water-abstraction permit (writes the holder's document)"},
-      {"change", "Change a permit: the next version (--doc CURRENT.json)"},
-      {"renew", "Renew a permit: the next version with a later --not-after (--doc CURRENT.json)"},
-      {"suspend", "Suspend a permit (暂扣)"},
-      {"resume", "Lift a suspension (暂扣发还)"},
-      {"revoke", "Revoke (吊销), cancel (注销) or withdraw (撤销) a permit"},
-      {"transfer", "Transfer a permit to another agency (--cosign-key of the receiver)"},
-  };
-  for (const auto& a : kActions) {
+  for (const tools::TxAction& a : tools::TxActions()) {
     auto f = std::make_shared<TxFlags>();
     CLI::App* c = tx->add_subcommand(a.name, a.help);
     c->add_option("--node", f->node, "Node API URL, e.g. http://127.0.0.1:26700")->required();
@@ -214,39 +187,28 @@ void RegisterTx(CLI::App& app, int* exit_code) {
     c->add_option("--agency", f->agency, "Acting agency id (default: the key's agency)");
     f->sequence_opt = c->add_option("--sequence", f->sequence, "Sequence (default: next)");
     c->add_option("--wait-ms", f->wait_ms, "How long to wait for the commit")->default_val(20000);
-    const std::string name = a.name;
-    if (name == "issue" || name == "change" || name == "renew") {
-      c->add_option("--out", f->out,
-                    "Where to write the new document (default <serial>-vNNN.json)");
+    for (const tools::TxFlag& flag : a.flags) {
+      const std::string name = flag.name;
+      const std::string option = "--" + name;
+      switch (flag.kind) {
+        case tools::TxFlag::Kind::kField:
+          f->options[name] = c->add_option(option, f->fields[name], flag.help);
+          break;
+        case tools::TxFlag::Kind::kList:
+          f->options[name] = c->add_option(option, f->lists[name], flag.help);
+          break;
+        case tools::TxFlag::Kind::kOut:
+          c->add_option(option, f->out, flag.help);
+          break;
+        case tools::TxFlag::Kind::kDoc:
+          c->add_option(option, f->doc, flag.help);
+          break;
+        case tools::TxFlag::Kind::kCosignKey:
+          c->add_option(option, f->cosign_key, flag.help);
+          break;
+      }
     }
-    if (name != "issue") {
-      c->add_option("--doc", f->doc, "The certificate's current document JSON");
-    }
-    auto field = [&](const char* n, const char* help) {
-      f->options[n] = c->add_option(std::string("--") + n, f->fields[n], help);
-    };
-    if (name == "issue" || name == "change") {
-      for (const auto& s : kSummaryFlags) field(s.name, s.help);
-      f->intake_opt = c->add_option("--intake", f->intakes,
-                                    "Intake name,lon,lat[,state[,aquifer]] (repeatable)");
-    }
-    if (name == "issue") {
-      field("serial", "Certificate serial (upper-case letters and digits; default random)");
-      field("not-before", "Start of validity YYYY-MM-DD (default today)");
-    }
-    if (name == "issue" || name == "renew") field("not-after", "End of validity YYYY-MM-DD");
-    if (name == "change") field("changed-fields", "Comma list (default: computed)");
-    if (name == "suspend" || name == "resume" || name == "revoke" || name == "transfer") {
-      field("certificate", "Base identifier (or --doc)");
-    }
-    if (name == "suspend" || name == "resume" || name == "revoke") field("reason", "Reason");
-    if (name == "revoke")
-      field("kind", "revoked (吊销, default) | cancelled (注销) | withdrawn (撤销)");
-    if (name == "transfer") {
-      field("to-agency", "Receiving agency id");
-      c->add_option("--cosign-key", f->cosign_key, "The receiving agency's issuing key file");
-    }
-    c->callback([f, name, exit_code] { *exit_code = RunTx(name, *f); });
+    c->callback([f, name = std::string(a.name), exit_code] { *exit_code = RunTx(name, *f); });
   }
 }
 

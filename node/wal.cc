@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "ledger/coding.h"
 #include "ledger/crypto.h"
 
 namespace certledger::node {
@@ -74,8 +75,7 @@ ledger::Result<Scan> ScanRecords(const ledger::Bytes& data, const std::string& p
   while (pos < data.size()) {
     const size_t left = data.size() - pos;
     if (left < kHeaderBytes) break;  // torn inside the header
-    uint32_t len = 0;
-    for (size_t i = 0; i < 4; ++i) len |= static_cast<uint32_t>(data[pos + i]) << (8 * i);
+    const uint32_t len = ledger::DecodeFixed32(data.data() + pos);
     const size_t rest = left - kHeaderBytes;
     if (len > kMaxWalRecordBytes) {
       // Append never writes such a length, so this is not a torn append, wherever it is.
@@ -149,8 +149,7 @@ Status Wal::Append(ledger::ByteSpan payload) {
   }
   ledger::Bytes rec;
   rec.reserve(kHeaderBytes + payload.size());
-  const auto len = static_cast<uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) rec.push_back(static_cast<uint8_t>(len >> (8 * i)));
+  ledger::PutFixed32(&rec, static_cast<uint32_t>(payload.size()));
   ledger::Hash256 h = ledger::Sha256(payload);
   rec.insert(rec.end(), h.bytes.begin(), h.bytes.begin() + 4);
   rec.insert(rec.end(), payload.begin(), payload.end());

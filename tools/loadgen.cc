@@ -14,8 +14,9 @@
 #include <unordered_map>
 
 #include "ledger/chain.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
-#include "ledger/identifier.h"
+#include "ledger/testing/sample_permit.h"
 #include "tools/http_client.h"
 
 namespace certledger::tools {
@@ -99,7 +100,7 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
   gs << gin.rdbuf();
   auto genesis = ledger::ParseGenesisJson(gs.str());
   if (!genesis.ok()) return genesis.status();
-  const ledger::Hash256 genesis_hash = ledger::GenesisHash(*genesis);
+  const ledger::ChainDomain domain{genesis->params.chain_id, ledger::GenesisHash(*genesis)};
 
   std::vector<Url> apis;
   for (const auto& n : (*net)["nodes"]) {
@@ -155,38 +156,19 @@ Result<LoadgenReport> RunLoadgen(const LoadgenOptions& o) {
   const std::string run = std::to_string(now_s % 1000000);
   for (uint64_t i = 0; i < n; ++i) {
     Agency& ag = agencies[i % agencies.size()];
-    ledger::IssueEvent e;
     const std::string serial = "LG" + run + "X" + std::to_string(i);
-    e.identifier =
-        ledger::CertificateId{genesis->params.water_permit_type_code, ag.id, serial, 1}.Full();
-    e.document_hash = ledger::Sha256(ledger::AsBytes("loadgen/" + ag.id + "/" + serial));
-    e.holder_commitment = ledger::Sha256(ledger::AsBytes("holder/" + serial));
-    e.not_before = now_s - 60;
-    e.not_after = now_s + 5LL * 365 * 86400;
-    ledger::WaterPermitSummary s;
-    s.permit_number = "B320115S2026-" + std::to_string(i % 10000);
-    s.holder_name = "负载测试水务有限公司";
-    s.holder_credit_code = "91320100MA1XXXXX0A";
-    s.annual_quantity_m3 = 100000 + i;
-    s.purpose = "工业用水";
-    s.location = "测试取水口";
-    s.division = "320115";
-    e.summary = s;
-    ledger::SignedTransaction stx;
-    stx.tx.chain_id = genesis->params.chain_id;
-    stx.tx.agency = ag.id;
-    stx.tx.sequence = ag.next++;
-    stx.tx.event = std::move(e);
-    stx.signatures.push_back(
-        {ag.key.public_key(), ag.key.Sign(ledger::TxSigningDigest(stx.tx, genesis_hash))});
+    ledger::IssueEvent e =
+        ledger::sample::Issue(genesis->params.water_permit_type_code, ag.id, serial,
+                              "loadgen/" + ag.id + "/" + serial, now_s, /*backdate_s=*/60);
+    e.summary = ledger::sample::LoadPermitSummary(i);
+    const ledger::SignedTransaction stx =
+        ledger::sample::SignedTx(domain, ag.id, ag.next++, std::move(e), ag.key);
     index_of.emplace(ledger::TxHash(stx.tx).Hex(), i);
     const ledger::Bytes encoded = ledger::Encode(stx);
     if (o.batch == 1) {
       bodies[i] = Json{{"encoded", ledger::ToHex(encoded)}}.dump();
     } else {  // one frame of a POST /v1/txs body: u32 little-endian length, then the bytes
-      const auto len = static_cast<uint32_t>(encoded.size());
-      for (int b = 0; b < 4; ++b) bodies[i].push_back(static_cast<char>((len >> (8 * b)) & 0xff));
-      bodies[i].append(encoded.begin(), encoded.end());
+      ledger::PutLengthPrefixed(&bodies[i], encoded);
     }
   }
 

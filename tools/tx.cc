@@ -373,6 +373,304 @@ Result<ChainInfo> FetchChainInfo(HttpClient& client) {
   return info;
 }
 
+namespace {
+
+// ---- one builder per action (TxActions) ---------------------------------------------------------
+
+Status BuildIssue(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo& agency,
+                  BuiltTx* out) {
+  const ChainInfo& chain = *ctx.chain;
+  ledger::WaterPermitSummary s;
+  if (Status st = ApplySummaryFlags(r, /*require=*/true, &s); !st.ok()) return st;
+  auto holder = HolderFlags(r, HolderSpec{}, /*require=*/true);
+  if (!holder.ok()) return holder.status();
+  PutHolderInSummary(*holder, &s);
+  int64_t not_before = ctx.now_s - ctx.now_s % 86400 - 8 * 3600;  // today's date, CST-ish
+  if (Has(r, "not-before")) {
+    auto d = Date(r, "not-before");
+    if (!d.ok()) return d.status();
+    not_before = *d;
+  }
+  int64_t not_after = not_before + 5LL * 365 * 86400;
+  if (Has(r, "not-after")) {
+    auto d = Date(r, "not-after");
+    if (!d.ok()) return d.status();
+    not_after = *d;
+  }
+  if (not_after <= not_before) return Bad("not-after", "must be later than --not-before");
+  std::string serial = RandomSerial(ctx.now_s);
+  if (Has(r, "serial")) {
+    auto v = Text(r, "serial");
+    if (!v.ok()) return v.status();
+    serial = *v;
+  }
+  ledger::CertificateId id{chain.type_code, agency.id, serial, 1};
+  std::string why;
+  if (!ledger::ParseCertificateId(id.Full(), &why)) {
+    return Bad("serial", "1..32 upper-case letters and digits (" + why + ")");
+  }
+  ledger::CertificateDocument doc;
+  doc.chain_id = chain.chain_id;
+  doc.identifier = id.Full();
+  doc.issuer = agency.id;
+  doc.type = ledger::CertType::kWaterAbstractionPermit;
+  doc.holder = MakeHolder(*holder);
+  doc.not_before = not_before;
+  doc.not_after = not_after;
+  doc.issued_at = ctx.now_s;
+  doc.summary = s;
+  ledger::IssueEvent e;
+  e.identifier = doc.identifier;
+  e.document_hash = ledger::DocumentHash(doc);
+  e.holder_commitment = ledger::HolderCommitment(doc.holder);
+  e.not_before = not_before;
+  e.not_after = not_after;
+  e.summary = s;
+  out->stx.tx.event = e;
+  out->document = doc;
+  return Status::Ok();
+}
+
+// The next version of the --doc document (change, renew): its identifier, issue time and link
+// to the current version.
+Result<ledger::CertificateDocument> NextVersion(const TxBuildContext& ctx) {
+  if (!ctx.previous) return Bad("doc", "required: the current version's document");
+  const ledger::CertificateDocument& prev = *ctx.previous;
+  if (prev.chain_id != ctx.chain->chain_id) {
+    return Bad("doc", "the document is for chain " + prev.chain_id + ", the node serves " +
+                          ctx.chain->chain_id);
+  }
+  auto prev_id = ledger::ParseCertificateId(prev.identifier);
+  if (!prev_id) return Bad("doc", "the document's identifier does not parse");
+  if (prev_id->version >= 999) return Bad("doc", "version 999 is the last one");
+  ledger::CertificateId next_id = *prev_id;
+  next_id.version = prev_id->version + 1;
+  ledger::CertificateDocument doc = prev;
+  doc.identifier = next_id.Full();
+  doc.issued_at = ctx.now_s;
+  doc.previous_document = ledger::DocumentHash(prev);
+  return doc;
+}
+
+Status BuildChange(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo&,
+                   BuiltTx* out) {
+  auto next = NextVersion(ctx);
+  if (!next.ok()) return next.status();
+  ledger::CertificateDocument doc = std::move(*next);
+  const ledger::CertificateDocument& prev = *ctx.previous;
+  const auto* prev_s = std::get_if<ledger::WaterPermitSummary>(&prev.summary);
+  if (prev_s == nullptr) return Bad("doc", "not a water-abstraction permit");
+  ledger::WaterPermitSummary s = *prev_s;
+  if (Status st = ApplySummaryFlags(r, /*require=*/false, &s); !st.ok()) return st;
+  std::optional<ledger::Hash256> holder_commitment;
+  if (Has(r, "holder-kind") || Has(r, "holder-name") || Has(r, "holder-id")) {
+    HolderSpec base{prev_s->holder_kind, prev.holder.name, prev.holder.id_number};
+    auto holder = HolderFlags(r, base, /*require=*/false);
+    if (!holder.ok()) return holder.status();
+    PutHolderInSummary(*holder, &s);
+    if (holder->name != prev.holder.name || holder->id != prev.holder.id_number ||
+        holder->kind != prev_s->holder_kind) {
+      doc.holder = MakeHolder(*holder);
+      holder_commitment = ledger::HolderCommitment(doc.holder);
+    }
+  }
+  doc.summary = s;
+  ledger::ChangeEvent e;
+  e.identifier = doc.identifier;
+  e.document_hash = ledger::DocumentHash(doc);
+  e.holder_commitment = holder_commitment;
+  e.summary = s;
+  if (Has(r, "changed-fields")) {
+    auto v = Text(r, "changed-fields");
+    if (!v.ok()) return v.status();
+    e.changed_fields = Split(*v, ',');
+  } else {
+    e.changed_fields = ChangedFields(*prev_s, s);
+    if (holder_commitment && std::find(e.changed_fields.begin(), e.changed_fields.end(),
+                                       "holder") == e.changed_fields.end()) {
+      e.changed_fields.emplace_back("holder");
+    }
+  }
+  if (e.changed_fields.empty()) {
+    return Status::InvalidArgument(
+        "change: nothing changed (give at least one summary or holder flag)");
+  }
+  out->stx.tx.event = e;
+  out->document = doc;
+  return Status::Ok();
+}
+
+Status BuildRenew(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo&,
+                  BuiltTx* out) {
+  auto next = NextVersion(ctx);
+  if (!next.ok()) return next.status();
+  ledger::CertificateDocument doc = std::move(*next);
+  if (!Has(r, "not-after")) return Bad("not-after", "required: the new end of validity");
+  auto d = Date(r, "not-after");
+  if (!d.ok()) return d.status();
+  if (*d <= ctx.previous->not_after) return Bad("not-after", "must be later than the current end");
+  doc.not_after = *d;
+  ledger::RenewEvent e;
+  e.identifier = doc.identifier;
+  e.document_hash = ledger::DocumentHash(doc);
+  e.not_after = *d;
+  out->stx.tx.event = e;
+  out->document = doc;
+  return Status::Ok();
+}
+
+// The certificate a status event (suspend, resume, revoke, transfer) is about, and its reason.
+struct StatusTarget {
+  std::string certificate;  // base identifier
+  std::string reason;
+};
+Result<StatusTarget> TargetOf(const Json& r, const TxBuildContext& ctx, const char* action,
+                              bool reason_required) {
+  auto cert = CertificateOf(r, ctx);
+  if (!cert.ok()) return cert.status();
+  StatusTarget t{*cert, ""};
+  if (Has(r, "reason")) {
+    auto v = Text(r, "reason");
+    if (!v.ok()) return v.status();
+    t.reason = *v;
+  }
+  if (reason_required && t.reason.empty()) {
+    return Bad("reason", std::string("required for ") + action);
+  }
+  if (t.reason.size() > 1024) return Bad("reason", "at most 1024 bytes");
+  return t;
+}
+
+Status BuildSuspend(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo&,
+                    BuiltTx* out) {
+  auto t = TargetOf(r, ctx, "suspend", /*reason_required=*/true);
+  if (!t.ok()) return t.status();
+  out->stx.tx.event = ledger::SuspendEvent{t->certificate, t->reason};
+  return Status::Ok();
+}
+
+Status BuildResume(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo&,
+                   BuiltTx* out) {
+  auto t = TargetOf(r, ctx, "resume", /*reason_required=*/false);
+  if (!t.ok()) return t.status();
+  out->stx.tx.event = ledger::ResumeEvent{t->certificate, t->reason};
+  return Status::Ok();
+}
+
+Status BuildRevoke(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo&,
+                   BuiltTx* out) {
+  auto t = TargetOf(r, ctx, "revoke", /*reason_required=*/true);
+  if (!t.ok()) return t.status();
+  ledger::RevokeEvent e{t->certificate, ledger::RevocationKind::kRevoked, t->reason};
+  if (Has(r, "kind")) {
+    auto v = Text(r, "kind");
+    if (!v.ok()) return v.status();
+    if (*v == "withdrawn") {
+      e.kind = ledger::RevocationKind::kWithdrawn;
+    } else if (*v == "cancelled") {
+      e.kind = ledger::RevocationKind::kCancelled;
+    } else if (*v == "revoked") {
+      e.kind = ledger::RevocationKind::kRevoked;
+    } else {
+      return Bad("kind",
+                 "withdrawn (撤销), cancelled (注销) or revoked (吊销), got \"" + *v + "\"");
+    }
+  }
+  out->stx.tx.event = e;
+  return Status::Ok();
+}
+
+Status BuildTransfer(const Json& r, const TxBuildContext& ctx, const ChainInfo::AgencyInfo& agency,
+                     BuiltTx* out) {
+  // A reason is not part of a transfer; one given in --json is still checked, as for the others.
+  auto t = TargetOf(r, ctx, "transfer", /*reason_required=*/false);
+  if (!t.ok()) return t.status();
+  const ChainInfo& chain = *ctx.chain;
+  auto to = Text(r, "to-agency");
+  if (!to.ok()) return to.status();
+  if (chain.Find(*to) == nullptr) return Bad("to-agency", "no agency " + *to);
+  if (*to == agency.id) return Bad("to-agency", "must differ from the acting agency");
+  if (!ctx.cosign_key) return Bad("cosign-key", "required: the receiving agency's key");
+  const auto* receiver = chain.Find(*to);
+  if (std::find(receiver->issuing_keys.begin(), receiver->issuing_keys.end(),
+                ctx.cosign_key->public_key()) == receiver->issuing_keys.end()) {
+    return Bad("cosign-key", "not an issuing key of " + *to);
+  }
+  out->stx.tx.event = ledger::TransferEvent{t->certificate, *to};
+  return Status::Ok();
+}
+
+bool TakesCosignKey(const TxAction& a) {
+  return std::any_of(a.flags.begin(), a.flags.end(),
+                     [](const TxFlag& f) { return f.kind == TxFlag::Kind::kCosignKey; });
+}
+
+}  // namespace
+
+const std::vector<TxAction>& TxActions() {
+  static const std::vector<TxAction> actions = [] {
+    using Kind = TxFlag::Kind;
+    const std::vector<TxFlag> summary = {
+        {"permit-number", "Permit number, e.g. B320115S2026-0001"},
+        {"holder-kind", "organisation | individual"},
+        {"holder-name", "Holder name (an individual's stays off the ledger)"},
+        {"holder-id", "Holder's credit code (organisation) or citizen ID number (individual)"},
+        {"source", "surface | groundwater"},
+        {"annual-quantity", "Permitted annual quantity, m3"},
+        {"purpose", "Purpose, e.g. 城镇公共供水"},
+        {"location", "Abstraction location"},
+        {"division", "GB/T 2260 division code of the location"},
+        {"method", "Abstraction method"},
+        {"return-location", "Return-flow location"},
+        {"intake", "Intake name,lon,lat[,state[,aquifer]] (repeatable)", Kind::kList},
+    };
+    const TxFlag out{"out", "Where to write the new document (default <serial>-vNNN.json)",
+                     Kind::kOut};
+    const TxFlag doc{"doc", "The certificate's current document JSON", Kind::kDoc};
+    const TxFlag not_after{"not-after", "End of validity YYYY-MM-DD"};
+    const TxFlag certificate{"certificate", "Base identifier (or --doc)"};
+    const TxFlag reason{"reason", "Reason"};
+    auto join = [](std::vector<TxFlag> a, const std::vector<TxFlag>& b,
+                   const std::vector<TxFlag>& c) {
+      a.insert(a.end(), b.begin(), b.end());
+      a.insert(a.end(), c.begin(), c.end());
+      return a;
+    };
+    return std::vector<TxAction>{
+        {"issue", "Issue a new water-abstraction permit (writes the holder's document)",
+         join({out}, summary,
+              {{"serial", "Certificate serial (upper-case letters and digits; default random)"},
+               {"not-before", "Start of validity YYYY-MM-DD (default today)"},
+               not_after}),
+         BuildIssue},
+        {"change", "Change a permit: the next version (--doc CURRENT.json)",
+         join({out, doc}, summary, {{"changed-fields", "Comma list (default: computed)"}}),
+         BuildChange},
+        {"renew",
+         "Renew a permit: the next version with a later --not-after (--doc CURRENT.json)",
+         {out, doc, not_after},
+         BuildRenew},
+        {"suspend", "Suspend a permit (暂扣)", {doc, certificate, reason}, BuildSuspend},
+        {"resume", "Lift a suspension (暂扣发还)", {doc, certificate, reason}, BuildResume},
+        {"revoke",
+         "Revoke (吊销), cancel (注销) or withdraw (撤销) a permit",
+         {doc,
+          certificate,
+          reason,
+          {"kind", "revoked (吊销, default) | cancelled (注销) | withdrawn (撤销)"}},
+         BuildRevoke},
+        {"transfer",
+         "Transfer a permit to another agency (--cosign-key of the receiver)",
+         {doc,
+          certificate,
+          {"to-agency", "Receiving agency id"},
+          {"cosign-key", "The receiving agency's issuing key file", Kind::kCosignKey}},
+         BuildTransfer},
+    };
+  }();
+  return actions;
+}
+
 Result<BuiltTx> BuildTx(const std::string& action, const Json& r, const TxBuildContext& ctx) {
   if (ctx.chain == nullptr) return Status::InvalidArgument("no chain information");
   if (!r.is_object()) return Status::InvalidArgument("--json: expected a JSON object");
@@ -396,180 +694,20 @@ Result<BuiltTx> BuildTx(const std::string& action, const Json& r, const TxBuildC
   tx.agency = agency->id;
   tx.sequence = ctx.sequence ? *ctx.sequence : agency->sequence + 1;
 
-  if (action == "issue") {
-    ledger::WaterPermitSummary s;
-    if (Status st = ApplySummaryFlags(r, /*require=*/true, &s); !st.ok()) return st;
-    auto holder = HolderFlags(r, HolderSpec{}, /*require=*/true);
-    if (!holder.ok()) return holder.status();
-    PutHolderInSummary(*holder, &s);
-    int64_t not_before = ctx.now_s - ctx.now_s % 86400 - 8 * 3600;  // today's date, CST-ish
-    if (Has(r, "not-before")) {
-      auto d = Date(r, "not-before");
-      if (!d.ok()) return d.status();
-      not_before = *d;
-    }
-    int64_t not_after = not_before + 5LL * 365 * 86400;
-    if (Has(r, "not-after")) {
-      auto d = Date(r, "not-after");
-      if (!d.ok()) return d.status();
-      not_after = *d;
-    }
-    if (not_after <= not_before) return Bad("not-after", "must be later than --not-before");
-    std::string serial = RandomSerial(ctx.now_s);
-    if (Has(r, "serial")) {
-      auto v = Text(r, "serial");
-      if (!v.ok()) return v.status();
-      serial = *v;
-    }
-    ledger::CertificateId id{chain.type_code, agency->id, serial, 1};
-    std::string why;
-    if (!ledger::ParseCertificateId(id.Full(), &why)) {
-      return Bad("serial", "1..32 upper-case letters and digits (" + why + ")");
-    }
-    ledger::CertificateDocument doc;
-    doc.chain_id = chain.chain_id;
-    doc.identifier = id.Full();
-    doc.issuer = agency->id;
-    doc.type = ledger::CertType::kWaterAbstractionPermit;
-    doc.holder = MakeHolder(*holder);
-    doc.not_before = not_before;
-    doc.not_after = not_after;
-    doc.issued_at = ctx.now_s;
-    doc.summary = s;
-    ledger::IssueEvent e;
-    e.identifier = doc.identifier;
-    e.document_hash = ledger::DocumentHash(doc);
-    e.holder_commitment = ledger::HolderCommitment(doc.holder);
-    e.not_before = not_before;
-    e.not_after = not_after;
-    e.summary = s;
-    tx.event = e;
-    out.document = doc;
-  } else if (action == "change" || action == "renew") {
-    if (!ctx.previous) return Bad("doc", "required: the current version's document");
-    const ledger::CertificateDocument& prev = *ctx.previous;
-    if (prev.chain_id != chain.chain_id) {
-      return Bad("doc", "the document is for chain " + prev.chain_id + ", the node serves " +
-                            chain.chain_id);
-    }
-    auto prev_id = ledger::ParseCertificateId(prev.identifier);
-    if (!prev_id) return Bad("doc", "the document's identifier does not parse");
-    if (prev_id->version >= 999) return Bad("doc", "version 999 is the last one");
-    ledger::CertificateId next_id = *prev_id;
-    next_id.version = prev_id->version + 1;
-    ledger::CertificateDocument doc = prev;
-    doc.identifier = next_id.Full();
-    doc.issued_at = ctx.now_s;
-    doc.previous_document = ledger::DocumentHash(prev);
-    if (action == "change") {
-      const auto* prev_s = std::get_if<ledger::WaterPermitSummary>(&prev.summary);
-      if (prev_s == nullptr) return Bad("doc", "not a water-abstraction permit");
-      ledger::WaterPermitSummary s = *prev_s;
-      if (Status st = ApplySummaryFlags(r, /*require=*/false, &s); !st.ok()) return st;
-      std::optional<ledger::Hash256> holder_commitment;
-      if (Has(r, "holder-kind") || Has(r, "holder-name") || Has(r, "holder-id")) {
-        HolderSpec base{prev_s->holder_kind, prev.holder.name, prev.holder.id_number};
-        auto holder = HolderFlags(r, base, /*require=*/false);
-        if (!holder.ok()) return holder.status();
-        PutHolderInSummary(*holder, &s);
-        if (holder->name != prev.holder.name || holder->id != prev.holder.id_number ||
-            holder->kind != prev_s->holder_kind) {
-          doc.holder = MakeHolder(*holder);
-          holder_commitment = ledger::HolderCommitment(doc.holder);
-        }
-      }
-      doc.summary = s;
-      ledger::ChangeEvent e;
-      e.identifier = doc.identifier;
-      e.document_hash = ledger::DocumentHash(doc);
-      e.holder_commitment = holder_commitment;
-      e.summary = s;
-      if (Has(r, "changed-fields")) {
-        auto v = Text(r, "changed-fields");
-        if (!v.ok()) return v.status();
-        e.changed_fields = Split(*v, ',');
-      } else {
-        e.changed_fields = ChangedFields(*prev_s, s);
-        if (holder_commitment && std::find(e.changed_fields.begin(), e.changed_fields.end(),
-                                           "holder") == e.changed_fields.end()) {
-          e.changed_fields.emplace_back("holder");
-        }
-      }
-      if (e.changed_fields.empty()) {
-        return Status::InvalidArgument(
-            "change: nothing changed (give at least one summary or holder flag)");
-      }
-      tx.event = e;
-    } else {
-      if (!Has(r, "not-after")) return Bad("not-after", "required: the new end of validity");
-      auto d = Date(r, "not-after");
-      if (!d.ok()) return d.status();
-      if (*d <= prev.not_after) return Bad("not-after", "must be later than the current end");
-      doc.not_after = *d;
-      ledger::RenewEvent e;
-      e.identifier = doc.identifier;
-      e.document_hash = ledger::DocumentHash(doc);
-      e.not_after = *d;
-      tx.event = e;
-    }
-    out.document = doc;
-  } else if (action == "suspend" || action == "resume" || action == "revoke" ||
-             action == "transfer") {
-    auto cert = CertificateOf(r, ctx);
-    if (!cert.ok()) return cert.status();
-    std::string reason;
-    if (Has(r, "reason")) {
-      auto v = Text(r, "reason");
-      if (!v.ok()) return v.status();
-      reason = *v;
-    }
-    if ((action == "suspend" || action == "revoke") && reason.empty()) {
-      return Bad("reason", "required for " + action);
-    }
-    if (reason.size() > 1024) return Bad("reason", "at most 1024 bytes");
-    if (action == "suspend") {
-      tx.event = ledger::SuspendEvent{*cert, reason};
-    } else if (action == "resume") {
-      tx.event = ledger::ResumeEvent{*cert, reason};
-    } else if (action == "revoke") {
-      ledger::RevokeEvent e{*cert, ledger::RevocationKind::kRevoked, reason};
-      if (Has(r, "kind")) {
-        auto v = Text(r, "kind");
-        if (!v.ok()) return v.status();
-        if (*v == "withdrawn") {
-          e.kind = ledger::RevocationKind::kWithdrawn;
-        } else if (*v == "cancelled") {
-          e.kind = ledger::RevocationKind::kCancelled;
-        } else if (*v == "revoked") {
-          e.kind = ledger::RevocationKind::kRevoked;
-        } else {
-          return Bad("kind",
-                     "withdrawn (撤销), cancelled (注销) or revoked (吊销), got \"" + *v + "\"");
-        }
-      }
-      tx.event = e;
-    } else {
-      auto to = Text(r, "to-agency");
-      if (!to.ok()) return to.status();
-      if (chain.Find(*to) == nullptr) return Bad("to-agency", "no agency " + *to);
-      if (*to == agency->id) return Bad("to-agency", "must differ from the acting agency");
-      if (!ctx.cosign_key) return Bad("cosign-key", "required: the receiving agency's key");
-      const auto* receiver = chain.Find(*to);
-      if (std::find(receiver->issuing_keys.begin(), receiver->issuing_keys.end(),
-                    ctx.cosign_key->public_key()) == receiver->issuing_keys.end()) {
-        return Bad("cosign-key", "not an issuing key of " + *to);
-      }
-      tx.event = ledger::TransferEvent{*cert, *to};
-    }
-  } else {
-    return Status::InvalidArgument("unknown action " + action +
-                                   " (issue, change, renew, suspend, resume, revoke, transfer)");
+  const auto& actions = TxActions();
+  const auto it = std::find_if(actions.begin(), actions.end(),
+                               [&](const TxAction& a) { return action == a.name; });
+  if (it == actions.end()) {
+    std::string names;
+    for (const TxAction& a : actions) names += (names.empty() ? "" : ", ") + std::string(a.name);
+    return Status::InvalidArgument("unknown action " + action + " (" + names + ")");
   }
+  if (Status st = it->build(r, ctx, *agency, &out); !st.ok()) return st;
 
   // Signatures in strictly ascending signer-key order (FORMAT.md §5.1).
   const ledger::Hash256 digest = ledger::TxSigningDigest(tx, chain.genesis_hash);
   out.stx.signatures.push_back({ctx.key.public_key(), ctx.key.Sign(digest)});
-  if (ctx.cosign_key && action == "transfer" &&
+  if (ctx.cosign_key && TakesCosignKey(*it) &&
       ctx.cosign_key->public_key() != ctx.key.public_key()) {
     out.stx.signatures.push_back({ctx.cosign_key->public_key(), ctx.cosign_key->Sign(digest)});
   }

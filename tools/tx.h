@@ -64,10 +64,43 @@ struct BuiltTx {
   std::optional<ledger::CertificateDocument> document;  // issue, change, renew
 };
 
-// `action` is one of issue, change, renew, suspend, resume, revoke, transfer. InvalidArgument
-// naming the flag for a bad or missing field.
+// `action` is one of issue, change, renew, suspend, resume, revoke, transfer (TxActions()).
+// Resolves the acting agency and sequence, builds the event with the action's builder, then
+// signs (with the receiver's key too for a transfer). InvalidArgument naming the flag for a bad
+// or missing field.
 ledger::Result<BuiltTx> BuildTx(const std::string& action, const nlohmann::json& request,
                                 const TxBuildContext& ctx);
+
+// A flag of one `certledger tx` action, besides the ones every action takes (--node, --cacert,
+// --key, --json, --agency, --sequence, --wait-ms).
+struct TxFlag {
+  enum class Kind {
+    kField,      // a request field (a string; the same key in --json)
+    kList,       // a repeatable request field (an array of strings)
+    kOut,        // --out: where the new document is written
+    kDoc,        // --doc: the current document (TxBuildContext::previous)
+    kCosignKey,  // --cosign-key: the receiving agency's key file (TxBuildContext::cosign_key)
+  };
+  const char* name;  // without "--"
+  const char* help;
+  Kind kind = Kind::kField;
+};
+
+// Builds one action's event into out->stx.tx.event (and out->document for issue, change and
+// renew). The transaction's chain id, acting agency and sequence are set; signing follows.
+using TxBuilder = ledger::Status (*)(const nlohmann::json& request, const TxBuildContext& ctx,
+                                     const ChainInfo::AgencyInfo& agency, BuiltTx* out);
+
+// One `certledger tx` action: its subcommand name and help, its flags in the order the help
+// lists them, and its builder. node/tool_commands.cc registers the subcommands from this table
+// and BuildTx dispatches through it, so an action's flags and builder are declared together.
+struct TxAction {
+  const char* name;
+  const char* help;
+  std::vector<TxFlag> flags;
+  TxBuilder build;
+};
+const std::vector<TxAction>& TxActions();
 
 // "YYYY-MM-DD" -> unix seconds at 00:00 China Standard Time (UTC+8).
 std::optional<int64_t> ParseDate(const std::string& s);

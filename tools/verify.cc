@@ -11,6 +11,7 @@
 #include "api/attestation.h"
 #include "api/json.h"
 #include "api/staple.h"
+#include "api/verify_status.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
@@ -165,16 +166,8 @@ Result<ProvenEvent> CheckEvent(const Json& e, size_t i, const ledger::BlockHeade
 }  // namespace
 
 std::string StatusLine(const VerifiedAnswer& v) {
-  if (v.status == "valid") return "有效 / Valid";
-  if (v.status == "superseded") return "已被新版本取代 / Superseded";
-  if (v.status == "suspended") return "暂扣 / Suspended";
-  if (v.status == "expired") return "已过期 / Expired";
-  if (v.status == "revoked") {
-    if (v.stored_status == "cancelled") return "已注销 / Revoked (cancelled)";
-    if (v.stored_status == "withdrawn") return "已撤销 / Revoked (withdrawn)";
-    return "已吊销 / Revoked";
-  }
-  return "未找到 / Unknown";
+  const api::StatusLabel label = api::StatusLabelOf(v.status, v.stored_status);
+  return std::string(label.zh) + " / " + label.en;
 }
 
 namespace {
@@ -431,7 +424,7 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   v.not_after = c.not_after;
   v.stored_status = api::CertStatusName(c.status);
   v.status_reason = c.status_reason;
-  v.status = api::VerifierStatus(c, ref.version, options.now_ms);
+  v.status = api::VerifyStatusName(api::DecideStatus(c, ref.version, options.now_ms));
   const ledger::HistoryEntry* version_event = nullptr;
   const ledger::HistoryEntry* latest_version_event = nullptr;
   const ledger::HistoryEntry* status_event = nullptr;
@@ -529,7 +522,8 @@ Result<VerifiedAnswer> CheckVerificationAnswer(const Json& answer, const ledger:
   // that the node's own clock (checked_at_ms) explains is accepted, with a note.
   if (*claimed_status != v.status) {
     const int64_t node_now = answer.value("checked_at_ms", int64_t{0});
-    if (node_now <= 0 || api::VerifierStatus(c, ref.version, node_now) != *claimed_status) {
+    if (node_now <= 0 ||
+        api::VerifyStatusName(api::DecideStatus(c, ref.version, node_now)) != *claimed_status) {
       return Mismatch("status: the answer says " + *claimed_status + ", the proven state says " +
                       v.status);
     }

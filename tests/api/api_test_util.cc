@@ -59,7 +59,7 @@ TestLedger::TestLedger() {
   ChangeEvent change;
   change.identifier = f.CertId(0, "A0001", 2);
   change.document_hash = Sha256(AsBytes("doc/A0001/v2"));
-  change.summary = ChainFixture::Summary("B320115S2026-A000");
+  change.summary = sample::PermitSummary("B320115S2026-A000");
   std::get<WaterPermitSummary>(change.summary).annual_quantity_m3 = 2'000'000;
   change.changed_fields = {"annual_quantity_m3"};
   a2 = change.document_hash;

@@ -15,6 +15,7 @@
 
 #include "api/json.h"
 #include "api/metrics.h"
+#include "ledger/coding.h"
 #include "ledger/commit.h"
 #include "ledger/encoding.h"
 #include "tests/api/api_test_util.h"
@@ -719,11 +720,7 @@ TEST_F(HandlersTest, SubmitWhileSyncingIs503) {
 // Frames of the binary batch body: u32 little-endian length, then the bytes.
 std::string Frames(const std::vector<Bytes>& items) {
   std::string out;
-  for (const Bytes& b : items) {
-    const auto n = static_cast<uint32_t>(b.size());
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    out.append(b.begin(), b.end());
-  }
+  for (const Bytes& b : items) ledger::PutLengthPrefixed(&out, b);
   return out;
 }
 

@@ -36,7 +36,7 @@ std::vector<Event> EveryEvent(ChainFixture& f) {
   ChangeEvent change{f.CertId(0, "S0001", 2),
                      Sha256(AsBytes("x")),
                      std::nullopt,
-                     ChainFixture::Summary("B320115G2026-0001"),
+                     sample::PermitSummary("B320115G2026-0001"),
                      {"source", "purpose"}};
   out.emplace_back(change);
   change.holder_commitment = Sha256(AsBytes("holder"));
@@ -58,7 +58,7 @@ std::vector<Event> EveryEvent(ChainFixture& f) {
 // serialised canonically, whatever the strings hold (Chinese, quotes, control characters, bytes
 // that are not UTF-8: both repair them the same way) and however many intakes.
 TEST(JsonTest, SummaryWriterMatchesTree) {
-  WaterPermitSummary s = ChainFixture::Summary("B320115S2026-0001");
+  WaterPermitSummary s = sample::PermitSummary("B320115S2026-0001");
   std::vector<std::string> texts = {"", "南京 \"引号\" \\ 反斜杠", std::string("a\x01\x1f\tb\n"),
                                     std::string("bad \xff\xfe utf-8"), "\x7f"};
   for (const std::string& t : texts) {
@@ -141,7 +141,7 @@ TEST(JsonTest, BlocksCommitsAgenciesValidators) {
 TEST(JsonTest, CertificateStateHasEffectiveStatus) {
   CertificateState s;
   s.base_id = "1.2.156.3005.2.x";
-  s.summary = ChainFixture::Summary("P");
+  s.summary = sample::PermitSummary("P");
   s.not_before = 100;
   s.not_after = 200;
   s.version = 2;

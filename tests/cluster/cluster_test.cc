@@ -25,6 +25,7 @@
 #include "consensus/proposer.h"
 #include "ledger/chain.h"
 #include "ledger/encoding.h"
+#include "ledger/host_port.h"
 #include "ledger/identifier.h"
 #include "node/keyfile.h"
 #include "node/testnet.h"
@@ -194,7 +195,7 @@ TEST(ClusterTest, UnknownKeyRefusedAndGarbageDropped) {
   // Garbage on node0's peer port: a huge length prefix, then random bytes.
   const double protocol_before =
       c.Metric(0, "certledger_p2p_handshake_failures_total{reason=\"protocol\"}");
-  auto p2p = *tools::ParseUrl("http://" + c.node(0).p2p);
+  auto p2p = *ledger::ParseHostPort(c.node(0).p2p);
   for (int round = 0; round < 3; ++round) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -426,7 +427,7 @@ TEST(ClusterTest, ApiErrorStatusesFromARealNode) {
       Json::parse(std::ifstream(c.dir() / "network.json"))["agencies"][1]["issuing_key_file"]
           .get<std::string>());
   ASSERT_TRUE(key.ok());
-  ChainFixture::SignWith(&clash, *key, GenesisHash(c.genesis()));
+  sample::AddSignature(&clash, *key, GenesisHash(c.genesis()));
   r = client->Post("/v1/tx", Json{{"encoded", ToHex(Encode(clash))}}.dump());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 409) << r->body;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "consensus/engine.h"
+#include "ledger/coding.h"
 #include "ledger/commit.h"
 #include "tests/consensus/test_keys.h"
 
@@ -78,7 +79,7 @@ Bytes EncodeTxs(const std::vector<SimTx>& txs) {
 
 Bytes EncodeHeader(uint64_t height, const Hash256& root) {
   Bytes out = {'b', 'l', 'k'};
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(height >> (8 * i)));
+  ledger::PutFixed64(&out, height);
   out.insert(out.end(), root.bytes.begin(), root.bytes.end());
   return out;
 }
@@ -108,7 +109,7 @@ struct ParsedBlock {
 std::optional<ParsedBlock> ParseBlock(const Bytes& p) {
   if (p.size() < kHeaderBytes + 1 || p[0] != 'b' || p[1] != 'l' || p[2] != 'k') return std::nullopt;
   ParsedBlock b;
-  for (size_t i = 0; i < 8; ++i) b.height |= static_cast<uint64_t>(p[3 + i]) << (8 * i);
+  b.height = ledger::DecodeFixed64(p.data() + 3);
   std::copy(p.begin() + 11, p.begin() + kHeaderBytes, b.root.bytes.begin());
   size_t pos = kHeaderBytes;
   const size_t count = p[pos++];

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "ledger/coding.h"
+
 namespace certledger::consensus::testing {
 
 const ledger::PrivateKey& TestKey(uint32_t i) {
@@ -12,7 +14,7 @@ const ledger::PrivateKey& TestKey(uint32_t i) {
     uint32_t k = static_cast<uint32_t>(cache.size());
     ledger::Bytes seed(ledger::AsBytes("certledger-test-key").begin(),
                        ledger::AsBytes("certledger-test-key").end());
-    for (int b = 0; b < 4; ++b) seed.push_back(static_cast<uint8_t>(k >> (8 * b)));
+    ledger::PutFixed32(&seed, k);
     auto key = ledger::PrivateKey::FromBytes(ledger::Sha256(seed).span());
     cache.push_back(std::make_unique<ledger::PrivateKey>(*key));
   }
@@ -60,7 +62,7 @@ Signature DeterministicKeySigner::SignDigest(const Hash256& digest) const {
 Value MakeValue(uint64_t height, const std::string& tag) {
   Value v;
   v.payload = {'b', 'l', 'k'};
-  for (int i = 0; i < 8; ++i) v.payload.push_back(static_cast<uint8_t>(height >> (8 * i)));
+  ledger::PutFixed64(&v.payload, height);
   v.payload.insert(v.payload.end(), tag.begin(), tag.end());
   v.id = ledger::Sha256(v.payload);
   return v;
@@ -69,9 +71,7 @@ Value MakeValue(uint64_t height, const std::string& tag) {
 bool TestValueValidator::IsValid(uint64_t height, const Value& value) {
   const Bytes& p = value.payload;
   if (p.size() < 11 || p[0] != 'b' || p[1] != 'l' || p[2] != 'k') return false;
-  uint64_t h = 0;
-  for (int i = 0; i < 8; ++i) h |= static_cast<uint64_t>(p[3 + static_cast<size_t>(i)]) << (8 * i);
-  if (h != height) return false;
+  if (ledger::DecodeFixed64(p.data() + 3) != height) return false;
   if (p.size() > 11 && p[11] == 'X') return false;
   return ledger::Sha256(p) == value.id;
 }

@@ -131,7 +131,7 @@ std::vector<BuiltBlock> SampleChain(ChainFixture& f) {
   ChangeEvent ch;
   ch.identifier = f.CertId(0, "A0001", 2);
   ch.document_hash = Sha256(AsBytes("doc A0001 v2"));
-  ch.summary = ChainFixture::Summary("B320115S2026-A001");
+  ch.summary = sample::PermitSummary("B320115S2026-A001");
   std::get<WaterPermitSummary>(ch.summary).annual_quantity_m3 = 900'000;
   ch.changed_fields = {"annual_quantity_m3"};
   blocks.push_back(c.Next({f.Tx(0, ch), f.Tx(1, SuspendEvent{f.BaseId(1, "B0001"), "检查"})}));

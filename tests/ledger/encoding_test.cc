@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/coding.h"
 #include "ledger/crypto.h"
 #include "ledger/identifier.h"
 #include "ledger/state.h"
@@ -79,7 +80,7 @@ Bytes HexBytes(std::string_view hex) {
   return b.value_or(Bytes{});
 }
 Bytes WithU32(Bytes b, size_t off, uint32_t v) {
-  for (size_t i = 0; i < 4; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
+  EncodeFixed32(b.data() + off, v);
   return b;
 }
 Bytes WithByte(Bytes b, size_t off, uint8_t v) {
@@ -498,10 +499,7 @@ void ExpectStrict(const T& value, std::string_view name) {
   ExpectDecodeError<T>(longer, name, "1 trailing bytes");
 }
 
-uint32_t GetU32(const Bytes& b, size_t off) {
-  return static_cast<uint32_t>(b[off]) | (static_cast<uint32_t>(b[off + 1]) << 8) |
-         (static_cast<uint32_t>(b[off + 2]) << 16) | (static_cast<uint32_t>(b[off + 3]) << 24);
-}
+uint32_t GetU32(const Bytes& b, size_t off) { return DecodeFixed32(b.data() + off); }
 
 // A count field at `off` set to 0xFFFFFFFF, or to one more than the bytes after it, fails with
 // "exceeds" and without any allocation larger than the input.

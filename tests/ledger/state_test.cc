@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "ledger/identifier.h"
 #include "ledger/smt.h"
@@ -24,8 +25,8 @@ namespace {
 PublicKey NodeOf(const PublicKey& k) { return TestKey("node-of-" + k.Hex()).public_key(); }
 
 Bytes U64Le(uint64_t v) {
-  Bytes b(8);
-  for (size_t i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+  Bytes b;
+  PutFixed64(&b, v);
   return b;
 }
 
@@ -144,7 +145,7 @@ class StateTest : public ::testing::Test {
     ChangeEvent e;
     e.identifier = f.CertId(agency, serial, version);
     e.document_hash = Sha256(AsBytes("change/" + f.id(agency) + serial + std::to_string(version)));
-    auto s = ChainFixture::Summary("B320115S2026-" + serial.substr(0, 4));
+    auto s = sample::PermitSummary("B320115S2026-" + serial.substr(0, 4));
     s.annual_quantity_m3 = quantity;
     e.summary = s;
     e.changed_fields = {"annual_quantity_m3"};

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/coding.h"
 #include "network/channel.h"
 #include "network/wire.h"
 
@@ -517,8 +518,10 @@ TEST_F(TransportTest, AuthenticatedPeerSendingOversizeFrameIsDisconnected) {
 
   // One byte more than the largest sealed frame (16 MiB of type and payload, plus the tag).
   const uint32_t too_big = (16u << 20) + uint32_t{wire::kSealTagBytes} + 1;
-  client.Write(Bytes{static_cast<uint8_t>(too_big), static_cast<uint8_t>(too_big >> 8),
-                     static_cast<uint8_t>(too_big >> 16), static_cast<uint8_t>(too_big >> 24), 16});
+  Bytes header;
+  ledger::PutFixed32(&header, too_big);
+  header.push_back(16);
+  client.Write(header);
   ASSERT_TRUE(RunUntil([&] { return client.closed(); }));
   EXPECT_EQ(a.t().stats().protocol_errors, 1u);
   ASSERT_EQ(a.rec.disconnected.size(), 1u);

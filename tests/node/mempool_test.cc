@@ -149,7 +149,7 @@ TEST_F(MempoolTest, EveryTransactionGetsTheFullRulesWhateverItsSource) {
   ChangeEvent ch;
   ch.identifier = f.CertId(0, "W1", 2);
   ch.document_hash = Sha256(AsBytes("w1-v2"));
-  auto summary = ChainFixture::Summary("B320115S2026-W1");
+  auto summary = sample::PermitSummary("B320115S2026-W1");
   summary.annual_quantity_m3 = 900'000;
   ch.summary = summary;
   ch.changed_fields = {"annual_quantity_m3"};

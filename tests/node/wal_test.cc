@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ledger/coding.h"
+
 namespace certledger::node {
 namespace {
 
@@ -51,7 +53,7 @@ class WalTest : public ::testing::Test {
   static void PutU32(const std::string& path, size_t offset, uint32_t v) {
     ledger::Bytes b = FileBytes(path);
     ASSERT_LE(offset + 4, b.size());
-    for (size_t i = 0; i < 4; ++i) b[offset + i] = static_cast<uint8_t>(v >> (8 * i));
+    ledger::EncodeFixed32(b.data() + offset, v);
     WriteFileBytes(path, b);
   }
 

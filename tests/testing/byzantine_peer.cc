@@ -6,6 +6,7 @@
 #include "bench/accept_all_verifier.h"
 #include "consensus/proposer.h"
 #include "ledger/encoding.h"
+#include "ledger/host_port.h"
 #include "network/event_loop.h"
 #include "network/transport.h"
 #include "node/config.h"
@@ -77,8 +78,8 @@ ByzantinePeer::ByzantinePeer(Cluster& cluster, size_t index)
   network::TransportOptions opt(node_key_);
   opt.chain_id = cluster.genesis().params.chain_id;
   opt.genesis_hash = GenesisHash(cluster.genesis());
-  auto listen = node::ParseHostPort(cluster.node(index).p2p);
-  if (!listen) {
+  auto listen = ledger::ParseHostPort(cluster.node(index).p2p);
+  if (!listen.ok()) {
     ADD_FAILURE() << "p2p address " << cluster.node(index).p2p;
     std::abort();
   }
@@ -91,8 +92,8 @@ ByzantinePeer::ByzantinePeer(Cluster& cluster, size_t index)
     const NodeInfo& n = cluster.node(i);
     network::PeerConfig pc{NodeKey(n).public_key(), n.name, std::nullopt};
     if (n.validator) {
-      auto hp = node::ParseHostPort(n.p2p);
-      if (hp) pc.address = network::PeerAddress{hp->host, hp->port};
+      auto hp = ledger::ParseHostPort(n.p2p);
+      if (hp.ok()) pc.address = network::PeerAddress{hp->host, hp->port};
     }
     peers_.push_back(pc.key);
     opt.peers.push_back(pc);

@@ -71,34 +71,10 @@ std::string ChainFixture::CertId(size_t agency, const std::string& serial, uint3
   return c.Full();
 }
 
-WaterPermitSummary ChainFixture::Summary(const std::string& permit_number) {
-  WaterPermitSummary s;
-  s.permit_number = permit_number;
-  s.holder_kind = HolderKind::kOrganisation;
-  s.holder_name = "南京某某水务有限公司";
-  s.holder_credit_code = CreditCode("91320100MA1XXXXX0");
-  s.source = WaterSource::kSurface;
-  s.annual_quantity_m3 = 1'250'000;
-  s.purpose = "城镇公共供水";
-  s.location = "南京市江宁区长江右岸";
-  s.division = "320115";
-  s.method = "泵站提水";
-  s.return_location = "秦淮河";
-  s.intakes.push_back(
-      {"1号取水口", 118'796'877, 32'060'255, WaterSource::kSurface, IntakeState::kInUse, ""});
-  return s;
-}
-
 IssueEvent ChainFixture::Issue(size_t agency, const std::string& serial,
                                const std::string& tag) const {
-  IssueEvent e;
-  e.identifier = CertId(agency, serial, 1);
-  e.document_hash = Sha256(AsBytes("doc/" + id(agency) + "/" + serial + "/" + tag));
-  e.holder_commitment = Sha256(AsBytes("holder/" + serial));
-  e.not_before = now_s - 3600;
-  e.not_after = now_s + 5LL * 365 * 86400;
-  e.summary = Summary("B320115S2026-" + serial.substr(0, 4));
-  return e;
+  return sample::Issue(type_code(), id(agency), serial,
+                       "doc/" + id(agency) + "/" + serial + "/" + tag, now_s);
 }
 
 Transaction ChainFixture::Unsigned(size_t agency, Event event, uint64_t sequence) const {
@@ -108,16 +84,6 @@ Transaction ChainFixture::Unsigned(size_t agency, Event event, uint64_t sequence
   tx.sequence = sequence;
   tx.event = std::move(event);
   return tx;
-}
-
-void ChainFixture::SignWith(SignedTransaction* stx, const PrivateKey& key,
-                            const Hash256& genesis_hash) {
-  TxSignature sig{key.public_key(), key.Sign(TxSigningDigest(stx->tx, genesis_hash))};
-  // Signatures go in ascending signer order (FORMAT.md §5.1).
-  auto pos = std::upper_bound(
-      stx->signatures.begin(), stx->signatures.end(), sig,
-      [](const TxSignature& a, const TxSignature& b) { return a.signer < b.signer; });
-  stx->signatures.insert(pos, sig);
 }
 
 SignedTransaction ChainFixture::Tx(size_t agency, Event event) {

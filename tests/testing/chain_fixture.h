@@ -8,6 +8,7 @@
 #include "ledger/chain.h"
 #include "ledger/crypto.h"
 #include "ledger/state.h"
+#include "ledger/testing/sample_permit.h"
 #include "ledger/types.h"
 
 namespace certledger::testing {
@@ -46,10 +47,8 @@ class ChainFixture {
                                    uint32_t version) const;
   [[nodiscard]] std::string BaseId(size_t agency, const std::string& serial) const;
 
-  // A typical organisation-held surface-water permit summary.
-  static WaterPermitSummary Summary(const std::string& permit_number);
-
-  // An issue event for `serial` with a fresh document hash derived from (agency, serial, tag).
+  // An issue event for `serial` (sample::Issue) with a fresh document hash derived from
+  // (agency, serial, tag).
   IssueEvent Issue(size_t agency, const std::string& serial, const std::string& tag = "") const;
 
   // Wraps `event` in a transaction of `agency` with its next sequence (consumed) and signs it
@@ -59,9 +58,8 @@ class ChainFixture {
   Transaction Unsigned(size_t agency, Event event, uint64_t sequence) const;
   // Adds `key`'s signature over this chain's transaction digest, in signer order.
   void SignWith(SignedTransaction* stx, const PrivateKey& key) const {
-    SignWith(stx, key, GenesisHash(genesis));
+    sample::AddSignature(stx, key, GenesisHash(genesis));
   }
-  static void SignWith(SignedTransaction* stx, const PrivateKey& key, const Hash256& genesis_hash);
   [[nodiscard]] ChainDomain domain() const {
     return {genesis.params.chain_id, GenesisHash(genesis)};
   }

@@ -187,23 +187,13 @@ class Cluster {
   // A signed issue transaction of agency `a` with the agency's next sequence.
   SignedTransaction IssueTx(size_t a, const std::string& serial) {
     AgencyInfo& ag = agencies_[a];
-    IssueEvent e;
-    e.identifier = CertificateId{genesis_.params.water_permit_type_code, ag.id, serial, 1}.Full();
-    e.document_hash = Sha256(AsBytes("cluster-doc/" + ag.id + "/" + serial));
-    e.holder_commitment = Sha256(AsBytes("holder/" + serial));
     const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-    e.not_before = now_s - 60;
-    e.not_after = now_s + 5LL * 365 * 86400;
-    e.summary = ChainFixture::Summary("B320115S2026-" + serial.substr(0, 4));
-    SignedTransaction stx;
-    stx.tx.chain_id = genesis_.params.chain_id;
-    stx.tx.agency = ag.id;
-    stx.tx.sequence = ag.next_sequence++;
-    stx.tx.event = e;
-    ChainFixture::SignWith(&stx, ag.key, GenesisHash(genesis_));
-    return stx;
+    IssueEvent e = sample::Issue(genesis_.params.water_permit_type_code, ag.id, serial,
+                                 "cluster-doc/" + ag.id + "/" + serial, now_s, 60);
+    return sample::SignedTx({genesis_.params.chain_id, GenesisHash(genesis_)}, ag.id,
+                            ag.next_sequence++, std::move(e), ag.key);
   }
 
   // Submits to node `i`; true if the node admitted it.

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "api/attestation.h"
+#include "ledger/coding.h"
 #include "ledger/encoding.h"
 #include "node/keyfile.h"
 #include "tests/testing/cluster.h"
@@ -455,7 +456,7 @@ TEST(ToolsClusterTest, TransferThenVerifyAcrossAValidatorSetChange) {
   for (size_t i = 0; i < 3; ++i) {
     auto key = node::ReadKeyFile((fs::path(c.node(i).home) / "validator_key.json").string());
     ASSERT_TRUE(key.ok());
-    ChainFixture::SignWith(&gov, *key, GenesisHash(c.genesis()));
+    sample::AddSignature(&gov, *key, GenesisHash(c.genesis()));
   }
   ASSERT_TRUE(c.Submit(0, gov));
   ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(0, TxHash(gov.tx)); }));
@@ -528,7 +529,7 @@ TEST(ToolsClusterTest, AuditReplaysAStoppedNodeAndNamesATamperedHeight) {
     std::unique_ptr<leveldb::DB> db(raw);
     for (uint64_t h = 1; h <= static_cast<uint64_t>(top) && tampered == 0; ++h) {
       std::string key = "b/";
-      for (int s = 56; s >= 0; s -= 8) key += static_cast<char>((h >> s) & 0xff);
+      ledger::PutFixed64BE(&key, h);
       std::string value;
       ASSERT_TRUE(db->Get(leveldb::ReadOptions(), key, &value).ok()) << h;
       auto block = Decode<Block>(AsBytes(value));
@@ -614,7 +615,7 @@ TEST(ToolsClusterTest, VerificationPageRendersInHeadlessChromium) {
   const int64_t expires_s = NowS() + 10;
   std::get<IssueEvent>(expiring.tx.event).not_after = expires_s;
   expiring.signatures.clear();
-  ChainFixture::SignWith(&expiring, c.agency(2).key, GenesisHash(c.genesis()));
+  sample::AddSignature(&expiring, c.agency(2).key, GenesisHash(c.genesis()));
   ASSERT_TRUE(c.Submit(2, expiring));
   ASSERT_TRUE(WaitFor(30000, [&] { return c.Committed(2, TxHash(expiring.tx)); }));
   const std::string h_expired = std::get<IssueEvent>(expiring.tx.event).document_hash.Hex();
