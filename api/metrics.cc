@@ -1,5 +1,9 @@
 #include "api/metrics.h"
 
+#include "api/handlers.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
@@ -138,5 +142,45 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
                             static_cast<double>(max_fds)));
   return out;
 }
+
+// ---- HttpMetrics ------------------------------------------------------------------------------
+
+struct HttpMetrics::Impl {
+  explicit Impl(prometheus::Registry& r)
+      : requests(prometheus::BuildCounter()
+                     .Name("certledger_http_requests_total")
+                     .Help("HTTP requests answered, by route pattern and status code.")
+                     .Register(r)),
+        durations(prometheus::BuildHistogram()
+                      .Name("certledger_http_request_duration_seconds")
+                      .Help("Time from a request's arrival to its answer, by route pattern.")
+                      .Register(r)),
+        open(prometheus::BuildGauge()
+                 .Name("certledger_http_open_connections")
+                 .Help("Open HTTP connections on the public API.")
+                 .Register(r)
+                 .Add({})),
+        verification(prometheus::BuildHistogram()
+                         .Name("certledger_verification_seconds")
+                         .Help("Time to build one verification answer (proofs, signature).")
+                         .Register(r)
+                         .Add({}, LatencyBuckets())) {}
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& durations;
+  prometheus::Gauge& open;
+  prometheus::Histogram& verification;
+};
+
+HttpMetrics::HttpMetrics(Metrics& metrics) : impl_(std::make_unique<Impl>(metrics.registry())) {}
+HttpMetrics::~HttpMetrics() = default;
+
+void HttpMetrics::Record(const std::string& route, int status, double seconds) {
+  impl_->requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
+  impl_->durations.Add({{"route", route}}, LatencyBuckets()).Observe(seconds);
+}
+
+void HttpMetrics::SetOpenConnections(size_t open) { impl_->open.Set(static_cast<double>(open)); }
+
+void HttpMetrics::RecordVerification(double seconds) { impl_->verification.Observe(seconds); }
 
 }  // namespace certledger::api
