@@ -36,6 +36,7 @@
 #include "ledger/keypair_signer.h"
 #include "ledger/leveldb_store.h"
 #include "network/event_loop.h"
+#include "network/signal_watch.h"
 #include "network/transport.h"
 #include "node/guarded_signer.h"
 #include "node/keyfile.h"
@@ -1614,33 +1615,25 @@ int RunNodeCommand(const std::string& home, const std::string& log_level,
   }
   ConfigureDefaultLogger(config->moniker,
                          config->log_format == "json" ? LogFormat::kJson : LogFormat::kText);
-  auto node = Node::Create(*config);
-  if (!node.ok()) {
-    std::fprintf(stderr, "certledger node: %s\n", node.status().ToString().c_str());
+  // SIGINT/SIGTERM ask the node to stop cleanly. The watch (an asio::signal_set on a thread of
+  // its own) starts before the node, so that every thread the node starts leaves these signals
+  // to it; declared after `node`, it is joined before the node goes away.
+  std::unique_ptr<Node> node;
+  std::atomic<Node*> running{nullptr};
+  std::atomic<bool> stop{false};
+  network::SignalWatch signals({SIGINT, SIGTERM}, [&running, &stop](int) {
+    stop = true;
+    if (Node* n = running.load()) n->Stop();
+  });
+  auto created = Node::Create(*config);
+  if (!created.ok()) {
+    std::fprintf(stderr, "certledger node: %s\n", created.status().ToString().c_str());
     return 1;
   }
-  // SIGINT/SIGTERM: a dedicated thread waits for them and asks the node to stop cleanly.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::atomic<bool> done{false};
-  Node* raw = node->get();
-  std::thread signals([&set, &done, raw] {
-    int sig = 0;
-    while (!done.load()) {
-      timespec ts{0, 200 * 1000 * 1000};
-      sig = sigtimedwait(&set, nullptr, &ts);
-      if (sig == SIGINT || sig == SIGTERM) {
-        raw->Stop();
-        return;
-      }
-    }
-  });
-  ledger::Status st = (*node)->Run();
-  done = true;
-  signals.join();
+  node = std::move(*created);
+  running = node.get();
+  if (stop) return 0;  // asked to stop while starting
+  ledger::Status st = node->Run();
   if (!st.ok()) {
     std::fprintf(stderr, "certledger node: %s\n", st.ToString().c_str());
     return 1;

@@ -604,7 +604,9 @@ void RegisterAudit(CLI::App& app, int* exit_code) {
   c->add_option("--sample", o->sample_fraction, "Fraction of certificates to sample")
       ->default_val(0.01);
   c->callback([o, report, exit_code] {
-    const bool tty = ::isatty(STDOUT_FILENO) == 1;
+    // The bar goes to stderr (when that is a terminal), so that stdout carries only the report
+    // and stays parseable when it is redirected.
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
     if (tty) {
       o->progress = [last = -1](uint64_t h, uint64_t top) mutable {
         const int pct = top == 0 ? 100 : static_cast<int>(h * 100 / top);
@@ -612,13 +614,13 @@ void RegisterAudit(CLI::App& app, int* exit_code) {
         last = pct;
         std::string bar(static_cast<size_t>(pct / 2), '#');
         bar.resize(50, '.');
-        std::printf("\r[%s] %3d%% block %llu/%llu", bar.c_str(), pct,
-                    static_cast<unsigned long long>(h), static_cast<unsigned long long>(top));
-        std::fflush(stdout);
+        std::fprintf(stderr, "\r[%s] %3d%% block %llu/%llu", bar.c_str(), pct,
+                     static_cast<unsigned long long>(h), static_cast<unsigned long long>(top));
+        std::fflush(stderr);
       };
     }
     auto r = tools::RunAudit(*o);
-    if (tty) std::printf("\n");
+    if (tty) std::fprintf(stderr, "\n");
     if (!r.ok()) {
       *exit_code = Fail("audit", r.status().message());
       return;

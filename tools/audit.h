@@ -36,7 +36,8 @@ struct AuditOptions {
   std::string genesis_file;  // the genesis you trust; default <home>/genesis.json
   uint64_t seed = 1;
   double sample_fraction = 0.01;
-  // Called after each block (height, tip height); the CLI draws a progress bar with it.
+  // Called after each block (height, tip height); the CLI draws a progress bar with it (on
+  // stderr).
   std::function<void(uint64_t, uint64_t)> progress;
   ledger::Status Validate() const;
 };

@@ -2,10 +2,13 @@
 // processes on 127.0.0.1: tx + verify across agencies (and tampered answers), audit of a stopped
 // node's store (and of a tampered copy), and the verification page in headless Chromium.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <leveldb/db.h>
 #include <netinet/in.h>
 #include <png.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +17,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -57,6 +62,61 @@ int RunCli(const fs::path& dir, const std::vector<std::string>& args, std::strin
   *out = ReadAll(log);
   const int st = p.exit_status();
   return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
+}
+
+// Runs the certledger binary with stdout to `stdout_path` and stderr on a pseudo-terminal, so
+// that the CLI sees a terminal there; returns the exit code (-1: not finished in time) and what
+// the terminal showed in *terminal.
+int RunCliWithTerminalStderr(const std::vector<std::string>& args, const fs::path& stdout_path,
+                             std::string* terminal, int timeout_ms = 60000) {
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return -3;
+  const std::string slave_path = ::ptsname(master);
+  std::vector<std::string> argv = {kBinary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    const int slave = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
+    const int out = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (slave < 0 || out < 0) ::_exit(126);
+    ::dup2(out, 1);
+    ::dup2(slave, 2);
+    ::close(out);
+    ::close(slave);
+    ::close(master);
+    ::execv(cargs[0], cargs.data());
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = -1;
+  bool exited = false;
+  char buf[4096];
+  while (true) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      const ssize_t n = ::read(master, buf, sizeof buf);
+      if (n > 0) {
+        terminal->append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (exited) break;  // EIO: the child's side is closed and everything was read
+    } else if (exited) {
+      break;
+    }
+    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+    if (!exited && std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ::close(master);
+      return -1;
+    }
+  }
+  ::close(master);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
 std::string DocHash(const fs::path& doc) {
@@ -511,6 +571,21 @@ TEST(ToolsClusterTest, AuditReplaysAStoppedNodeAndNamesATamperedHeight) {
       0)
       << out;
   EXPECT_NE(out.find("audit passed"), std::string::npos) << out;
+  // With a terminal on stderr the progress bar is drawn there, and stdout holds the report only.
+  {
+    std::string terminal;
+    const fs::path stdout_path = c.dir() / "audit-stdout.txt";
+    ASSERT_EQ(RunCliWithTerminalStderr({"audit", "--home", copy.string()}, stdout_path, &terminal),
+              0)
+        << terminal;
+    const std::string printed = ReadAll(stdout_path);
+    EXPECT_NE(printed.find("audit passed"), std::string::npos) << printed;
+    EXPECT_EQ(printed.find('\r'), std::string::npos) << printed;
+    EXPECT_EQ(printed.find("] 100% block"), std::string::npos) << printed;
+    EXPECT_NE(terminal.find("[" + std::string(50, '#') + "] 100% block"), std::string::npos)
+        << terminal;
+    EXPECT_EQ(terminal.find("audit passed"), std::string::npos) << terminal;
+  }
   Json report = Json::parse(ReadAll(prefix + ".json"));
   EXPECT_TRUE(report["ok"].get<bool>());
   EXPECT_EQ(report["events"].get<uint64_t>(), 3u);
