@@ -19,6 +19,8 @@ using ByteSpan = std::span<const uint8_t>;
 std::string ToHex(ByteSpan data);
 // Parses hex (either case, even length, no prefix). nullopt on any other input.
 std::optional<Bytes> FromHex(std::string_view hex);
+// The value of one hexadecimal digit (either case), or -1.
+int HexDigitValue(char c);
 
 inline ByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
