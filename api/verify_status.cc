@@ -1,14 +1,44 @@
 #include "api/verify_status.h"
 
+#include <iterator>
+#include <utility>
+
 #include "api/json.h"
 
 namespace certledger::api {
 
 namespace {
 
-constexpr VerifyStatus kAll[] = {VerifyStatus::kValid,     VerifyStatus::kSuperseded,
-                                 VerifyStatus::kSuspended, VerifyStatus::kRevoked,
-                                 VerifyStatus::kExpired,   VerifyStatus::kUnknown};
+// One row per status: its name in the answer and the label a person reads.
+struct Row {
+  VerifyStatus status;
+  const char* name;
+  StatusLabel label;
+};
+constexpr Row kRows[] = {
+    {VerifyStatus::kValid, "valid", {"有效", "Valid"}},
+    {VerifyStatus::kSuperseded, "superseded", {"已被新版本取代", "Superseded"}},
+    {VerifyStatus::kSuspended, "suspended", {"暂扣", "Suspended"}},
+    {VerifyStatus::kRevoked, "revoked", {"已吊销", "Revoked"}},
+    {VerifyStatus::kExpired, "expired", {"已过期", "Expired"}},
+    {VerifyStatus::kUnknown, "unknown", {"未找到", "Unknown"}},
+};
+static_assert(std::size(kRows) == static_cast<size_t>(VerifyStatus::kUnknown) + 1,
+              "a row for every status");
+
+const Row& RowOf(VerifyStatus s) {
+  for (const Row& r : kRows) {
+    if (r.status == s) return r;
+  }
+  return kRows[std::size(kRows) - 1];
+}
+
+// How a revoked certificate ended, where its stored status says more than "revoked".
+constexpr std::pair<ledger::CertStatus, StatusLabel> kEndings[] = {
+    {ledger::CertStatus::kCancelled, {"已注销", "Revoked (cancelled)"}},
+    {ledger::CertStatus::kWithdrawn, {"已撤销", "Revoked (withdrawn)"}},
+};
+
 constexpr ledger::CertStatus kCertStatuses[] = {
     ledger::CertStatus::kValid, ledger::CertStatus::kSuspended, ledger::CertStatus::kWithdrawn,
     ledger::CertStatus::kCancelled, ledger::CertStatus::kRevoked};
@@ -27,49 +57,22 @@ VerifyStatus DecideStatus(const ledger::CertificateState& c, uint32_t version, i
   return DecideStatus(ledger::EffectiveStatusAt(c, now_ms), version < c.version);
 }
 
-const char* VerifyStatusName(VerifyStatus s) {
-  switch (s) {
-    case VerifyStatus::kValid:
-      return "valid";
-    case VerifyStatus::kSuperseded:
-      return "superseded";
-    case VerifyStatus::kSuspended:
-      return "suspended";
-    case VerifyStatus::kRevoked:
-      return "revoked";
-    case VerifyStatus::kExpired:
-      return "expired";
-    case VerifyStatus::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
+const char* VerifyStatusName(VerifyStatus s) { return RowOf(s).name; }
 
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name) {
-  for (VerifyStatus s : kAll) {
-    if (name == VerifyStatusName(s)) return s;
+  for (const Row& r : kRows) {
+    if (name == r.name) return r.status;
   }
   return std::nullopt;
 }
 
 StatusLabel StatusLabelOf(VerifyStatus s, std::optional<ledger::CertStatus> stored) {
-  switch (s) {
-    case VerifyStatus::kValid:
-      return {"有效", "Valid"};
-    case VerifyStatus::kSuperseded:
-      return {"已被新版本取代", "Superseded"};
-    case VerifyStatus::kSuspended:
-      return {"暂扣", "Suspended"};
-    case VerifyStatus::kExpired:
-      return {"已过期", "Expired"};
-    case VerifyStatus::kRevoked:
-      if (stored == ledger::CertStatus::kCancelled) return {"已注销", "Revoked (cancelled)"};
-      if (stored == ledger::CertStatus::kWithdrawn) return {"已撤销", "Revoked (withdrawn)"};
-      return {"已吊销", "Revoked"};
-    case VerifyStatus::kUnknown:
-      break;
+  if (s == VerifyStatus::kRevoked) {
+    for (const auto& [status, label] : kEndings) {
+      if (stored == status) return label;
+    }
   }
-  return {"未找到", "Unknown"};
+  return RowOf(s).label;
 }
 
 StatusLabel StatusLabelOf(std::string_view status, std::string_view stored_status) {

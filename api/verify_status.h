@@ -10,6 +10,7 @@
 
 namespace certledger::api {
 
+// kUnknown stays last (verify_status.cc's table is checked against it).
 enum class VerifyStatus { kValid, kSuperseded, kSuspended, kRevoked, kExpired, kUnknown };
 
 // The precedence of docs/API.md: revoked (terminal, it applies to every version) > superseded >

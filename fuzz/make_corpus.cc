@@ -120,7 +120,7 @@ Chain MakeChain() {
   change.identifier = f.CertId(0, "F0001", 2);
   change.document_hash = ledger::Sha256(ledger::AsBytes("fuzz/doc/F0001/v2"));
   change.holder_commitment = ledger::Sha256(ledger::AsBytes("fuzz/holder/2"));
-  change.summary = sample::PermitSummary("B320115S2026-F001");
+  change.summary = ledger::sample::PermitSummary("B320115S2026-F001");
   change.changed_fields = {"annual_quantity_m3", "holder_name"};
   tx("change", change, {&issuer});
   tx("renew",

@@ -85,36 +85,40 @@ void PutRaw(Out* dst, const uint8_t* p, size_t n) {
   }
 }
 
+// Appends `v` in sizeof(T) bytes, little-endian (or big-endian with kBigEndian).
+template <class T, bool kBigEndian = false, ByteString Out>
+requires std::is_unsigned_v<T>
+void PutFixed(Out* dst, T v) {
+  uint8_t b[sizeof(T)];
+  if constexpr (kBigEndian) {
+    EncodeFixedBE(b, v);
+  } else {
+    EncodeFixed(b, v);
+  }
+  PutRaw(dst, b, sizeof b);
+}
+
 template <ByteString Out>
 void PutFixed16(Out* dst, uint16_t v) {
-  uint8_t b[2];
-  EncodeFixed16(b, v);
-  PutRaw(dst, b, sizeof b);
+  PutFixed<uint16_t>(dst, v);
 }
 template <ByteString Out>
 void PutFixed32(Out* dst, uint32_t v) {
-  uint8_t b[4];
-  EncodeFixed32(b, v);
-  PutRaw(dst, b, sizeof b);
+  PutFixed<uint32_t>(dst, v);
 }
 template <ByteString Out>
 void PutFixed64(Out* dst, uint64_t v) {
-  uint8_t b[8];
-  EncodeFixed64(b, v);
-  PutRaw(dst, b, sizeof b);
+  PutFixed<uint64_t>(dst, v);
 }
 template <ByteString Out>
 void PutFixed16BE(Out* dst, uint16_t v) {
-  uint8_t b[2];
-  EncodeFixed16BE(b, v);
-  PutRaw(dst, b, sizeof b);
+  PutFixed<uint16_t, true>(dst, v);
 }
 template <ByteString Out>
 void PutFixed64BE(Out* dst, uint64_t v) {
-  uint8_t b[8];
-  EncodeFixed64BE(b, v);
-  PutRaw(dst, b, sizeof b);
+  PutFixed<uint64_t, true>(dst, v);
 }
+
 // A u32 little-endian length, then the bytes (FORMAT.md §1.3 for byte strings; the frames of
 // POST /v1/txs, the parts of peer messages and of staples). REQUIRES: b.size() < 2^32.
 template <ByteString Out>
